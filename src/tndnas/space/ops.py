@@ -1,0 +1,205 @@
+"""Candidate operations of a cell edge, and the registry that names them.
+
+Every operation maps ``C`` channels to ``C`` channels; with ``stride=2`` it halves the
+spatial size.  An operation is built by a factory ``(C, stride, affine) -> nn.Module``
+looked up by name, so the search space is data: a user adds an operation with
+:func:`register_op` and then names it in an op set or a genotype.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+OpFactory = Callable[[int, int, bool], nn.Module]
+
+_OPS: dict[str, OpFactory] = {}
+
+
+class UnknownOpError(KeyError):
+    """An operation name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it a plain sentence
+        return str(self.args[0])
+
+
+def register_op(name: str, factory: OpFactory | None = None, *, overwrite: bool = False):
+    """Register ``factory(C, stride, affine) -> nn.Module`` under ``name``.
+
+    Usable as a call, ``register_op("my_op", fn)``, or as a decorator, ``@register_op("my_op")``.
+    The module must keep ``C`` channels and divide the spatial size by ``stride``.
+    """
+
+    def _add(fn: OpFactory) -> OpFactory:
+        if name in _OPS and not overwrite:
+            raise ValueError(
+                f"operation '{name}' is already registered; pass overwrite=True to replace it"
+            )
+        _OPS[name] = fn
+        return fn
+
+    return _add(factory) if factory is not None else _add
+
+
+def check_op_name(name: str) -> str:
+    """Return ``name`` if it is registered, else raise an error listing the known names."""
+    if name not in _OPS:
+        close = difflib.get_close_matches(name, list(_OPS), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise UnknownOpError(
+            f"unknown operation '{name}'.{hint} Known operations: {', '.join(sorted(_OPS))}; "
+            "register a new one with tndnas.space.register_op."
+        )
+    return name
+
+
+def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
+    """Instantiate the operation ``name`` for ``C`` channels and the given stride."""
+    return _OPS[check_op_name(name)](C, stride, affine)
+
+
+def op_names() -> list[str]:
+    """All registered operation names."""
+    return sorted(_OPS)
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU -> Conv -> BatchNorm."""
+
+    def __init__(
+        self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool = True
+    ):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+class DilConv(nn.Sequential):
+    """ReLU -> dilated depthwise conv -> pointwise conv -> BatchNorm."""
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        kernel: int,
+        stride: int,
+        padding: int,
+        dilation: int,
+        affine: bool = True,
+    ):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(
+                C_in, C_in, kernel, stride, padding, dilation=dilation, groups=C_in, bias=False
+            ),
+            nn.Conv2d(C_in, C_out, 1, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+class SepConv(nn.Sequential):
+    """Two stacked depthwise-separable convolutions (the DARTS ``sep_conv``)."""
+
+    def __init__(
+        self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool = True
+    ):
+        super().__init__(
+            DilConv(C_in, C_in, kernel, stride, padding, 1, affine),
+            DilConv(C_in, C_out, kernel, 1, padding, 1, affine),
+        )
+
+
+class Conv3x1And1x3(nn.Sequential):
+    """ReLU -> 1x3 conv -> 3x1 conv -> BatchNorm (a factorised 3x3)."""
+
+    def __init__(self, C: int, stride: int, affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C, C, (1, 3), stride=(1, stride), padding=(0, 1), bias=False),
+            nn.Conv2d(C, C, (3, 1), stride=(stride, 1), padding=(1, 0), bias=False),
+            nn.BatchNorm2d(C, affine=affine),
+        )
+
+
+class Identity(nn.Module):
+    """The stride-1 ``skip_connect``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Zero(nn.Module):
+    """The ``none`` operation: a zero tensor of the output shape.
+
+    Only the mixed forward (Eq. 1) ever calls it; the sampled-path forward and the
+    evaluation network skip 'none' edges instead of computing zeros.
+    """
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return x.mul(0.0)
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the spatial size with two offset stride-2 1x1 convs, concatenated."""
+
+    def __init__(self, C_in: int, C_out: int, affine: bool = True):
+        super().__init__()
+        if C_out % 2:
+            raise ValueError(
+                f"FactorizedReduce needs an even number of output channels, got {C_out}"
+            )
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(C_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        y = x[:, :, 1:, 1:]
+        if x.shape[-1] % 2 or x.shape[-2] % 2:
+            # odd sizes: pad the shifted view so both halves have the same shape
+            y = nn.functional.pad(y, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2))
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(y)], dim=1))
+
+
+# --------------------------------------------------------------------------- the registry
+
+register_op("none", lambda C, stride, affine: Zero(stride))
+register_op(
+    "skip_connect",
+    lambda C, stride, affine: Identity() if stride == 1 else FactorizedReduce(C, C, affine),
+)
+register_op("sep_conv_3x3", lambda C, stride, affine: SepConv(C, C, 3, stride, 1, affine))
+register_op("sep_conv_5x5", lambda C, stride, affine: SepConv(C, C, 5, stride, 2, affine))
+register_op("sep_conv_7x7", lambda C, stride, affine: SepConv(C, C, 7, stride, 3, affine))
+register_op("dil_conv_3x3", lambda C, stride, affine: DilConv(C, C, 3, stride, 2, 2, affine))
+register_op("dil_conv_5x5", lambda C, stride, affine: DilConv(C, C, 5, stride, 4, 2, affine))
+register_op("conv_1x1", lambda C, stride, affine: ReLUConvBN(C, C, 1, stride, 0, affine))
+register_op("conv_3x3", lambda C, stride, affine: ReLUConvBN(C, C, 3, stride, 1, affine))
+register_op("conv_3x1_1x3", lambda C, stride, affine: Conv3x1And1x3(C, stride, affine))
+register_op(
+    "avg_pool_3x3",
+    lambda C, stride, affine: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False),
+)
+register_op("max_pool_3x3", lambda C, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1))
+register_op("max_pool_5x5", lambda C, stride, affine: nn.MaxPool2d(5, stride=stride, padding=2))
+register_op("max_pool_7x7", lambda C, stride, affine: nn.MaxPool2d(7, stride=stride, padding=3))
+
+
+def is_parameter_free(name: str) -> bool:
+    """True for ops whose output the search supernet normalises with an extra BatchNorm (pools)."""
+    return "pool" in name
