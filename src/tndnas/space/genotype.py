@@ -261,7 +261,7 @@ def derive_genotype(
             # every edge chose 'none': keep the cell usable by taking the best non-'none' op into node 2
             w = weights[ct]
             best_e, best_k, best_v = None, None, float("-inf")
-            for e, (src, dst) in enumerate(edge_pairs(steps)):
+            for e, (src, _dst) in enumerate(edge_pairs(steps)):
                 if src > 1:
                     continue
                 for k, op in enumerate(candidates[ct][e]):
