@@ -1,0 +1,64 @@
+"""The ``tndnas`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .commands import info
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors caused by the user's input: reported in one line, exit status 2."""
+    from .space.genotype import GenotypeError
+    from .space.ops import UnknownOpError
+
+    errors: list[type[BaseException]] = [GenotypeError, UnknownOpError, FileNotFoundError]
+    try:
+        from .data import DatasetError
+
+        errors.append(DatasetError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from .config import ConfigError
+
+        errors.append(ConfigError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tndnas",
+        description="Multi-objective neural architecture search (TND-NAS): REINFORCE over a progressive supernet.",
+    )
+    parser.add_argument("--version", action="version", version=f"tndnas {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (info,):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except _user_errors() as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"tndnas: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tndnas: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

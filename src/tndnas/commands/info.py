@@ -1,0 +1,108 @@
+"""``tndnas info GENOTYPE``: cells, exact parameter counts and FLOPs of the evaluation network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..objectives.cost_table import CostTable
+from ..space.genotype import load_genotype
+from ..space.macro import Macro
+
+# (colour channels, image size, classes) of the datasets whose shape is known without reading them
+KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
+
+
+def dataset_shape(name: str, data_dir: str | None) -> tuple[int, int, int]:
+    if name in KNOWN_SHAPES:
+        return KNOWN_SHAPES[name]
+    from ..data import load_dataset
+
+    ds = load_dataset(name, data_dir)
+    return ds.in_channels, ds.image_size, ds.num_classes
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "info",
+        help="show a genotype's cells, exact parameter count and FLOPs",
+        description="Show a genotype's cells and the exact size of its evaluation network.",
+    )
+    p.add_argument(
+        "genotype", help="genotype JSON file, search run directory, or bundled name (e.g. darts-v2)"
+    )
+    p.add_argument(
+        "--dataset",
+        default="cifar10",
+        help="sets input channels, image size and classes (default cifar10)",
+    )
+    p.add_argument("--data-dir", default=None, help="dataset folder (only needed for imagefolder)")
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=36,
+        help="initial width C of the evaluation network (default 36)",
+    )
+    p.add_argument("--layers", type=int, default=20, help="number of cells (default 20)")
+    p.add_argument(
+        "--widths",
+        default=None,
+        help="comma-separated widths to compare, e.g. 16,24,36 (S/M/L scaling)",
+    )
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(run=run)
+
+
+def describe(
+    genotype_spec: str, dataset: str, data_dir: str | None, channels: int, layers: int
+) -> dict:
+    geno = load_genotype(genotype_spec)
+    in_ch, size, classes = dataset_shape(dataset, data_dir)
+    macro = Macro(
+        channels=channels,
+        layers=layers,
+        num_classes=classes,
+        in_channels=in_ch,
+        image_size=size,
+        steps=geno.steps,
+    )
+    cost = CostTable(macro, auxiliary=True).cost(geno)
+    return {
+        "genotype": str(genotype_spec),
+        "dataset": dataset,
+        "input_shape": [1, in_ch, size, size],
+        "channels": channels,
+        "layers": layers,
+        "classes": classes,
+        "params": cost.params,
+        "params_with_auxiliary": cost.params_with_aux,
+        "flops": cost.flops,
+        "macs": cost.macs,
+        "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in ("normal", "reduce")},
+        "_genotype": geno,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
+    infos = [describe(args.genotype, args.dataset, args.data_dir, w, args.layers) for w in widths]
+    if args.json:
+        out = [{k: v for k, v in i.items() if not k.startswith("_")} for i in infos]
+        print(json.dumps(out if args.widths else out[0], indent=1))
+        return 0
+    first = infos[0]
+    print(f"genotype: {args.genotype}")
+    print(first["_genotype"].describe())
+    print(
+        f"input shape: {tuple(first['input_shape'])} ({args.dataset}, {first['classes']} classes)"
+    )
+    print("evaluation network (FLOPs = 2 x multiply-adds, one image, inference; MACs = FLOPs / 2):")
+    print(
+        f"  {'width':>5} {'layers':>6} {'params (no aux head)':>21} {'params (with aux)':>18} {'FLOPs':>15} {'MACs':>15}"
+    )
+    for i in infos:
+        print(
+            f"  {i['channels']:>5} {i['layers']:>6} {i['params']:>21,} {i['params_with_auxiliary']:>18,} "
+            f"{i['flops']:>15,} {i['macs']:>15,}"
+        )
+    return 0

@@ -1,0 +1,30 @@
+"""Datasets as on-device uint8 tensors, the search split, batched augmentation and batching."""
+
+from __future__ import annotations
+
+from tndnas.data.augment import AugmentConfig, augment, normalize, prepare_batch
+from tndnas.data.datasets import (
+    DatasetError,
+    ImageDataset,
+    channel_stats,
+    dataset_names,
+    load_dataset,
+    register_dataset,
+)
+from tndnas.data.loader import BatchIterator
+from tndnas.data.split import search_split
+
+__all__ = [
+    "AugmentConfig",
+    "BatchIterator",
+    "DatasetError",
+    "ImageDataset",
+    "augment",
+    "channel_stats",
+    "dataset_names",
+    "load_dataset",
+    "normalize",
+    "prepare_batch",
+    "register_dataset",
+    "search_split",
+]

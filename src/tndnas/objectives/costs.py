@@ -1,0 +1,78 @@
+"""Registry of named costs: functions from a genotype to a float, used by the reward.
+
+Built in: ``params`` (millions of parameters of the final evaluation network,
+auxiliary head excluded) and ``flops`` (MFLOPs of one inference forward of that
+network, 2 FLOPs per multiply-add), both looked up in the :class:`CostTable` of the
+target macro-structure -- never by building a network per sample.
+
+A user plugs in any other measure, e.g. latency measured on a device::
+
+    from tndnas.objectives import register_cost
+
+    @register_cost("latency_ms", unit="ms")
+    def latency(genotype, ctx):      # ctx.table: CostTable, ctx.macro: Macro
+        return my_latency_lookup(genotype)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..space.genotype import Genotype
+from ..space.macro import Macro
+from .cost_table import CostTable
+
+
+@dataclass
+class CostContext:
+    """What a cost function may use: the target network's cost table and macro-structure."""
+
+    table: CostTable
+    macro: Macro
+
+
+CostFn = Callable[[Genotype, CostContext], float]
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    name: str
+    fn: CostFn
+    unit: str
+
+
+_COSTS: dict[str, CostSpec] = {}
+
+
+def register_cost(name: str, fn: CostFn | None = None, *, unit: str = "", overwrite: bool = False):
+    """Register ``fn(genotype, ctx) -> float`` under ``name`` (usable as a decorator)."""
+
+    def _add(f: CostFn) -> CostFn:
+        if name in _COSTS and not overwrite:
+            raise ValueError(
+                f"cost '{name}' is already registered; pass overwrite=True to replace it"
+            )
+        _COSTS[name] = CostSpec(name, f, unit)
+        return f
+
+    return _add(fn) if fn is not None else _add
+
+
+def get_cost(name: str) -> CostSpec:
+    if name not in _COSTS:
+        close = difflib.get_close_matches(name, list(_COSTS), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise KeyError(
+            f"unknown cost '{name}'.{hint} Known costs: {', '.join(sorted(_COSTS))}; register one with tndnas.objectives.register_cost."
+        )
+    return _COSTS[name]
+
+
+def cost_names() -> list[str]:
+    return sorted(_COSTS)
+
+
+register_cost("params", lambda g, ctx: ctx.table.cost(g).params / 1e6, unit="M params")
+register_cost("flops", lambda g, ctx: ctx.table.cost(g).flops / 1e6, unit="MFLOPs")

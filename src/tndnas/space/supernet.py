@@ -1,0 +1,241 @@
+"""The weight-sharing supernet searched by TND-NAS (DARTS macro-structure, paper Fig. 1).
+
+Every edge of a cell holds the candidates it still has (a stage may remove some of
+them, Eq. 11, which frees their memory).  One candidate list per edge and one
+architecture matrix per cell type: all normal cells share the normal list, all
+reduction cells the reduction list.
+
+Two forwards over the same weights:
+
+* :meth:`Supernet.forward` -- the *mixed* forward, Eq. (1): every edge outputs the
+  softmax(alpha)-weighted sum of its candidates.  The weights are passed in, already
+  detached: TND-NAS never differentiates alpha.
+* :meth:`Supernet.forward_path` -- the *sampled-path* forward: one candidate per edge,
+  only that candidate runs; 'none' edges, and edges leaving a node that nothing
+  live feeds, are skipped entirely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .genotype import CELL_TYPES, Genotype, edge_pairs
+from .macro import Macro
+from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
+
+Candidates = Mapping[str, Sequence[Sequence[str]]]
+Path = Mapping[str, Sequence[int]]
+
+
+def _candidate_module(name: str, C: int, stride: int, skip_dropout: float) -> nn.Module:
+    op = build_op(name, C, stride, affine=False)
+    if is_parameter_free(name):
+        # as in DARTS/P-DARTS search: pools get a BatchNorm so their scale matches the convs
+        op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+    elif isinstance(op, Identity):
+        # P-DARTS: dropout after skip_connect, rate set per epoch (0 disables it)
+        op = nn.Sequential(op, nn.Dropout(p=skip_dropout))
+    return op
+
+
+class MixedEdge(nn.Module):
+    """All remaining candidates of one edge."""
+
+    def __init__(self, C: int, stride: int, op_names: Sequence[str], skip_dropout: float = 0.0):
+        super().__init__()
+        self.C, self.stride = C, stride
+        self.op_names = list(op_names)
+        self.ops = nn.ModuleList(
+            _candidate_module(n, C, stride, skip_dropout) for n in self.op_names
+        )
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Eq. (1): sum_o w_o * o(x).  'none' contributes exactly zero, so it is not computed."""
+        out = None
+        for k, (name, op) in enumerate(zip(self.op_names, self.ops)):
+            if name == "none":
+                continue
+            y = weights[k] * op(x)
+            out = y if out is None else out + y
+        if out is None:  # only 'none' left on this edge
+            out = self.ops[0](x)
+        return out
+
+    def shrink(self, keep: Sequence[int]) -> None:
+        """Keep only the candidates at indices ``keep`` (Eq. 11), in their current order."""
+        keep = sorted(keep)
+        self.op_names = [self.op_names[k] for k in keep]
+        self.ops = nn.ModuleList(self.ops[k] for k in keep)
+
+
+class SearchCell(nn.Module):
+    """A cell of the supernet: 2 inputs, ``steps`` intermediate nodes, every edge mixed."""
+
+    def __init__(
+        self,
+        candidates: Sequence[Sequence[str]],
+        steps: int,
+        C_prev_prev: int,
+        C_prev: int,
+        C: int,
+        reduction: bool,
+        reduction_prev: bool,
+        skip_dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.reduction, self.steps, self.C = reduction, steps, C
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(C_prev_prev, C, affine=False)
+        else:
+            self.preprocess0 = ReLUConvBN(C_prev_prev, C, 1, 1, 0, affine=False)
+        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, affine=False)
+        self.pairs = edge_pairs(steps)
+        if len(candidates) != len(self.pairs):
+            raise ValueError(
+                f"a cell with {steps} steps has {len(self.pairs)} edges, got {len(candidates)} candidate lists"
+            )
+        self.edges = nn.ModuleList(
+            MixedEdge(C, 2 if reduction and src < 2 else 1, candidates[e], skip_dropout)
+            for e, (src, _) in enumerate(self.pairs)
+        )
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        e = 0
+        for _ in range(self.steps):
+            total = None
+            for h in states:
+                y = self.edges[e](h, weights[e])
+                total = y if total is None else total + y
+                e += 1
+            states.append(total)
+        return torch.cat(states[2:], dim=1)
+
+    def forward_path(
+        self, s0: torch.Tensor, s1: torch.Tensor, choice: Sequence[int]
+    ) -> torch.Tensor:
+        live_inputs = self._live_sources(choice)
+        states: dict[int, torch.Tensor] = {}
+        if 0 in live_inputs:
+            states[0] = self.preprocess0(s0)
+        if 1 in live_inputs or 0 not in live_inputs:
+            states[1] = self.preprocess1(s1)
+        outputs = []
+        zero = None
+        for node in range(2, self.steps + 2):
+            total = None
+            for e, (src, dst) in enumerate(self.pairs):
+                if dst != node or src not in states:
+                    continue
+                edge = self.edges[e]
+                k = choice[e]
+                if edge.op_names[k] == "none":
+                    continue
+                y = edge.ops[k](states[src])
+                total = y if total is None else total + y
+            if total is None:
+                if zero is None:
+                    ref = states[1] if 1 in states else states[0]
+                    n, c, h, w = ref.shape
+                    if self.reduction:
+                        h, w = (h + 1) // 2, (w + 1) // 2
+                    zero = ref.new_zeros(n, c, h, w)
+                outputs.append(zero)
+            else:
+                states[node] = total
+                outputs.append(total)
+        return torch.cat(outputs, dim=1)
+
+    def _live_sources(self, choice: Sequence[int]) -> set[int]:
+        """Input nodes (0, 1) read by a live edge of this path."""
+        live = {0, 1}
+        used: set[int] = set()
+        for node in range(2, self.steps + 2):
+            fed = False
+            for e, (src, dst) in enumerate(self.pairs):
+                if dst == node and src in live and self.edges[e].op_names[choice[e]] != "none":
+                    fed = True
+                    if src < 2:
+                        used.add(src)
+            if fed:
+                live.add(node)
+        return used
+
+
+class Supernet(nn.Module):
+    """Stem, ``macro.layers`` search cells, global pooling and a linear classifier."""
+
+    def __init__(self, candidates: Candidates, macro: Macro, skip_dropout: float = 0.0):
+        super().__init__()
+        self.macro = macro
+        self.steps = macro.steps
+        C_stem = macro.stem_multiplier * macro.channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(macro.in_channels, C_stem, 3, padding=1, bias=False),
+            nn.BatchNorm2d(C_stem),
+        )
+        C_pp, C_p = C_stem, C_stem
+        self.cells = nn.ModuleList()
+        for red, red_prev, C, _ in macro.cell_plan():
+            ct = "reduce" if red else "normal"
+            self.cells.append(
+                SearchCell(candidates[ct], macro.steps, C_pp, C_p, C, red, red_prev, skip_dropout)
+            )
+            C_pp, C_p = C_p, macro.steps * C
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C_p, macro.num_classes)
+
+    # ------------------------------------------------------------------ structure
+    def _first(self, cell_type: str) -> SearchCell:
+        want = cell_type == "reduce"
+        return next(c for c in self.cells if c.reduction == want)
+
+    def candidates(self) -> dict[str, list[list[str]]]:
+        """The op names still on every edge, per cell type."""
+        return {ct: [list(e.op_names) for e in self._first(ct).edges] for ct in CELL_TYPES}
+
+    def shrink(self, keep: Mapping[str, Sequence[Sequence[int]]]) -> None:
+        """Keep, on every edge of every cell of each type, only the candidate indices given (Eq. 11)."""
+        for cell in self.cells:
+            kept = keep["reduce" if cell.reduction else "normal"]
+            for edge, k in zip(cell.edges, kept, strict=True):
+                edge.shrink(k)
+
+    def set_skip_dropout(self, p: float) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = p
+
+    # ------------------------------------------------------------------ forwards
+    def forward(self, x: torch.Tensor, weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Mixed forward, Eq. (1); ``weights[cell_type]`` is (edges x K), e.g. softmax(alpha)."""
+        s0 = s1 = self.stem(x)
+        w_n, w_r = weights["normal"], weights["reduce"]
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, w_r if cell.reduction else w_n)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    def forward_path(self, x: torch.Tensor, path: Path) -> torch.Tensor:
+        """Sampled-path forward: ``path[cell_type][e]`` is the index of the one op run on edge e."""
+        s0 = s1 = self.stem(x)
+        p_n, p_r = path["normal"], path["reduce"]
+        for cell in self.cells:
+            s0, s1 = s1, cell.forward_path(s0, s1, p_r if cell.reduction else p_n)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+
+def path_genotype(
+    candidates: Candidates, path: Path, steps: int = 4, metadata: dict | None = None
+) -> Genotype:
+    """The genotype a sampled path stands for (its 'none' edges kept; they are dropped on use)."""
+    cells = {
+        ct: tuple(
+            (candidates[ct][e][k], src, dst)
+            for e, ((src, dst), k) in enumerate(zip(edge_pairs(steps), path[ct]))
+        )
+        for ct in CELL_TYPES
+    }
+    return Genotype(cells["normal"], cells["reduce"], steps, metadata or {})

@@ -1,0 +1,46 @@
+import json
+
+from tndnas.cli import main
+
+
+def test_info_prints_exact_counts(capsys):
+    assert main(["info", "darts-v2"]) == 0
+    out = capsys.readouterr().out
+    assert "3,349,342" in out and "3,825,768" in out and "FLOPs" in out and "(1, 3, 32, 32)" in out
+
+
+def test_info_json_and_widths(capsys):
+    assert main(["info", "pdarts", "--widths", "16,24,36", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["params"] for r in rows] == [737_338, 1_579_282, 3_433_798]
+    assert all(r["flops"] == 2 * r["macs"] for r in rows)
+
+
+def test_info_cifar100_and_digits(capsys):
+    assert main(["info", "darts-v2", "--dataset", "cifar100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == 3_401_272
+    assert (
+        main(
+            [
+                "info",
+                "darts-v2",
+                "--dataset",
+                "digits",
+                "--channels",
+                "8",
+                "--layers",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["input_shape"] == [1, 1, 8, 8]
+
+
+def test_info_bad_genotype_is_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "g.json"
+    bad.write_text(json.dumps({"normal": [["conv_9x9", 0, 2]], "reduce": [["skip_connect", 0, 2]]}))
+    assert main(["info", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "conv_9x9" in err and "Known operations" in err

@@ -1,0 +1,350 @@
+"""Typed search config: presets, merging, overrides, errors, validation, round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import pytest
+import yaml
+
+from tndnas.config import (
+    DEFAULT_PRESET,
+    ConfigError,
+    CostTerm,
+    SearchConfig,
+    StageConfig,
+    config_to_dict,
+    load_search_config,
+    preset_names,
+    save_config,
+    validate,
+)
+
+PRESETS = ["paper-c10", "paper-c100", "pdarts-c10", "quick"]
+
+
+def _error(**kwargs) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_search_config(**kwargs)
+    message = str(info.value)
+    assert "\n" not in message, message
+    return message
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    return path
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def test_preset_names():
+    assert preset_names() == PRESETS
+    assert DEFAULT_PRESET in preset_names()
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_loads_and_validates(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no OmegaConf conversion warnings either
+        cfg = load_search_config(name)
+    assert isinstance(cfg, SearchConfig)
+    assert all(isinstance(s, StageConfig) for s in cfg.stages)
+    assert validate(cfg) is cfg
+    assert len(cfg.stages) == 3
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_starts_with_comment_and_sets_every_key(name):
+    from importlib import resources
+
+    text = (resources.files("tndnas") / "configs" / f"{name}.yaml").read_text()
+    assert text.startswith(f"# {name}:")
+    raw = yaml.safe_load(text)
+    defaults = config_to_dict(SearchConfig())
+    for section, values in defaults.items():
+        assert section in raw
+        if isinstance(values, dict):
+            assert set(raw[section]) == set(values), section
+
+
+def test_paper_c10_matches_table_iii():
+    cfg = load_search_config("paper-c10")
+    assert cfg.dataset.name == "cifar10"
+    assert (cfg.space.normal_ops, cfg.space.reduce_ops) == ("tnd-normal", "tnd-reduce")
+    assert cfg.space.channels == 24
+    assert [s.layers for s in cfg.stages] == [5, 12, 20]
+    assert [s.epochs for s in cfg.stages] == [25, 25, 25]
+    assert [s.pretrain_epochs for s in cfg.stages] == [10, 10, 10]
+    assert [s.drop_normal for s in cfg.stages] == [4, 3, 2]
+    assert [s.drop_reduce for s in cfg.stages] == [2, 2, 1]
+    assert [s.ref for s in cfg.stages] == [4.4, 3.2, 1.8]
+    assert [s.beta for s in cfg.stages] == [-0.6, -0.6, -0.6]
+    assert [s.skip_dropout for s in cfg.stages] == [0.3, 0.3, 0.3]
+    w = cfg.weights
+    assert (w.mode, w.batch_size, w.lr, w.lr_min) == ("mixed", 128, 0.025, 0.0)
+    assert (w.momentum, w.weight_decay, w.grad_clip) == (0.9, 4e-5, 5.0)
+    assert (w.crop_padding, w.flip, w.cutout) == (4, True, 0)
+    p = cfg.policy
+    assert (p.samples, p.rl_interval, p.arch_batch_size, p.lr) == (10, 1, 64, 0.01)
+    assert (p.betas, p.weight_decay, p.baseline_decay) == ([0.5, 0.999], 1e-3, 0.95)
+    assert (cfg.reward.cost, cfg.reward.accuracy) == ("params", True)
+    assert (cfg.target.channels, cfg.target.layers) == (24, 20)
+
+
+def test_paper_c100_differs_only_in_dataset_and_betas():
+    c10 = config_to_dict(load_search_config("paper-c10"))
+    c100 = config_to_dict(load_search_config("paper-c100"))
+    assert c100["dataset"]["name"] == "cifar100"
+    assert [s["beta"] for s in c100["stages"]] == [-0.75, -0.85, -0.85]
+    c100["dataset"]["name"] = "cifar10"
+    for s10, s100 in zip(c10["stages"], c100["stages"]):
+        s100["beta"] = s10["beta"]
+    assert c10 == c100
+
+
+def test_quick_and_pdarts_schedules():
+    q = load_search_config("quick")
+    assert q.dataset.name == "digits" and q.space.channels == 8
+    assert [s.layers for s in q.stages] == [3, 4, 5]
+    assert [(s.drop_normal, s.drop_reduce) for s in q.stages] == [(4, 2), (3, 2), (2, 1)]
+    assert sum(s.epochs for s in q.stages) == 9
+    assert (q.target.channels, q.target.layers) == (16, 8)
+    p = load_search_config("pdarts-c10")
+    assert (p.space.normal_ops, p.space.reduce_ops, p.space.channels) == ("darts", "darts", 16)
+    assert [s.layers for s in p.stages] == [5, 11, 17]
+    assert sum(s.drop_normal for s in p.stages) == 8 - 1
+    assert sum(s.drop_reduce for s in p.stages) == 8 - 1
+    assert [s.skip_dropout for s in p.stages] == [0.1, 0.4, 0.7]
+    assert all(s.beta == 0.0 for s in p.stages)
+    assert (p.weights.batch_size, p.weights.weight_decay) == (96, 3e-4)
+
+
+def test_defaults_without_preset():
+    cfg = load_search_config()
+    assert cfg == SearchConfig()
+    assert cfg.stages == [StageConfig()]
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def test_file_merges_over_preset_and_stage_entries_take_defaults(tmp_path):
+    path = _write(
+        tmp_path,
+        "weights:\n  lr: 1e-3\npolicy:\n  betas: [0.9, 0.99]\n"
+        "stages:\n  - {layers: 4, epochs: 2, pretrain_epochs: 0}\n  - {layers: 6}\n",
+    )
+    cfg = load_search_config("quick", config_file=path)
+    assert cfg.weights.lr == pytest.approx(1e-3)
+    assert cfg.weights.batch_size == 64  # from the preset, untouched by the file
+    assert cfg.policy.betas == [0.9, 0.99]
+    assert len(cfg.stages) == 2  # lists are replaced whole
+    assert cfg.stages[0] == StageConfig(layers=4, epochs=2, pretrain_epochs=0)
+    assert cfg.stages[1] == StageConfig(layers=6)
+
+
+def test_empty_file_is_no_change(tmp_path):
+    assert load_search_config("quick", config_file=_write(tmp_path, "# nothing\n")) == (
+        load_search_config("quick")
+    )
+
+
+def test_overrides():
+    cfg = load_search_config(
+        "quick",
+        overrides=[
+            "stages.2.beta=-0.8",
+            "policy.betas=[0.9,0.99]",
+            "dataset.data_dir=null",
+            "dataset.download=true",
+            "weights.flip=yes",
+            "weights.max_steps_per_epoch=7",
+            "policy.lr=1e-3",
+            "stages.1={epochs: 9}",
+            "device=cpu",
+            "seed= 3",
+        ],
+    )
+    assert cfg.stages[2].beta == -0.8
+    assert cfg.stages[0].beta == -0.3 and cfg.stages[1].beta == -0.3
+    assert cfg.policy.betas == [0.9, 0.99]
+    assert cfg.dataset.data_dir is None and cfg.dataset.download is True
+    assert cfg.weights.flip is True and cfg.weights.max_steps_per_epoch == 7
+    assert cfg.policy.lr == pytest.approx(1e-3) and isinstance(cfg.policy.lr, float)
+    assert cfg.stages[1].epochs == 9 and cfg.stages[1].layers == 4  # merged into the stage
+    assert cfg.device == "cpu" and cfg.seed == 3
+
+
+def test_overrides_apply_in_order_after_file(tmp_path):
+    path = _write(tmp_path, "seed: 5\ndataset: {data_dir: /data}\n")
+    cfg = load_search_config(config_file=path, overrides=["seed=6", "seed=7"])
+    assert cfg.seed == 7 and cfg.dataset.data_dir == "/data"
+    cfg = load_search_config(config_file=path, overrides=["dataset.data_dir=null"])
+    assert cfg.dataset.data_dir is None
+
+
+def test_override_replaces_list_of_stages_and_list_leaf_index():
+    cfg = load_search_config(
+        "quick", overrides=["stages=[{layers: 5}, {layers: 8, epochs: 12}]", "policy.betas.1=0.9"]
+    )
+    assert cfg.stages == [StageConfig(layers=5), StageConfig(layers=8, epochs=12)]
+    assert cfg.policy.betas == [0.5, 0.9]
+
+
+def test_extra_costs_eq10():
+    cfg = load_search_config(
+        "quick",
+        overrides=[
+            "reward.weight=0.7",
+            "stages.0.extra_costs=[{cost: flops, weight: 0.3, ref: 2, beta: -0.5}]",
+        ],
+    )
+    assert cfg.stages[0].extra_costs == [CostTerm("flops", 0.3, 2.0, -0.5)]
+    assert isinstance(cfg.stages[0].extra_costs[0], CostTerm)
+    assert cfg.stages[1].extra_costs == []
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_key_in_override_has_hint():
+    message = _error(preset="quick", overrides=["weights.lrr=0.1"])
+    assert "weights.lrr" in message and "did you mean 'weights.lr'" in message
+    assert "override" in message
+    message = _error(overrides=["stages.0.betaa=1"])
+    assert "stages.0.betaa" in message and "stages.0.beta" in message
+    message = _error(overrides=["lr=0.1"])  # section left out: suggest full paths
+    assert "weights.lr" in message and "policy.lr" in message
+    message = _error(overrides=["zzzz=1"])
+    assert "zzzz" in message and "valid keys" in message
+
+
+def test_unknown_key_in_file_has_hint(tmp_path):
+    path = _write(tmp_path, "policy:\n  sampels: 3\n")
+    message = _error(config_file=path)
+    assert "policy.sampels" in message and "policy.samples" in message
+    assert str(path) in message
+    path = _write(tmp_path, "stages:\n  - {layers: 5, epohcs: 3}\n")
+    message = _error(config_file=path)
+    assert "stages.0.epohcs" in message and "stages.0.epochs" in message
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("stages.0.epochs=abc", "stages.0.epochs"),
+        ("stages.0.layers=3.5", "stages.0.layers"),
+        ("weights.flip=[1]", "weights.flip"),
+        ("policy.betas=0.5", "policy.betas"),
+        ("policy.betas=[a, b]", "policy.betas"),
+        ("dataset.name=null", "dataset.name"),
+        ("dataset=3", "dataset"),
+        ("stages=[3]", "stages.0"),
+    ],
+)
+def test_ill_typed_value(override, key):
+    message = _error(preset="quick", overrides=[override])
+    assert f"'{key}'" in message and "expected" in message
+
+
+def test_ill_typed_value_in_file(tmp_path):
+    message = _error(config_file=_write(tmp_path, "stages:\n  - {epochs: abc}\n"))
+    assert "stages.0.epochs" in message and "'abc'" in message and "int" in message
+
+
+def test_index_out_of_range():
+    message = _error(preset="quick", overrides=["stages.3.beta=-0.8"])
+    assert "stages.3" in message and "out of range" in message
+    message = _error(preset="quick", overrides=["stages.x.beta=-0.8"])
+    assert "stages.x" in message and "integer" in message
+    _error(preset="quick", overrides=["policy.betas.2=0.1"])
+    _error(preset="quick", overrides=["stages.0.extra_costs.0.weight=1"])
+
+
+@pytest.mark.parametrize("override", ["seed", "=3", "stages..beta=1", "seed.x=1"])
+def test_malformed_override(override):
+    _error(overrides=[override])
+
+
+def test_unknown_preset_lists_presets():
+    message = _error(preset="quik")
+    assert "quik" in message and "quick" in message and "paper-c10" in message
+
+
+def test_missing_and_bad_yaml_file(tmp_path):
+    assert "does not exist" in _error(config_file=tmp_path / "nope.yaml")
+    message = _error(config_file=_write(tmp_path, "a: [1,\n"))
+    assert "cannot parse" in message and "line" in message
+    message = _error(config_file=_write(tmp_path, "- 1\n- 2\n"))
+    assert "mapping" in message
+
+
+@pytest.mark.parametrize(
+    "overrides, needle",
+    [
+        (["weights.mode=foo"], "weights.mode"),
+        (["stages.0.pretrain_epochs=4"], "pretrain_epochs"),
+        (["stages.0.extra_costs=[{cost: flops, weight: 0.5}]"], "Eq. (10)"),
+        (["reward.weight=0.6", "stages.1.extra_costs=[{weight: 0.3}]"], "sum to 1"),
+        (["stages=[]"], "stages"),
+        (["stages.1.layers=2"], "stages.1.layers"),
+        (["stages.2.layers=3"], "must not decrease"),
+        (["stages.0.skip_dropout=1.0"], "skip_dropout"),
+        (["stages.0.ref=0"], "stages.0.ref"),
+        (["stages.0.drop_normal=-1"], "drop_normal"),
+        (["dataset.arch_fraction=1.0"], "arch_fraction"),
+        (["policy.samples=0"], "policy.samples"),
+        (["policy.rl_interval=0"], "rl_interval"),
+        (["policy.baseline_decay=1"], "baseline_decay"),
+        (["policy.betas=[0.9]"], "policy.betas"),
+        (["weights.batch_size=0"], "batch_size"),
+        (["device=gpu"], "device"),
+    ],
+)
+def test_semantic_errors(overrides, needle):
+    assert needle in _error(preset="quick", overrides=overrides)
+
+
+def test_validate_direct():
+    cfg = SearchConfig()
+    assert validate(cfg) is cfg
+    bad = dataclasses.replace(cfg, stages=[StageConfig(epochs=3, pretrain_epochs=5)])
+    with pytest.raises(ConfigError, match="pretrain_epochs"):
+        validate(bad)
+    ok = dataclasses.replace(
+        cfg,
+        reward=dataclasses.replace(cfg.reward, weight=0.5),
+        stages=[StageConfig(extra_costs=[CostTerm(weight=0.25), CostTerm(weight=0.25)])],
+    )
+    assert validate(ok) is ok
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_save_load_round_trip(tmp_path, name):
+    cfg = load_search_config(
+        name,
+        overrides=[
+            "stages.0.extra_costs=[{cost: flops, weight: 0.25, ref: 30.5, beta: -0.1}]",
+            "reward.weight=0.75",
+            "dataset.data_dir=/tmp/data",
+            "policy.lr=3e-4",
+        ],
+    )
+    path = tmp_path / "sub" / "config.yaml"
+    save_config(cfg, path)
+    assert load_search_config(config_file=path) == cfg
+    assert yaml.safe_load(path.read_text()) == config_to_dict(cfg)
+
+
+def test_config_to_dict_is_plain():
+    d = config_to_dict(load_search_config("quick"))
+    assert isinstance(d["stages"], list) and isinstance(d["stages"][0], dict)
+    assert d["policy"]["betas"] == [0.5, 0.999]
+    yaml.safe_dump(d)  # only plain types

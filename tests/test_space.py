@@ -1,0 +1,314 @@
+"""Search space: op registry, op sets, genotypes, evaluation network, supernet."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from tndnas.space import (
+    EvalNetwork,
+    GenotypeError,
+    Macro,
+    UnknownOpError,
+    build_op,
+    count_parameters,
+    derive_genotype,
+    edge_pairs,
+    genotype_from_dict,
+    load_genotype,
+    register_op,
+    resolve_op_set,
+)
+from tndnas.space.supernet import Supernet, path_genotype
+
+
+# ------------------------------------------------------------------ exact DARTS / P-DARTS counts
+@pytest.mark.parametrize(
+    "name,channels,classes,without_aux,with_aux",
+    [
+        ("darts-v2", 36, 10, 3_349_342, 3_825_768),
+        ("darts-v2", 36, 100, 3_401_272, None),
+        ("pdarts", 36, 10, 3_433_798, None),
+        ("pdarts", 16, 10, 737_338, None),
+        ("pdarts", 24, 10, 1_579_282, None),
+    ],
+)
+def test_exact_parameter_counts(name, channels, classes, without_aux, with_aux):
+    net = EvalNetwork(
+        load_genotype(name),
+        Macro(channels=channels, layers=20, num_classes=classes),
+        auxiliary=True,
+    )
+    assert count_parameters(net) == without_aux
+    if with_aux is not None:
+        assert count_parameters(net, exclude_auxiliary=False) == with_aux
+
+
+def test_eval_network_forward_and_aux():
+    net = EvalNetwork(
+        load_genotype("darts-v2"), Macro(channels=8, layers=5, num_classes=7), auxiliary=True
+    )
+    net.drop_path_prob = 0.2
+    logits, aux = net(torch.randn(2, 3, 32, 32))
+    assert logits.shape == (2, 7) and aux.shape == (2, 7)
+    net.eval()
+    logits, aux = net(torch.randn(2, 3, 32, 32))
+    assert aux is None
+
+
+def test_eval_network_small_images_and_one_channel():
+    net = EvalNetwork(
+        load_genotype("pdarts"),
+        Macro(channels=4, layers=5, num_classes=10, in_channels=1, image_size=8),
+        auxiliary=True,
+    )
+    logits, aux = net(torch.randn(3, 1, 8, 8))
+    assert logits.shape == (3, 10) and aux.shape == (3, 10)
+
+
+# ------------------------------------------------------------------ op registry and op sets
+def test_op_registry_and_sets():
+    assert len(resolve_op_set("tnd-normal")) == 10
+    assert len(resolve_op_set("tnd-reduce")) == 6
+    assert len(resolve_op_set("darts")) == 8
+    x = torch.randn(2, 6, 8, 8)
+    for name in resolve_op_set("tnd-normal") + resolve_op_set("tnd-reduce"):
+        for stride in (1, 2):
+            y = build_op(name, 6, stride, True)(x)
+            assert y.shape == (2, 6, 8 // stride, 8 // stride), name
+
+
+def test_unknown_op_lists_known():
+    with pytest.raises(UnknownOpError) as e:
+        build_op("sep_conv_3x4", 4, 1)
+    msg = str(e.value)
+    assert "sep_conv_3x4" in msg and "sep_conv_3x3" in msg and "conv_1x1" in msg
+
+
+def test_register_new_op():
+    register_op(
+        "test_conv5",
+        lambda C, stride, affine: nn.Conv2d(C, C, 5, stride, 2, bias=False),
+        overwrite=True,
+    )
+    g = genotype_from_dict({"normal": [["test_conv5", 0, 2]], "reduce": [["max_pool_3x3", 1, 2]]})
+    net = EvalNetwork(g, Macro(channels=4, layers=3, image_size=8))
+    assert net(torch.randn(1, 3, 8, 8))[0].shape == (1, 10)
+    with pytest.raises(ValueError):
+        register_op("test_conv5", lambda C, s, a: nn.Identity())
+
+
+# ------------------------------------------------------------------ genotype JSON and validation
+def test_genotype_json_round_trip(tmp_path):
+    g = load_genotype("pdarts")
+    path = tmp_path / "g.json"
+    g.to_json(path)
+    g2 = load_genotype(path)
+    assert g2 == g
+    data = json.loads(path.read_text())
+    data["extra"] = {"anything": 1}
+    g3 = genotype_from_dict(data)
+    assert g3 == g and g3.metadata["extra"] == {"anything": 1}
+
+
+@pytest.mark.parametrize(
+    "data,needle",
+    [
+        ({"normal": []}, "missing key"),
+        (
+            {"normal": [["conv_9x9", 0, 2]], "reduce": [["skip_connect", 0, 2]]},
+            "unknown operation 'conv_9x9'",
+        ),
+        ({"normal": [["conv_3x3", 0, 7]], "reduce": [["skip_connect", 0, 2]]}, "ends at node 7"),
+        ({"normal": [["conv_3x3", -1, 2]], "reduce": [["skip_connect", 0, 2]]}, "out of range"),
+        (
+            {"normal": [["conv_3x3", 3, 3]], "reduce": [["skip_connect", 0, 2]]},
+            "does not point forward",
+        ),
+        (
+            {"normal": [["conv_3x3", 4, 3]], "reduce": [["skip_connect", 0, 2]]},
+            "does not point forward",
+        ),
+        (
+            {"normal": [["none", 0, 2], ["conv_3x3", 3, 4]], "reduce": [["skip_connect", 0, 2]]},
+            "no live intermediate node",
+        ),
+        (
+            {"normal": [["conv_3x3", 0]], "reduce": [["skip_connect", 0, 2]]},
+            "[op, from_node, to_node]",
+        ),
+        (
+            {
+                "normal": [["conv_3x3", 0, 2], ["conv_1x1", 0, 2]],
+                "reduce": [["skip_connect", 0, 2]],
+            },
+            "twice",
+        ),
+        ({"normal": [["conv_3x3", "0", 2]], "reduce": [["skip_connect", 0, 2]]}, "integer"),
+        ({"normal": "conv_3x3", "reduce": []}, "must be a list"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_genotype_validation_errors(data, needle):
+    with pytest.raises(GenotypeError) as e:
+        genotype_from_dict(data)
+    assert needle in str(e.value)
+
+
+def test_invalid_json_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(GenotypeError, match="not valid JSON"):
+        load_genotype(bad)
+    with pytest.raises(GenotypeError, match="neither"):
+        load_genotype(tmp_path / "missing.json")
+
+
+def test_live_edges_remove_dead_nodes():
+    g = genotype_from_dict(
+        {
+            # node 3 has only a 'none' input, so 3->4 is removed with it; node 4 still lives through 1->4
+            "normal": [
+                ["conv_3x3", 0, 2],
+                ["none", 1, 3],
+                ["conv_1x1", 3, 4],
+                ["skip_connect", 1, 4],
+                ["conv_3x3", 3, 5],
+            ],
+            "reduce": [["max_pool_3x3", 0, 2]],
+        }
+    )
+    edges, nodes = g.live("normal")
+    assert nodes == [2, 4]
+    assert edges == [("conv_3x3", 0, 2), ("skip_connect", 1, 4)]
+    net = EvalNetwork(g, Macro(channels=4, layers=3, image_size=8))
+    assert net.cells[0].multiplier == 2
+    assert (
+        net.cells[1].multiplier == 1 and net.cells[1].preprocess1 is None
+    )  # reduce cell reads only input 0
+
+
+def test_derive_genotype_argmax_and_none():
+    cand = {ct: [["none", "conv_3x3", "skip_connect"]] * 14 for ct in ("normal", "reduce")}
+    w = torch.zeros(14, 3)
+    w[:, 0] = 1.0  # 'none' everywhere ...
+    w[0, 1] = 2.0  # ... except 0->2
+    w[13, 2] = 2.0  # and 4->5 (node 4 is dead, so this edge is removed)
+    g = derive_genotype({"normal": w, "reduce": w}, cand)
+    assert g.live("normal")[0] == [("conv_3x3", 0, 2)]
+    assert len(g.normal) == 14  # all 14 edges recorded, 'none' ones included
+
+
+# ------------------------------------------------------------------ supernet
+def _supernet(layers=5, C=4, normal="tnd-normal", reduce="tnd-reduce"):
+    cand = {
+        "normal": [list(resolve_op_set(normal))] * 14,
+        "reduce": [list(resolve_op_set(reduce))] * 14,
+    }
+    return Supernet(
+        cand, Macro(channels=C, layers=layers, num_classes=10, in_channels=3, image_size=16)
+    )
+
+
+def _random_path(net, gen):
+    cand = net.candidates()
+    return {
+        ct: [int(torch.randint(len(ops), (1,), generator=gen)) for ops in cand[ct]] for ct in cand
+    }
+
+
+def _path_weights(net, path):
+    """One-hot weights of a path, with edges leaving a dead node set to 'none' (as the path runs them)."""
+    cand = net.candidates()
+    out = {}
+    for ct in cand:
+        g = path_genotype(cand, path)
+        live = {(s, d) for _, s, d in g.live(ct)[0]}
+        w = torch.zeros(14, len(cand[ct][0]))
+        for e, (s, d) in enumerate(edge_pairs()):
+            k = path[ct][e] if (s, d) in live else cand[ct][e].index("none")
+            w[e, k] = 1.0
+        out[ct] = w
+    return out
+
+
+def test_sampled_path_equals_one_hot_mixed():
+    torch.manual_seed(1)
+    net = _supernet()
+    x = torch.randn(4, 3, 16, 16)
+    net.train()
+    for _ in range(3):  # populate BatchNorm running statistics
+        net(
+            x,
+            {
+                ct: torch.softmax(torch.randn(14, len(c[0])), -1)
+                for ct, c in net.candidates().items()
+            },
+        )
+    net.eval()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for _ in range(8):
+            path = _random_path(net, gen)
+            a = net.forward_path(x, path)
+            b = net(x, _path_weights(net, path))
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_sampled_path_all_none_cell_runs():
+    net = _supernet().eval()
+    cand = net.candidates()
+    path = {ct: [cand[ct][0].index("none")] * 14 for ct in cand}
+    with torch.no_grad():
+        a = net.forward_path(torch.randn(2, 3, 16, 16), path)
+        b = net(torch.randn(2, 3, 16, 16), _path_weights(net, path))
+    torch.testing.assert_close(a, b)
+
+
+def test_sampled_path_runs_only_chosen_ops():
+    net = _supernet().eval()
+    called = []
+    for cell in net.cells:
+        for edge in cell.edges:
+            for name, op in zip(edge.op_names, edge.ops):
+                op.register_forward_hook(lambda m, i, o, name=name: called.append(name))
+    cand = net.candidates()
+    path = {
+        "normal": [cand["normal"][0].index("conv_3x3")] * 14,
+        "reduce": [cand["reduce"][0].index("max_pool_3x3")] * 14,
+    }
+    with torch.no_grad():
+        net.forward_path(torch.randn(1, 3, 16, 16), path)
+    assert set(called) == {"conv_3x3", "max_pool_3x3"}
+    assert "none" not in called
+
+
+def test_shrink_removes_exactly_those_modules():
+    net = _supernet()
+    before = {id(m) for m in net.modules()}
+    n_normal = sum(1 for c in net.cells if not c.reduction)
+    cand = net.candidates()
+    keep = {ct: [[0, 2, 3] for _ in range(14)] for ct in cand}
+    removed_ops, kept_ops = [], []
+    for cell in net.cells:
+        for edge in cell.edges:
+            removed_ops += [op for k, op in enumerate(edge.ops) if k not in (0, 2, 3)]
+            kept_ops += [op for k, op in enumerate(edge.ops) if k in (0, 2, 3)]
+    params_before = {id(p) for p in net.parameters()}
+    net.shrink(keep)
+    after = {id(m) for m in net.modules()}
+    for op in removed_ops:
+        assert id(op) not in after
+    assert all(id(op) in after and id(op) in before for op in kept_ops)
+    removed_params = {id(p) for op in removed_ops for p in op.parameters()}
+    assert {id(p) for p in net.parameters()} == params_before - removed_params
+    new = net.candidates()
+    assert new["normal"][5] == [cand["normal"][5][k] for k in (0, 2, 3)]
+    assert len(net.cells[0].edges[0].ops) == 3
+    assert n_normal == 3
+    # still runs both forwards
+    x = torch.randn(2, 3, 16, 16)
+    w = {ct: torch.full((14, 3), 1 / 3) for ct in new}
+    assert net(x, w).shape == (2, 10)
+    assert net.forward_path(x, {ct: [1] * 14 for ct in new}).shape == (2, 10)
