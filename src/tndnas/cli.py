@@ -7,15 +7,22 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import info
+from .commands import info, plot, search
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors caused by the user's input: reported in one line, exit status 2."""
+    from .search import CheckpointError, RunDirError
     from .space.genotype import GenotypeError
     from .space.ops import UnknownOpError
 
-    errors: list[type[BaseException]] = [GenotypeError, UnknownOpError, FileNotFoundError]
+    errors: list[type[BaseException]] = [
+        GenotypeError,
+        UnknownOpError,
+        FileNotFoundError,
+        CheckpointError,
+        RunDirError,
+    ]
     try:
         from .data import DatasetError
 
@@ -38,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tndnas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info,):
+    for module in (info, search, plot):
         module.add_parser(sub)
     return parser
 

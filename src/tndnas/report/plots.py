@@ -35,6 +35,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ..space.genotype import CELL_TYPES, edge_pairs, genotype_from_dict, load_genotype
 from .cell_diagram import draw_cell
@@ -61,21 +62,21 @@ _OP_ORDER = (
     "avg_pool_3x3",
     "avg_pool_5x5",
 )
-_OP_PALETTE = (
-    "#e6550d",  # skip_connect
-    "#08519c",
-    "#3182bd",
-    "#6baed6",
-    "#31a354",
-    "#74c476",
-    "#756bb1",
-    "#9e9ac8",
-    "#bcbddc",
-    "#a50f15",
-    "#de2d26",
-    "#fb6a4a",
-    "#8c6d31",
-    "#bd9e39",
+_OP_PALETTE = (  # distinct hues; families (sep, dil, conv, max_pool) in related colours
+    "#ff7f0e",  # skip_connect: orange
+    "#1f77b4",  # sep_conv_3x3: blue
+    "#17becf",  # sep_conv_5x5: cyan
+    "#393b79",  # sep_conv_7x7: navy
+    "#2ca02c",  # dil_conv_3x3: green
+    "#bcbd22",  # dil_conv_5x5: olive
+    "#9467bd",  # conv_1x1: purple
+    "#e377c2",  # conv_3x3: pink
+    "#8c564b",  # conv_3x1_1x3: brown
+    "#d62728",  # max_pool_3x3: red
+    "#ff9896",  # max_pool_5x5: light red
+    "#67000d",  # max_pool_7x7: dark red
+    "#ffd92f",  # avg_pool_3x3: yellow
+    "#a6761d",  # avg_pool_5x5: ochre
 )
 _EXTRA_PALETTE = ("#e7ba52", "#ce6dbd", "#de9ed6", "#843c39", "#637939", "#17becf", "#bcbd22")
 
@@ -133,6 +134,12 @@ def _pct(values: np.ndarray) -> np.ndarray:
     if finite.size and np.max(np.abs(finite)) <= 1.0 + 1e-9:
         return values * 100.0
     return values
+
+
+def _headroom(values: np.ndarray) -> float:
+    """Upper y limit leaving room above the data for the legend and stage labels."""
+    top = float(np.nanmax(values))
+    return 1.15 * top if top > 0 else 1.0
 
 
 def _has(values: np.ndarray) -> bool:
@@ -392,17 +399,18 @@ def plot_epochs(epochs: list[dict], path: Path) -> Path | None:
             if _has(secs):
                 handles += ax.plot(x, secs, "o-", color="C5", lw=1.2, label="epoch time", **marker)
                 ax.set_ylabel("epoch time (s)", color="C5")
-                ax.set_ylim(bottom=0)
+                ax.set_ylim(0, _headroom(secs))
             if _has(mem):
                 ax2 = ax.twinx() if _has(secs) else ax
                 handles += ax2.plot(
                     x, mem, "s--", color="C7", lw=1.0, label="peak memory", **marker
                 )
                 ax2.set_ylabel("peak memory (MB)", color="C7")
-                ax2.set_ylim(bottom=0)
+                ax2.set_ylim(0, _headroom(mem))
             ax.set_title("time and memory")
             ax.legend(handles=handles, loc="lower right", fontsize=8)
         _mark_stages(ax, x, stages)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch (counted across stages)")
         ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -94,7 +94,16 @@ class Genotype:
         return d
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=1)
+        """JSON text (one edge per line), also written to ``path`` when given."""
+        d = self.to_dict()
+        parts = [f' "format": {json.dumps(d["format"])}']
+        for ct in CELL_TYPES:
+            rows = ",\n  ".join(json.dumps(e) for e in d[ct])
+            parts.append(f' "{ct}": [\n  {rows}\n ]')
+        if "metadata" in d:
+            parts.append(f' "metadata": {json.dumps(d["metadata"])}')
+        text = "{\n" + ",\n".join(parts) + "\n}"
+
         if path is not None:
             Path(path).write_text(text + "\n")
         return text

@@ -1,0 +1,514 @@
+"""TND-NAS, the paper's Algorithm 2: REINFORCE on alpha over a progressive supernet.
+
+::
+
+    for stage k:                                        (progressive stages)
+        build the supernet with candidates O_k and depth L_k      (Eq. 12)
+        for epoch:
+            for step:
+                if epoch >= e_k and step % rl_interval == 0:
+                    update alpha by REINFORCE                      (Eqs. 4-8)
+                update weights w by SGD on the cross-entropy       (Eqs. 1, 3)
+        drop the n_k least likely candidates of every edge        (Eq. 11)
+    derive the genotype: argmax per edge, 'none' removes the edge
+
+:func:`search` is that loop; the pieces it calls live in small modules beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ..config import ConfigError, SearchConfig, config_to_dict, save_config
+from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
+from ..objectives import CostContext, CostTable, RewardTerm, get_cost, scalarize
+from ..report.metrics import MetricsLog
+from ..space.genotype import CELL_TYPES, GenotypeError, derive_genotype, edge_pairs
+from ..space.macro import Macro
+from ..space.op_sets import resolve_op_set
+from ..space.supernet import Supernet, path_genotype
+from ..train.search_step import cosine_lr, set_lr, weight_step
+from .checkpoint import load_checkpoint, save_atomic
+from .policy import CategoricalPolicy
+from .reinforce import Reinforce
+from .run_dir import RunDir, environment, write_json_atomic
+from .scoring import batch_statistics, score_paths
+
+EVAL_IMAGES = (
+    2048  # architecture-half images used for the per-epoch accuracy of supernet and argmax
+)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device '{name}' was asked for but CUDA is not available here; use --device cpu or auto."
+        )
+    return dev
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def shrink_keep(probs: torch.Tensor, n_drop: int) -> list[list[int]]:
+    """Eq. (11): per edge, the indices that survive dropping the ``n_drop`` lowest p."""
+    keep = probs.shape[1] - n_drop
+    order = torch.argsort(probs, dim=1, descending=True, stable=True)
+    return [sorted(row[:keep].tolist()) for row in order]
+
+
+def _stage_seed(seed: int, stage: int, stream: int) -> int:
+    return (seed * 1_000_003 + stage * 101 + stream) % (2**63)
+
+
+@dataclass
+class StageState:
+    """Everything that changes during one stage (checkpointed every epoch)."""
+
+    supernet: Supernet
+    optimizer: torch.optim.Optimizer
+    policy: CategoricalPolicy
+    reinforce: Reinforce
+    gen_data: torch.Generator
+    gen_arch: torch.Generator
+    gen_policy: torch.Generator
+    updates: int = 0
+
+
+@dataclass
+class Progress:
+    """Run-level bookkeeping (checkpointed)."""
+
+    stage: int = 0
+    epoch: int = 0
+    candidates: dict[str, list[list[str]]] = field(default_factory=dict)
+    stage_seconds: list[float] = field(default_factory=list)
+    stage_genotypes: list[dict] = field(default_factory=list)
+    metrics_lines: int = 0
+
+
+class Search:
+    """One search run: data, cost table and run directory, and the Algorithm-2 loop."""
+
+    def __init__(self, cfg: SearchConfig, run_dir: str | Path, *, progress: bool | None = None):
+        self.cfg = cfg
+        self.rundir = RunDir(run_dir)
+        self.device = resolve_device(cfg.device)
+        self.show_progress = progress
+        ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.download)
+        self.data = ds.to(self.device)
+        n = len(self.data.train_y)
+        self.weight_idx, self.arch_idx = search_split(n, cfg.seed, 1.0 - cfg.dataset.arch_fraction)
+        self.weight_idx, self.arch_idx = (
+            self.weight_idx.to(self.device),
+            self.arch_idx.to(self.device),
+        )
+        self.target = Macro(
+            channels=cfg.target.channels,
+            layers=cfg.target.layers,
+            num_classes=ds.num_classes,
+            in_channels=ds.in_channels,
+            image_size=ds.image_size,
+            steps=cfg.space.steps,
+        )
+        self.cost_ctx = CostContext(CostTable(self.target, cfg.target.auxiliary), self.target)
+        try:
+            names = {"params", "flops", cfg.reward.cost} | {
+                t.cost for s in cfg.stages for t in s.extra_costs
+            }
+            self.costs = {name: get_cost(name) for name in sorted(names)}
+            base = {ct: resolve_op_set(getattr(cfg.space, f"{ct}_ops")) for ct in CELL_TYPES}
+        except KeyError as err:
+            raise ConfigError(str(err.args[0])) from None
+        for k, st in enumerate(cfg.stages):
+            left = {
+                ct: len(base[ct]) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: k + 1])
+                for ct in CELL_TYPES
+            }
+            for ct, n_left in left.items():
+                if n_left < 1:
+                    raise ConfigError(
+                        f"stages 0..{k} drop more {ct} candidates than the op set has ({len(base[ct])}); lower stages.{k}.drop_{ct}."
+                    )
+        self.edges = len(edge_pairs(cfg.space.steps))
+        self.initial_candidates = {
+            ct: [list(base[ct]) for _ in range(self.edges)] for ct in CELL_TYPES
+        }
+        self.augment = AugmentConfig(cfg.weights.crop_padding, cfg.weights.flip, cfg.weights.cutout)
+
+    # ------------------------------------------------------------------ building a stage
+    def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
+        cfg, st = self.cfg, self.cfg.stages[k]
+        torch.manual_seed(_stage_seed(cfg.seed, k, 0))  # weight init and dropout
+        macro = Macro(
+            channels=cfg.space.channels,
+            layers=st.layers,
+            num_classes=self.data.num_classes,
+            in_channels=self.data.in_channels,
+            image_size=self.data.image_size,
+            steps=cfg.space.steps,
+        )
+        supernet = Supernet(candidates, macro, st.skip_dropout).to(self.device)
+        optimizer = torch.optim.SGD(
+            supernet.parameters(),
+            lr=cfg.weights.lr,
+            momentum=cfg.weights.momentum,
+            weight_decay=cfg.weights.weight_decay,
+        )
+        gens = [
+            torch.Generator(device=d).manual_seed(_stage_seed(cfg.seed, k, i))
+            for i, d in ((1, self.device), (2, self.device), (3, "cpu"))
+        ]
+        init_gen = torch.Generator().manual_seed(_stage_seed(cfg.seed, k, 4))
+        policy = CategoricalPolicy(
+            {ct: len(candidates[ct][0]) for ct in CELL_TYPES}, self.edges, init_gen
+        )
+        p = cfg.policy
+        reinforce = Reinforce(
+            policy,
+            p.lr,
+            tuple(p.betas),
+            p.weight_decay,
+            p.grad_clip,
+            p.baseline_decay,
+            p.entropy_weight,
+        )
+        return StageState(supernet, optimizer, policy, reinforce, *gens)
+
+    def _reward_terms(self, k: int) -> list[RewardTerm]:
+        st, r = self.cfg.stages[k], self.cfg.reward
+        terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta)]
+        terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta) for t in st.extra_costs]
+        return terms
+
+    # ------------------------------------------------------------------ the alpha update, Eqs. (4)-(8)
+    def alpha_update(
+        self, k: int, epoch: int, step: int, s: StageState, arch_batches: Iterator, candidates
+    ) -> dict:
+        cfg = self.cfg
+        x, y = next(arch_batches)
+        samples = s.policy.sample(cfg.policy.samples, s.gen_policy)  # Eq. (5)
+        paths = [
+            {ct: samples[ct][m].tolist() for ct in CELL_TYPES} for m in range(cfg.policy.samples)
+        ]
+        accs = score_paths(
+            s.supernet, x, y, paths
+        ).cpu()  # Eq. (6): sub-networks inherit the weights
+        terms = self._reward_terms(k)
+        rewards, params, flops = [], [], []
+        for m, path in enumerate(paths):
+            geno = path_genotype(candidates, path, cfg.space.steps)
+            try:
+                costs = {name: spec.fn(geno, self.cost_ctx) for name, spec in self.costs.items()}
+            except GenotypeError:  # a cell with no live node cannot be built: the worst reward
+                rewards.append(0.0)
+                continue
+            params.append(costs["params"])
+            flops.append(costs["flops"])
+            acc = float(accs[m]) if cfg.reward.accuracy else None
+            rewards.append(scalarize(acc, costs, terms))  # Eq. (9) / (10)
+        r = torch.tensor(rewards, dtype=torch.float64)
+        baseline = s.reinforce.step(samples, r.float())  # Eq. (8)
+        s.updates += 1
+        rec = {
+            "kind": "alpha",
+            "stage": k,
+            "epoch": epoch,
+            "step": step,
+            "update": s.updates,
+            "reward_mean": float(r.mean()),
+            "reward_max": float(r.max()),
+            "baseline": baseline,
+            "acc_max": float(accs.max()),
+            "acc_mean": float(accs.mean()),
+            "params_mean": sum(params) / len(params) if params else None,
+            "flops_mean": sum(flops) / len(flops) if flops else None,
+            "entropy": float(s.policy.entropy()),
+        }
+        if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
+            argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
+            rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax])[0])
+        return rec
+
+    # ------------------------------------------------------------------ evaluation per epoch
+    @torch.no_grad()
+    def evaluate(self, s: StageState) -> tuple[float, float]:
+        """Architecture-half accuracy of the mixed supernet and of the argmax architecture."""
+        idx = self.arch_idx[:EVAL_IMAGES]
+        it = BatchIterator(
+            self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
+            augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx,
+        )  # fmt: skip
+        weights = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
+        argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
+        correct_mix = correct_arg = total = 0
+        s.supernet.eval()
+        for x, y in it:
+            correct_mix += (s.supernet(x, weights).argmax(1) == y).sum()
+            with batch_statistics(s.supernet):
+                correct_arg += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
+            total += len(y)
+        return float(correct_mix) / total, float(correct_arg) / total
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, prog: Progress, s: StageState | None) -> None:
+        state: dict[str, Any] = {
+            "version": 1,
+            "progress": {
+                "stage": prog.stage,
+                "epoch": prog.epoch,
+                "candidates": prog.candidates,
+                "stage_seconds": prog.stage_seconds,
+                "stage_genotypes": prog.stage_genotypes,
+                "metrics_lines": prog.metrics_lines,
+            },
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if s is not None:
+            state["stage_state"] = {
+                "supernet": s.supernet.state_dict(),
+                "optimizer": s.optimizer.state_dict(),
+                "alpha": s.policy.state_dict(),
+                "reinforce": s.reinforce.state_dict(),
+                "gen_data": s.gen_data.get_state(),
+                "gen_arch": s.gen_arch.get_state(),
+                "gen_policy": s.gen_policy.get_state(),
+                "updates": s.updates,
+            }
+        save_atomic(state, self.rundir.checkpoint)
+
+    def _restore(self, state: dict) -> tuple[Progress, StageState | None]:
+        p = state["progress"]
+        prog = Progress(
+            p["stage"],
+            p["epoch"],
+            p["candidates"],
+            list(p["stage_seconds"]),
+            list(p["stage_genotypes"]),
+            p["metrics_lines"],
+        )
+        s = None
+        if "stage_state" in state:
+            ss = state["stage_state"]
+            s = self._new_stage(prog.stage, prog.candidates)
+            s.supernet.load_state_dict(ss["supernet"])
+            s.optimizer.load_state_dict(ss["optimizer"])
+            s.policy.load_state_dict(ss["alpha"])
+            s.reinforce.load_state_dict(ss["reinforce"])
+            s.gen_data.set_state(ss["gen_data"])
+            s.gen_arch.set_state(ss["gen_arch"])
+            s.gen_policy.set_state(ss["gen_policy"])
+            s.updates = ss["updates"]
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        return prog, s
+
+    # ------------------------------------------------------------------ Algorithm 2
+    def run(self, resume: bool = False) -> dict:
+        cfg = self.cfg
+        if resume:
+            self.rundir.check_resumable()
+            if self.rundir.summary.exists():
+                return _read_json(self.rundir.summary)
+            prog, s = self._restore(load_checkpoint(self.rundir.checkpoint, "cpu"))
+            log = MetricsLog(self.rundir.metrics)
+            log.truncate_to(prog.metrics_lines)
+        else:
+            self.rundir.create()
+            save_config(cfg, self.rundir.config)
+            write_json_atomic(
+                self.rundir.run_info,
+                {
+                    "seed": cfg.seed,
+                    "environment": environment(self.device),
+                    "config": config_to_dict(cfg),
+                },
+            )
+            prog, s = Progress(candidates=self.initial_candidates), None
+            log = MetricsLog(self.rundir.metrics)
+        self.rundir.alpha_dir.mkdir(exist_ok=True)
+
+        while prog.stage < len(cfg.stages):
+            k, st = prog.stage, cfg.stages[prog.stage]
+            if s is None:  # Eq. (12): a fresh supernet of depth L_k over the candidates O_k
+                s = self._new_stage(k, prog.candidates)
+                if len(prog.stage_seconds) <= k:
+                    prog.stage_seconds.append(0.0)
+            self._run_stage_epochs(k, st, s, prog, log)
+            # end of stage: record the argmax genotype, then shrink every edge (Eq. 11)
+            probs = s.policy.probs()
+            geno = derive_genotype(probs, prog.candidates, cfg.space.steps, {"stage": k})
+            geno.to_json(self.rundir.stage_genotype(k))
+            cost = self.cost_ctx.table.cost(geno)
+            log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "params_m": cost.params / 1e6,
+                       "flops_m": cost.flops / 1e6, "genotype": geno.to_dict()})  # fmt: skip
+            prog.stage_genotypes.append(geno.to_dict())
+            drops = {"normal": st.drop_normal, "reduce": st.drop_reduce}
+            keep = {ct: shrink_keep(probs[ct], drops[ct]) for ct in CELL_TYPES}
+            prog.candidates = {
+                ct: [[prog.candidates[ct][e][i] for i in keep[ct][e]] for e in range(self.edges)]
+                for ct in CELL_TYPES
+            }
+            prog.stage, prog.epoch, s = k + 1, 0, None
+            prog.metrics_lines = log.count()
+            self._save(prog, None)
+
+        return self._finish(prog)
+
+    def _run_stage_epochs(self, k: int, st, s: StageState, prog: Progress, log: MetricsLog) -> None:
+        cfg = self.cfg
+        weight_batches = BatchIterator(
+            self.data.train_x, self.data.train_y, cfg.weights.batch_size, mean=self.data.mean, std=self.data.std,
+            augment=self.augment, generator=s.gen_data, indices=self.weight_idx,
+        )  # fmt: skip
+        steps = len(weight_batches)
+        if cfg.weights.max_steps_per_epoch:
+            steps = min(steps, cfg.weights.max_steps_per_epoch)
+        show = _is_tty() if self.show_progress is None else self.show_progress
+        bar = tqdm(
+            total=st.epochs * steps, initial=prog.epoch * steps, disable=not show,
+            desc=f"stage {k + 1}/{len(cfg.stages)}", unit="step", dynamic_ncols=True, leave=True,
+        )  # fmt: skip
+        while prog.epoch < st.epochs:
+            epoch = prog.epoch
+            t0 = time.perf_counter()
+            lr = cosine_lr(cfg.weights.lr, cfg.weights.lr_min, epoch, st.epochs)
+            set_lr(s.optimizer, lr)
+            s.supernet.set_skip_dropout(st.skip_dropout)
+            arch_batches = _cycle(
+                BatchIterator(
+                    self.data.train_x, self.data.train_y, cfg.policy.arch_batch_size, mean=self.data.mean,
+                    std=self.data.std, augment=None, generator=s.gen_arch, indices=self.arch_idx,
+                )
+            )  # fmt: skip
+            rl_on = epoch >= st.pretrain_epochs  # the first e_k epochs train weights only
+            loss_sum = torch.zeros((), device=self.device)
+            correct = torch.zeros((), device=self.device, dtype=torch.long)
+            seen = 0
+            last = None
+            for step, (x, y) in enumerate(weight_batches):
+                if step >= steps:
+                    break
+                if rl_on and step % cfg.policy.rl_interval == 0:
+                    last = self.alpha_update(k, epoch, step, s, arch_batches, prog.candidates)
+                    log.write(last)
+                if cfg.weights.mode == "mixed":  # Eqs. (1), (3)
+                    w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
+                    loss, ok = weight_step(
+                        s.supernet, s.optimizer, x, y, cfg.weights.grad_clip, weights=w
+                    )
+                else:  # sampled: one path from the policy trains
+                    g = s.policy.sample(1, s.gen_policy)
+                    path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
+                    loss, ok = weight_step(
+                        s.supernet, s.optimizer, x, y, cfg.weights.grad_clip, path=path
+                    )
+                loss_sum += loss * len(y)
+                correct += ok
+                seen += len(y)
+                bar.update(1)
+                if last is not None and step % 10 == 0:
+                    bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", reward=f"{last['reward_mean']:.3f}",
+                                    baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]))  # fmt: skip
+            acc_mix, acc_arg = self.evaluate(s)
+            prog.stage_seconds[k] += time.perf_counter() - t0
+            log.write(
+                {
+                    "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "alpha_updates": rl_on,
+                    "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
+                    "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
+                    "seconds": prog.stage_seconds[k], "peak_memory_mb": peak_memory_mb(self.device),
+                }
+            )  # fmt: skip
+            self._write_alpha(k, epoch, s, prog.candidates)
+            prog.epoch = epoch + 1
+            prog.metrics_lines = log.count()
+            self._save(prog, s)
+        bar.close()
+
+    def _write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
+        data = {"stage": k, "epoch": epoch}
+        for ct in CELL_TYPES:
+            data[ct] = {"alpha": s.policy.alpha[ct].tolist(), "ops": candidates[ct]}
+        write_json_atomic(self.rundir.alpha_file(k, epoch), data)
+
+    def _finish(self, prog: Progress) -> dict:
+        from ..space.genotype import genotype_from_dict
+
+        cfg = self.cfg
+        final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
+        final = type(final)(
+            final.normal, final.reduce, final.steps, {"source": "tndnas search", "seed": cfg.seed}
+        )
+        final.to_json(self.rundir.genotype)
+        cost = self.cost_ctx.table.cost(final)
+        summary = {
+            "genotype": final.to_dict(),
+            "target_network": {"channels": cfg.target.channels, "layers": cfg.target.layers, "classes": self.data.num_classes,
+                               "input_shape": [1, self.data.in_channels, self.data.image_size, self.data.image_size]},
+            "params": cost.params,
+            "params_with_auxiliary": cost.params_with_aux,
+            "flops": cost.flops,
+            "seconds_total": sum(prog.stage_seconds),
+            "seconds_per_stage": prog.stage_seconds,
+            "peak_memory_mb": peak_memory_mb(self.device),
+            "seed": cfg.seed,
+            "dataset": cfg.dataset.name,
+            "environment": environment(self.device),
+        }  # fmt: skip
+        try:
+            from ..report.plots import plot_run
+
+            summary["plots"] = [
+                str(p.relative_to(self.rundir.root)) for p in plot_run(self.rundir.root)
+            ]
+        except Exception as err:  # plots must never lose a finished search
+            summary["plots_error"] = f"{type(err).__name__}: {err}"
+        write_json_atomic(self.rundir.summary, summary)
+        return summary
+
+
+def _cycle(it: BatchIterator) -> Iterator:
+    while True:
+        yield from it
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}M"
+
+
+def _is_tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text())
+
+
+def search(
+    cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, progress: bool | None = None
+) -> dict:
+    """Run (or resume) a TND-NAS search into ``run_dir``; returns the summary."""
+    return Search(cfg, run_dir, progress=progress).run(resume=resume)

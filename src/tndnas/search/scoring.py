@@ -1,0 +1,49 @@
+"""Scoring sampled architectures on a batch of the architecture half."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+@contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Evaluate with BatchNorm on the batch's own statistics, leaving running statistics untouched.
+
+    Dropout and drop-path are off (eval mode); every BatchNorm normalises with the current
+    batch (a sub-network's statistics differ from the supernet's running ones) and neither its
+    running mean/var nor its batch counter change.
+    """
+    was_training = model.training
+    model.eval()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    saved = [(m.training, m.track_running_stats) for m in bns]
+    for m in bns:
+        m.training = True
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, (tr, track) in zip(bns, saved):
+            m.training, m.track_running_stats = tr, track
+        model.train(was_training)
+
+
+@torch.no_grad()
+def score_paths(
+    supernet: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    paths: Sequence[Mapping[str, Sequence[int]]],
+) -> torch.Tensor:
+    """Top-1 accuracy of each sampled path on one batch (a tensor on the batch's device)."""
+    accs = []
+    with batch_statistics(supernet):
+        for path in paths:
+            logits = supernet.forward_path(x, path)
+            accs.append((logits.argmax(1) == y).float().mean())
+    return torch.stack(accs)

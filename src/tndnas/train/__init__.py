@@ -1,0 +1,1 @@
+"""How weights learn: the search-phase weight step and the final evaluation training."""

@@ -1,0 +1,46 @@
+"""One SGD step on the supernet weights (Eq. 3), in the paper's mixed mode or a sampled mode."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+
+def cosine_lr(base: float, floor: float, epoch: int, epochs: int) -> float:
+    """Cosine annealing from ``base`` to ``floor`` over ``epochs`` (value for ``epoch``)."""
+    return floor + 0.5 * (base - floor) * (1 + math.cos(math.pi * epoch / max(1, epochs)))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def weight_step(
+    supernet: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    grad_clip: float,
+    *,
+    weights: Mapping[str, torch.Tensor] | None = None,
+    path: Mapping[str, list[int]] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy step on a batch of the weight half.
+
+    ``weights`` given: the mixed forward of Eq. (1) with those (detached) op weights -- the
+    paper's mode.  ``path`` given: only that sampled path runs and learns (``sampled`` mode).
+    Returns the loss and the number of correct predictions, as tensors (no host sync).
+    """
+    supernet.train()
+    logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
+    loss = nn.functional.cross_entropy(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(supernet.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach(), (logits.detach().argmax(1) == y).sum()
