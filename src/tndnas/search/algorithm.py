@@ -135,7 +135,7 @@ class Search:
             base = {ct: resolve_op_set(getattr(cfg.space, f"{ct}_ops")) for ct in CELL_TYPES}
         except KeyError as err:
             raise ConfigError(str(err.args[0])) from None
-        for k, st in enumerate(cfg.stages):
+        for k in range(len(cfg.stages)):
             left = {
                 ct: len(base[ct]) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: k + 1])
                 for ct in CELL_TYPES
@@ -206,9 +206,10 @@ class Search:
         paths = [
             {ct: samples[ct][m].tolist() for ct in CELL_TYPES} for m in range(cfg.policy.samples)
         ]
-        accs = score_paths(
-            s.supernet, x, y, paths
-        ).cpu()  # Eq. (6): sub-networks inherit the weights
+        if cfg.reward.accuracy:  # Eq. (6): sub-networks inherit the supernet's weights
+            accs = score_paths(s.supernet, x, y, paths).cpu()
+        else:  # a cost-only search (paper Figs. 5, 6) needs no forward pass
+            accs = None
         terms = self._reward_terms(k)
         rewards, params, flops = [], [], []
         for m, path in enumerate(paths):
@@ -220,7 +221,7 @@ class Search:
                 continue
             params.append(costs["params"])
             flops.append(costs["flops"])
-            acc = float(accs[m]) if cfg.reward.accuracy else None
+            acc = None if accs is None else float(accs[m])
             rewards.append(scalarize(acc, costs, terms))  # Eq. (9) / (10)
         r = torch.tensor(rewards, dtype=torch.float64)
         baseline = s.reinforce.step(samples, r.float())  # Eq. (8)
@@ -234,8 +235,8 @@ class Search:
             "reward_mean": float(r.mean()),
             "reward_max": float(r.max()),
             "baseline": baseline,
-            "acc_max": float(accs.max()),
-            "acc_mean": float(accs.mean()),
+            "acc_max": None if accs is None else float(accs.max()),
+            "acc_mean": None if accs is None else float(accs.mean()),
             "params_mean": sum(params) / len(params) if params else None,
             "flops_mean": sum(flops) / len(flops) if flops else None,
             "entropy": float(s.policy.entropy()),

@@ -1,0 +1,282 @@
+"""TND-NAS search: policy gradient, baseline, shrinking, scoring, cost-only convergence, resume."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from tndnas.cli import main
+from tndnas.config import load_search_config
+from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search, shrink_keep
+from tndnas.search.scoring import score_paths
+from tndnas.space import Macro, resolve_op_set
+from tndnas.space.supernet import Supernet
+
+TINY = [
+    "space.channels=4",
+    "weights.batch_size=32",
+    "weights.max_steps_per_epoch=3",
+    "policy.samples=3",
+    "policy.arch_batch_size=32",
+    "policy.argmax_every=2",
+    "target.channels=8",
+    "target.layers=5",
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, ref: 0.05, beta: -0.3},"
+    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05, beta: -0.3}]",
+]
+
+
+def tiny(*extra):
+    return load_search_config(preset="quick", overrides=[*TINY, *extra])
+
+
+# ------------------------------------------------------------------ policy and REINFORCE
+def test_analytic_gradient_equals_autograd():
+    gen = torch.Generator().manual_seed(0)
+    pol = CategoricalPolicy({"normal": 6, "reduce": 4}, 14, gen, init_std=1.0)
+    samples = pol.sample(7, gen)
+    coeff = torch.randn(7, generator=gen)
+    analytic = pol.log_prob_grad(samples, coeff)
+    for a in pol.alpha.values():
+        a.requires_grad_(True)
+    (coeff * pol.log_prob(samples)).sum().backward()
+    for ct, a in pol.alpha.items():
+        torch.testing.assert_close(analytic[ct], a.grad)
+    # entropy gradient as well
+    for a in pol.alpha.values():
+        a.grad = None
+    n_edges = 28
+    (pol.entropy() * n_edges).backward()
+    for ct, g in pol.entropy_grad().items():
+        torch.testing.assert_close(g, pol.alpha[ct].grad)
+
+
+def test_reinforce_step_matches_autograd_loss():
+    gen = torch.Generator().manual_seed(1)
+    pol = CategoricalPolicy({"normal": 5, "reduce": 3}, 14, gen, init_std=0.5)
+    ref = {ct: a.clone().requires_grad_(True) for ct, a in pol.alpha.items()}
+    rl = Reinforce(
+        pol, lr=0.1, betas=(0.5, 0.999), weight_decay=0.0, grad_clip=0.0, baseline_decay=0.9
+    )
+    # plain SGD on both sides: Adam's first step is sign-like and amplifies float noise near 0
+    rl.optimizer = torch.optim.SGD(rl.params, lr=0.1)
+    samples = pol.sample(5, gen)
+    rewards = torch.rand(5, generator=gen)
+    opt = torch.optim.SGD(list(ref.values()), lr=0.1)
+    logp = sum(torch.log_softmax(ref[ct], -1).gather(1, samples[ct].T).sum(0) for ct in ref)
+    loss = -((rewards - rewards.mean()) * logp).mean()  # Eq. (8), first step: b = batch mean
+    loss.backward()
+    opt.step()
+    rl.step(samples, rewards)
+    for ct in ref:
+        torch.testing.assert_close(pol.alpha[ct], ref[ct].detach())
+
+
+def test_baseline_uses_only_previous_rewards():
+    b = MovingAverageBaseline(decay=0.9)
+    r0, r1, r2 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0]), torch.tensor([0.0, 0.0])
+    assert b.current(r0) == 2.0  # first step: its own mean
+    b.update(r0)
+    assert b.current(r1) == 2.0  # not influenced by r1
+    b.update(r1)
+    assert b.current(r2) == pytest.approx(0.9 * 2.0 + 0.1 * 10.0)
+
+
+def test_reinforce_returns_previous_baseline():
+    gen = torch.Generator().manual_seed(2)
+    pol = CategoricalPolicy({"normal": 3, "reduce": 3}, 14, gen)
+    rl = Reinforce(pol, 0.01, (0.5, 0.999), 0.0, 5.0, baseline_decay=0.5)
+    s = pol.sample(2, gen)
+    assert rl.step(s, torch.tensor([1.0, 1.0])) == 1.0
+    assert rl.step(s, torch.tensor([5.0, 5.0])) == 1.0
+    assert rl.step(s, torch.tensor([0.0, 0.0])) == pytest.approx(3.0)
+
+
+def test_shrink_keep_drops_lowest_per_edge():
+    p = torch.tensor([[0.1, 0.4, 0.2, 0.3], [0.5, 0.1, 0.3, 0.1]])
+    assert shrink_keep(p, 2) == [[1, 3], [0, 2]]
+    assert shrink_keep(p, 0) == [[0, 1, 2, 3], [0, 1, 2, 3]]
+
+
+# ------------------------------------------------------------------ scoring
+def test_scoring_leaves_batchnorm_statistics_unchanged():
+    cand = {
+        "normal": [list(resolve_op_set("tnd-normal"))] * 14,
+        "reduce": [list(resolve_op_set("tnd-reduce"))] * 14,
+    }
+    net = Supernet(cand, Macro(channels=4, layers=3, image_size=8, in_channels=1), skip_dropout=0.5)
+    net.train()
+    x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    net(x, {ct: torch.full((14, len(c[0])), 1.0 / len(c[0])) for ct, c in cand.items()})
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    paths = [{"normal": [3] * 14, "reduce": [2] * 14}, {"normal": [8] * 14, "reduce": [1] * 14}]
+    a1 = score_paths(net, x, y, paths)
+    a2 = score_paths(net, x, y, paths)
+    torch.testing.assert_close(a1, a2)  # no dropout: deterministic
+    after = net.state_dict()
+    for k, v in before.items():
+        assert torch.equal(v, after[k]), k
+    assert net.training  # mode restored
+
+
+# ------------------------------------------------------------------ end to end
+def _records(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_search_end_to_end_and_eq11_between_stages(tmp_path):
+    summary = search(tiny(), tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    for f in (
+        "config.yaml",
+        "run.json",
+        "metrics.jsonl",
+        "genotype.json",
+        "genotype_stage0.json",
+        "genotype_stage1.json",
+        "summary.json",
+        "checkpoint.pt",
+    ):
+        assert (run / f).exists(), f
+    for p in (
+        "accuracy.png",
+        "cost.png",
+        "reward.png",
+        "epochs.png",
+        "alpha_stage0.png",
+        "alpha_stage1.png",
+        "cell_normal.png",
+        "cell_reduce.png",
+        "argmax_ops_normal.png",
+    ):
+        assert (run / "plots" / p).stat().st_size > 1000, p
+    assert summary["params"] > 0 and summary["flops"] > 0 and len(summary["seconds_per_stage"]) == 2
+    # Eq. (11): stage 1's candidates are stage 0's top-6 (normal) / top-4 (reduce) by softmax(alpha)
+    last0 = json.loads((run / "alpha" / "stage0_epoch001.json").read_text())
+    first1 = json.loads((run / "alpha" / "stage1_epoch000.json").read_text())
+    for ct, drop in (("normal", 4), ("reduce", 2)):
+        probs = torch.softmax(torch.tensor(last0[ct]["alpha"]), -1)
+        keep = shrink_keep(probs, drop)
+        expect = [[last0[ct]["ops"][e][i] for i in keep[e]] for e in range(14)]
+        assert first1[ct]["ops"] == expect
+        assert len(first1[ct]["ops"][0]) == (6 if ct == "normal" else 4)
+    recs = _records(run)
+    alpha = [r for r in recs if r["kind"] == "alpha"]
+    assert alpha and all(r["stage"] in (0, 1) for r in alpha)
+    assert all(
+        r["epoch"] >= 1 for r in alpha if r["stage"] == 0
+    )  # pretraining epoch has no alpha update
+    assert any("argmax_acc" in r for r in alpha)
+    assert all(
+        set(r)
+        >= {
+            "reward_mean",
+            "reward_max",
+            "baseline",
+            "acc_max",
+            "params_mean",
+            "flops_mean",
+            "entropy",
+        }
+        for r in alpha
+    )
+    epochs = [r for r in recs if r["kind"] == "epoch"]
+    assert len(epochs) == 4 and all(0 <= r["arch_acc_argmax"] <= 1 for r in epochs)
+
+
+def _strip(recs):
+    return [{k: v for k, v in r.items() if k not in ("seconds", "peak_memory_mb")} for r in recs]
+
+
+def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
+    import tndnas.search.algorithm as alg
+
+    cfg = tiny()
+    search(cfg, tmp_path / "full", progress=False)
+    real = alg.weight_step
+    calls = {"n": 0}
+
+    def dying(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 8:  # in the middle of stage 0's 2nd epoch... after one checkpoint
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(alg, "weight_step", dying)
+    with pytest.raises(KeyboardInterrupt):
+        search(cfg, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(alg, "weight_step", real)
+    # the interrupted run left alpha records of the unfinished epoch: resume must drop them
+    search(cfg, tmp_path / "cut", resume=True, progress=False)
+    assert (tmp_path / "cut" / "genotype.json").read_text() == (
+        tmp_path / "full" / "genotype.json"
+    ).read_text()
+    assert _strip(_records(tmp_path / "cut")) == _strip(_records(tmp_path / "full"))
+
+
+def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
+    """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to none/skip (Fig. 6).
+
+    P (ref) is set near the sampled networks' size so that the reward is O(1): alpha's Adam
+    uses coupled weight decay, which would otherwise swamp the gradient of a tiny reward.
+    """
+    results = {}
+    for beta in (2.0, -2.0):
+        cfg = load_search_config(
+            preset="quick",
+            overrides=[
+                "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
+                "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
+                "target.channels=64", "target.layers=5",
+                f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, ref: 3.0, beta: {beta}}}]",
+            ],
+        )  # fmt: skip
+        search(cfg, tmp_path / f"b{beta}", progress=False)
+        geno = json.loads((tmp_path / f"b{beta}" / "genotype.json").read_text())
+        alpha = [r for r in _records(tmp_path / f"b{beta}") if r["kind"] == "alpha"]
+        assert all(r["acc_max"] is None for r in alpha)  # nothing was scored
+        first = sum(r["params_mean"] for r in alpha[:5]) / 5
+        last = sum(r["params_mean"] for r in alpha[-5:]) / 5
+        results[beta] = ([e[0] for e in geno["normal"]], first, last)
+    ops, first, last = results[2.0]
+    assert sum(o == "conv_3x3" for o in ops) >= 7 and last > 2 * first, results[2.0]
+    ops, first, last = results[-2.0]
+    assert sum(o in ("none", "skip_connect") for o in ops) >= 8 and last < first / 2, results[-2.0]
+
+
+def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
+    out = tmp_path / "q"
+    rc = main(["search", "--preset", "quick", "--out", str(out), "--no-progress", "--set", "weights.max_steps_per_epoch=2",
+               "--set", "policy.samples=2"])  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "genotype.json" in text and "plots" in text
+    assert (out / "plots" / "cell_normal.png").exists()
+    # the same directory again is refused; resume of a finished run just reports it
+    assert main(["search", "--out", str(out), "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["search", "--resume", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(out)]) == 0
+    assert "accuracy.png" in capsys.readouterr().out
+    for bad in (
+        ["--set", "weights.lrr=0.1"],
+        ["--set", "stages.0.epochs=abc"],
+        ["--set", "stages.9.beta=1"],
+        ["--dataset", "mnist"],
+    ):
+        rc = main(["search", "--out", str(tmp_path / "bad"), "--no-progress", *bad])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and err.startswith("tndnas: error:"), (bad, err)
+    assert math.isfinite(json.loads((out / "summary.json").read_text())["seconds_total"])
+
+
+def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
+    out = tmp_path / "r"
+    search(tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"), out, progress=False)
+    (out / "summary.json").unlink()
+    (out / "checkpoint.pt").write_bytes(b"garbage")
+    assert main(["search", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt" in err and err.count("\n") == 1
