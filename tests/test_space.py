@@ -312,3 +312,13 @@ def test_shrink_removes_exactly_those_modules():
     w = {ct: torch.full((14, 3), 1 / 3) for ct in new}
     assert net(x, w).shape == (2, 10)
     assert net.forward_path(x, {ct: [1] * 14 for ct in new}).shape == (2, 10)
+
+
+def test_derive_all_none_keeps_likeliest_input_op_and_says_so():
+    cand = {ct: [["none", "conv_3x3", "skip_connect"]] * 14 for ct in ("normal", "reduce")}
+    w = torch.zeros(14, 3)
+    w[:, 0] = 5.0  # 'none' wins everywhere
+    w[1, 2] = 4.0  # the likeliest other op on an input edge: skip_connect 1->2
+    g = derive_genotype({"normal": w, "reduce": w}, cand)
+    assert g.live("normal")[0] == [("skip_connect", 1, 2)]
+    assert "normal_all_none" in g.metadata and "reduce_all_none" in g.metadata

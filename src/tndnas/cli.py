@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import info, plot, search
+from .commands import export, info, plot, search, train
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -35,6 +35,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         errors.append(ConfigError)
     except ImportError:  # pragma: no cover
         pass
+    try:
+        from .train.weights import WeightsMismatchError
+
+        errors.append(WeightsMismatchError)
+    except ImportError:  # pragma: no cover
+        pass
     return tuple(errors)
 
 
@@ -45,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tndnas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, search, plot):
+    for module in (info, search, train, export, plot):
         module.add_parser(sub)
     return parser
 

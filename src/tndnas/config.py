@@ -1,9 +1,12 @@
-"""Typed search configuration: dataclasses, YAML presets, dotted overrides and validation.
+"""Typed configurations: dataclasses, YAML presets, dotted overrides and validation.
 
-A search configuration is built in layers, each merged over the previous one:
+Two schemas share the machinery below: :class:`SearchConfig` (``tndnas search``) and
+:class:`TrainConfig` (``tndnas train``, the evaluation training of a found genotype).
+A configuration is built in layers, each merged over the previous one:
 
 1. the dataclass defaults below;
-2. a named preset (``src/tndnas/configs/<name>.yaml``, see :func:`preset_names`);
+2. a named preset (search: ``src/tndnas/configs/<name>.yaml``, see :func:`preset_names`;
+   train: ``src/tndnas/configs/train/<name>.yaml``, see :func:`train_preset_names`);
 3. a user YAML file;
 4. command-line overrides ``dotted.key=value`` (``stages.2.beta=-0.8``,
    ``policy.betas=[0.9,0.99]``, ``dataset.data_dir=null``).
@@ -47,16 +50,27 @@ __all__ = [
     "SpaceConfig",
     "StageConfig",
     "TargetConfig",
+    "TrainConfig",
     "WeightsConfig",
+    "DEFAULT_TRAIN_PRESET",
     "config_to_dict",
     "load_search_config",
+    "load_train_config",
     "preset_names",
     "save_config",
+    "train_preset_names",
     "validate",
+    "validate_train",
 ]
 
 #: The preset a command line uses when none is named: small enough for a laptop CPU.
 DEFAULT_PRESET = "quick"
+
+#: The train preset ``tndnas train`` uses when none is named.
+DEFAULT_TRAIN_PRESET = "quick"
+
+#: Sub-folder of ``configs/`` holding the train presets ("" = the search presets).
+TRAIN_PRESETS = "train"
 
 WEIGHT_MODES = ("mixed", "sampled")
 
@@ -174,6 +188,37 @@ class SearchConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     target: TargetConfig = field(default_factory=TargetConfig)
     stages: list[StageConfig] = field(default_factory=lambda: [StageConfig()])
+
+
+@dataclass
+class TrainConfig:
+    """Evaluation training of one genotype from scratch (DARTS / P-DARTS protocol, Table V).
+
+    The defaults are the CIFAR-10 protocol: 20 cells of initial width 36, 600 epochs of SGD
+    with cosine learning rate, cutout 16, drop-path 0.3 and an auxiliary head of weight 0.4.
+    """
+
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)  # arch_fraction is unused
+    channels: int = 36  # initial cell width C
+    layers: int = 20  # cells
+    auxiliary: bool = True  # auxiliary head after 2/3 of the cells (training only)
+    auxiliary_weight: float = 0.4  # loss = CE(logits) + auxiliary_weight * CE(aux_logits)
+    drop_path: float = 0.3  # final drop-path probability, ramped linearly from 0
+    epochs: int = 600
+    batch_size: int = 128
+    lr: float = 0.025
+    lr_min: float = 0.0  # cosine schedule floor
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0  # 0 = off
+    crop_padding: int = 4
+    flip: bool = True
+    cutout: int = 16
+    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    channels_last: bool = True  # NHWC memory format on CUDA; ignored on CPU
+    max_steps_per_epoch: int | None = None  # cap on steps per epoch (None = the whole train set)
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,13 +362,15 @@ def _assign(
         raise _type_error(path, value, tp, source) from None
 
 
-def _walk_override(root: DictConfig, key: str, source: str) -> tuple[Any, str | int, Any]:
-    """Resolve a dotted override key to (parent node, last key, declared type)."""
+def _walk_override(
+    root: DictConfig, schema: type, key: str, source: str
+) -> tuple[Any, str | int, Any]:
+    """Resolve a dotted override key of a ``schema`` tree to (parent node, last key, type)."""
     parts = key.split(".")
     if any(p == "" for p in parts):
         raise ConfigError(f"malformed config key '{key}' (from {source}); use dotted.key=value")
     node: Any = root
-    tp: Any = SearchConfig
+    tp: Any = schema
     path = ""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -400,31 +447,45 @@ def _load_yaml_mapping(text: str, source: str) -> dict:
     return data
 
 
-def _presets_dir() -> Any:
-    return resources.files("tndnas") / "configs"
+def _presets_dir(kind: str = "") -> Any:
+    folder = resources.files("tndnas") / "configs"
+    return folder / kind if kind else folder
 
 
-def preset_names() -> list[str]:
-    """Names of the bundled presets (``src/tndnas/configs/*.yaml``), sorted."""
-    folder = _presets_dir()
+def _names_in(kind: str) -> list[str]:
+    folder = _presets_dir(kind)
     if not folder.is_dir():
         return []
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def preset_names() -> list[str]:
+    """Names of the bundled search presets (``src/tndnas/configs/*.yaml``), sorted."""
+    return _names_in("")
+
+
+def train_preset_names() -> list[str]:
+    """Names of the bundled train presets (``src/tndnas/configs/train/*.yaml``), sorted."""
+    return _names_in(TRAIN_PRESETS)
+
+
+def _preset_label(name: str, kind: str) -> str:
+    return f"{kind} preset '{name}'" if kind else f"preset '{name}'"
+
+
 @functools.cache
-def _preset_data(name: str) -> dict:
-    source = f"preset '{name}'"
-    return _load_yaml_mapping(_preset_text(name), source)
+def _preset_data(name: str, kind: str = "") -> dict:
+    return _load_yaml_mapping(_preset_text(name, kind), _preset_label(name, kind))
 
 
-def _preset_text(name: str) -> str:
-    names = preset_names()
+def _preset_text(name: str, kind: str = "") -> str:
+    names = _names_in(kind)
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ConfigError(f"unknown preset '{name}'; {hint}available presets: {', '.join(names)}")
-    return (_presets_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+        what = f"{kind} preset" if kind else "preset"
+        raise ConfigError(f"unknown {what} '{name}'; {hint}available {what}s: {', '.join(names)}")
+    return (_presets_dir(kind) / f"{name}.yaml").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,19 +493,22 @@ def _preset_text(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def load_search_config(
-    preset: str | None = None,
-    config_file: str | os.PathLike | None = None,
-    overrides: Sequence[str] = (),
-) -> SearchConfig:
-    """Build a validated :class:`SearchConfig` from defaults, a preset, a YAML file and
-    ``dotted.key=value`` overrides, merged in that order."""
-    root = OmegaConf.structured(SearchConfig)
+def _load_config(
+    schema: type,
+    preset_kind: str,
+    preset: str | None,
+    config_file: str | os.PathLike | None,
+    overrides: Sequence[str],
+) -> Any:
+    """An instance of dataclass ``schema`` from its defaults, a preset (from the
+    ``preset_kind`` folder), a YAML file and ``dotted.key=value`` overrides, in that order.
+    Not validated semantically."""
+    root = OmegaConf.structured(schema)
     OmegaConf.set_struct(root, True)
 
     if preset is not None:
-        data = copy.deepcopy(_preset_data(preset))
-        _merge_mapping(root, SearchConfig, data, "", f"preset '{preset}'")
+        data = copy.deepcopy(_preset_data(preset, preset_kind))
+        _merge_mapping(root, schema, data, "", _preset_label(preset, preset_kind))
 
     if config_file is not None:
         path = Path(config_file)
@@ -455,7 +519,7 @@ def load_search_config(
             raise ConfigError(f"config file '{path}' does not exist") from None
         except OSError as e:
             raise ConfigError(f"cannot read config file '{path}': {e.strerror or e}") from None
-        _merge_mapping(root, SearchConfig, _load_yaml_mapping(text, source), "", source)
+        _merge_mapping(root, schema, _load_yaml_mapping(text, source), "", source)
 
     if isinstance(overrides, str):
         overrides = [overrides]
@@ -470,15 +534,36 @@ def load_search_config(
         if not key:
             raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
         value = _parse_yaml_text(text, source) if text.strip() else None
-        parent, last, tp = _walk_override(root, key, source)
+        parent, last, tp = _walk_override(root, schema, key, source)
         _assign(parent, last, tp, value, key, source)
 
     try:
         cfg = OmegaConf.to_object(root)
     except OmegaConfBaseException as e:  # pragma: no cover - all values are set above
         raise ConfigError(f"invalid configuration: {getattr(e, 'msg', e)}") from None
-    assert isinstance(cfg, SearchConfig)
-    return validate(cfg)
+    assert isinstance(cfg, schema)
+    return cfg
+
+
+def load_search_config(
+    preset: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    overrides: Sequence[str] = (),
+) -> SearchConfig:
+    """Build a validated :class:`SearchConfig` from defaults, a preset, a YAML file and
+    ``dotted.key=value`` overrides, merged in that order."""
+    return validate(_load_config(SearchConfig, "", preset, config_file, overrides))
+
+
+def load_train_config(
+    preset: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    overrides: Sequence[str] = (),
+) -> TrainConfig:
+    """Build a validated :class:`TrainConfig` from defaults, a train preset
+    (``configs/train/<preset>.yaml``), a YAML file and ``dotted.key=value`` overrides,
+    merged in that order."""
+    return validate_train(_load_config(TrainConfig, TRAIN_PRESETS, preset, config_file, overrides))
 
 
 def _check(ok: bool, message: str) -> None:
@@ -513,6 +598,13 @@ def _in_unit(value: Any, key: str, lo_open: bool = False) -> None:
     _check(ok, f"{key}={value!r} is invalid; use {'0 <' if lo_open else '0 <='} value < 1")
 
 
+def _check_device(device: Any) -> None:
+    _check(
+        isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device) is not None,
+        f"device={device!r} is invalid; use auto, cpu, cuda or cuda:N",
+    )
+
+
 def validate(cfg: SearchConfig) -> SearchConfig:
     """Semantic checks the types alone cannot express; returns ``cfg`` or raises ConfigError.
 
@@ -520,11 +612,7 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     """
     _check(isinstance(cfg, SearchConfig), f"expected a SearchConfig, got {type(cfg).__name__}")
     _positive_int(cfg.seed, "seed", 0)
-    _check(
-        isinstance(cfg.device, str)
-        and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", cfg.device) is not None,
-        f"device={cfg.device!r} is invalid; use auto, cpu, cuda or cuda:N",
-    )
+    _check_device(cfg.device)
 
     d = cfg.dataset
     _check(bool(d.name), "dataset.name is empty; use digits, cifar10, cifar100 or imagefolder")
@@ -622,14 +710,47 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     return cfg
 
 
-def config_to_dict(cfg: SearchConfig) -> dict:
+def validate_train(cfg: TrainConfig) -> TrainConfig:
+    """Semantic checks of a :class:`TrainConfig`; returns ``cfg`` or raises ConfigError.
+
+    The dataset name is checked by the dataset registry when the data is loaded.
+    """
+    _check(isinstance(cfg, TrainConfig), f"expected a TrainConfig, got {type(cfg).__name__}")
+    _positive_int(cfg.seed, "seed", 0)
+    _check_device(cfg.device)
+    _check(
+        bool(cfg.dataset.name),
+        "dataset.name is empty; use digits, cifar10, cifar100 or imagefolder",
+    )
+    _positive_int(cfg.channels, "channels")
+    _positive_int(cfg.layers, "layers", 3)
+    _at_least(cfg.auxiliary_weight, "auxiliary_weight", 0)
+    _in_unit(cfg.drop_path, "drop_path")
+    _positive_int(cfg.epochs, "epochs")
+    _positive_int(cfg.batch_size, "batch_size")
+    _at_least(cfg.lr, "lr", 0, strict=True)
+    _at_least(cfg.lr_min, "lr_min", 0)
+    _check(cfg.lr_min <= cfg.lr, f"lr_min={cfg.lr_min!r} exceeds lr={cfg.lr!r}; set lr_min <= lr")
+    _in_unit(cfg.momentum, "momentum")
+    _at_least(cfg.weight_decay, "weight_decay", 0)
+    _at_least(cfg.grad_clip, "grad_clip", 0)
+    _positive_int(cfg.crop_padding, "crop_padding", 0)
+    _positive_int(cfg.cutout, "cutout", 0)
+    if cfg.max_steps_per_epoch is not None:
+        _positive_int(cfg.max_steps_per_epoch, "max_steps_per_epoch")
+    return cfg
+
+
+def config_to_dict(cfg: SearchConfig | TrainConfig) -> dict:
     """Plain nested dict/list/scalar form of a config (YAML/JSON serialisable)."""
     return dataclasses.asdict(cfg)
 
 
-def save_config(cfg: SearchConfig, path: str | os.PathLike) -> None:
-    """Write ``cfg`` as YAML; ``load_search_config(config_file=path)`` reads it back equal."""
+def save_config(cfg: SearchConfig | TrainConfig, path: str | os.PathLike) -> None:
+    """Write ``cfg`` as YAML; ``load_search_config(config_file=path)`` (or
+    ``load_train_config`` for a :class:`TrainConfig`) reads it back equal."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    what = "train" if isinstance(cfg, TrainConfig) else "search"
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=None)
-    path.write_text("# tndnas search configuration (complete, as resolved)\n" + text, "utf-8")
+    path.write_text(f"# tndnas {what} configuration (complete, as resolved)\n" + text, "utf-8")

@@ -30,18 +30,19 @@ from tqdm import tqdm
 
 from ..config import ConfigError, SearchConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
-from ..objectives import CostContext, CostTable, RewardTerm, get_cost, scalarize
+from ..objectives import CostContext, CostTable, RewardTerm, get_cost
 from ..report.metrics import MetricsLog
-from ..space.genotype import CELL_TYPES, GenotypeError, derive_genotype, edge_pairs
+from ..space.genotype import CELL_TYPES, derive_genotype, edge_pairs
 from ..space.macro import Macro
 from ..space.op_sets import resolve_op_set
-from ..space.supernet import Supernet, path_genotype
+from ..space.supernet import Supernet
 from ..train.search_step import cosine_lr, set_lr, weight_step
 from .checkpoint import load_checkpoint, save_atomic
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
 from .run_dir import RunDir, environment, write_json_atomic
 from .scoring import batch_statistics, score_paths
+from .update import reinforce_update
 
 EVAL_IMAGES = (
     2048  # architecture-half images used for the per-epoch accuracy of supernet and argmax
@@ -202,29 +203,17 @@ class Search:
     ) -> dict:
         cfg = self.cfg
         x, y = next(arch_batches)
-        samples = s.policy.sample(cfg.policy.samples, s.gen_policy)  # Eq. (5)
-        paths = [
-            {ct: samples[ct][m].tolist() for ct in CELL_TYPES} for m in range(cfg.policy.samples)
-        ]
-        if cfg.reward.accuracy:  # Eq. (6): sub-networks inherit the supernet's weights
-            accs = score_paths(s.supernet, x, y, paths).cpu()
-        else:  # a cost-only search (paper Figs. 5, 6) needs no forward pass
-            accs = None
-        terms = self._reward_terms(k)
-        rewards, params, flops = [], [], []
-        for m, path in enumerate(paths):
-            geno = path_genotype(candidates, path, cfg.space.steps)
-            try:
-                costs = {name: spec.fn(geno, self.cost_ctx) for name, spec in self.costs.items()}
-            except GenotypeError:  # a cell with no live node cannot be built: the worst reward
-                rewards.append(0.0)
-                continue
-            params.append(costs["params"])
-            flops.append(costs["flops"])
-            acc = None if accs is None else float(accs[m])
-            rewards.append(scalarize(acc, costs, terms))  # Eq. (9) / (10)
-        r = torch.tensor(rewards, dtype=torch.float64)
-        baseline = s.reinforce.step(samples, r.float())  # Eq. (8)
+        res = reinforce_update(
+            s.supernet, s.reinforce, x, y, candidates, self.costs, self.cost_ctx, self._reward_terms(k),
+            samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy,
+        )  # fmt: skip
+        accs, r, params, flops, baseline = (
+            res.accuracies,
+            res.rewards,
+            res.params,
+            res.flops,
+            res.baseline,
+        )
         s.updates += 1
         rec = {
             "kind": "alpha",
@@ -405,14 +394,17 @@ class Search:
             correct = torch.zeros((), device=self.device, dtype=torch.long)
             seen = 0
             last = None
+            w = None
             for step, (x, y) in enumerate(weight_batches):
                 if step >= steps:
                     break
                 if rl_on and step % cfg.policy.rl_interval == 0:
                     last = self.alpha_update(k, epoch, step, s, arch_batches, prog.candidates)
                     log.write(last)
+                    w = None  # alpha changed
                 if cfg.weights.mode == "mixed":  # Eqs. (1), (3)
-                    w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
+                    if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
+                        w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
                     loss, ok = weight_step(
                         s.supernet, s.optimizer, x, y, cfg.weights.grad_clip, weights=w
                     )
@@ -456,9 +448,9 @@ class Search:
 
         cfg = self.cfg
         final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
-        final = type(final)(
-            final.normal, final.reduce, final.steps, {"source": "tndnas search", "seed": cfg.seed}
-        )
+        meta = {**final.metadata, "source": "tndnas search", "seed": cfg.seed}
+        meta.pop("stage", None)
+        final = type(final)(final.normal, final.reduce, final.steps, meta)
         final.to_json(self.rundir.genotype)
         cost = self.cost_ctx.table.cost(final)
         summary = {

@@ -283,11 +283,14 @@ def derive_genotype(
             edges = list(geno.cell(ct))
             src, dst = edge_pairs(steps)[best_e]
             edges[best_e] = (candidates[ct][best_e][best_k], src, dst)
+            note = {
+                f"{ct}_all_none": f"every {ct} edge's argmax was 'none'; kept {edges[best_e][0]} {src}->{dst}"
+            }
             geno = Genotype(
                 tuple(edges) if ct == "normal" else geno.normal,
                 tuple(edges) if ct == "reduce" else geno.reduce,
                 steps,
-                geno.metadata,
+                {**geno.metadata, **note},
             )
     return geno
 

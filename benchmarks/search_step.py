@@ -1,0 +1,275 @@
+"""Time the search's inner loop against the naive method, in one run (ratios, not absolutes).
+
+    python -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 [--device cpu|cuda] [--json OUT]
+
+Measured, on random images of the preset's dataset shape (no data files needed):
+
+* weight step (SGD on the supernet, Eq. 3) in ``mixed`` (Eq. 1) and ``sampled`` mode: seconds and images/s;
+* alpha update for M samples (Eqs. 4-8): ours (sampled-path scoring + cost-table lookups) against
+  the naive method kept here only as a baseline (every sample scored by the whole mixed supernet with
+  one-hot weights, its params counted by building its evaluation network);
+* cost evaluation per sample: table lookup against building the evaluation network;
+* peak memory of one mixed weight step, measured in a fresh process (RSS on CPU, max allocated on CUDA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+from tndnas.config import load_search_config
+from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
+from tndnas.search.policy import CategoricalPolicy
+from tndnas.search.reinforce import Reinforce
+from tndnas.search.update import reinforce_update
+from tndnas.space import EvalNetwork, Macro, count_parameters, resolve_op_set
+from tndnas.space.genotype import CELL_TYPES, edge_pairs
+from tndnas.space.supernet import Supernet, path_genotype
+from tndnas.train.search_step import weight_step
+
+SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
+
+
+def stage_candidates(cfg, stage: int) -> dict[str, list[list[str]]]:
+    """As many candidates per edge as ``stage`` (1-based) has, the costliest ones (worst case).
+
+    The search keeps the likeliest ops, which depend on the run; parametric ops first, then
+    skip_connect and none, gives an upper bound on time and memory.
+    """
+    out = {}
+    for ct in CELL_TYPES:
+        ops = list(resolve_op_set(getattr(cfg.space, f"{ct}_ops")))
+        left = len(ops) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: stage - 1])
+        ranked = [o for o in ops if o not in ("none", "skip_connect")] + [
+            o for o in ("skip_connect", "none") if o in ops
+        ]
+        out[ct] = [ranked[:left] for _ in edge_pairs(cfg.space.steps)]
+    return out
+
+
+def timeit(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> float:
+    fn()  # warm-up
+    sync()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def build(args):
+    cfg = load_search_config(preset=args.preset)
+    in_ch, size, classes = SHAPES[cfg.dataset.name]
+    st = cfg.stages[args.stage - 1]
+    cand = stage_candidates(cfg, args.stage)
+    macro = Macro(cfg.space.channels, st.layers, classes, in_ch, size, steps=cfg.space.steps)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    net = Supernet(cand, macro, st.skip_dropout).to(device)
+    if device.type == "cuda" and args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(
+        net.parameters(), lr=0.01, momentum=0.9, weight_decay=cfg.weights.weight_decay
+    )
+    x = torch.randn(args.batch, in_ch, size, size, device=device)
+    y = torch.randint(0, classes, (args.batch,), device=device)
+    target = Macro(
+        cfg.target.channels, cfg.target.layers, classes, in_ch, size, steps=cfg.space.steps
+    )
+    return cfg, st, cand, net, opt, x, y, target, device
+
+
+def measure_memory(args) -> float:
+    """Peak memory (MB) of mixed weight steps in this (fresh) process."""
+    cfg, st, cand, net, opt, x, y, target, device = build(args)
+    gen = torch.Generator().manual_seed(0)
+    pol = CategoricalPolicy({ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), gen)
+    w = {ct: p.to(device) for ct, p in pol.probs().items()}
+    for _ in range(2):
+        weight_step(net, opt, x, y, 5.0, weights=w)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--preset", default="paper-c10")
+    p.add_argument("--stage", type=int, default=1, help="1-based stage of the preset")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--samples", type=int, default=None, help="M (default: the preset's policy.samples)"
+    )
+    p.add_argument(
+        "--memory-stage",
+        type=int,
+        default=3,
+        help="stage whose mixed step's peak memory is measured (0: skip)",
+    )
+    p.add_argument("--channels-last", action="store_true", help="channels-last on CUDA")
+    p.add_argument("--json", default=None, help="write the figures to this JSON file")
+    p.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.only_memory:
+        print(json.dumps({"peak_memory_mb": measure_memory(args)}))
+        return {}
+
+    cfg, st, cand, net, opt, x, y, target, device = build(args)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    M = args.samples or cfg.policy.samples
+    gen = torch.Generator().manual_seed(0)
+    pol = CategoricalPolicy(
+        {ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), gen, init_std=0.0
+    )
+    rl = Reinforce(pol, 0.01, (0.5, 0.999), 1e-3, 5.0, 0.95)
+    table = CostTable(target)
+    ctx = CostContext(table, target)
+    costs = {n: get_cost(n) for n in ("params", "flops")}
+    terms = [RewardTerm("params", 1.0, st.ref, st.beta)]
+    w = {ct: pr.to(device) for ct, pr in pol.probs().items()}
+    res: dict = {
+        "preset": args.preset,
+        "stage": args.stage,
+        "layers": st.layers,
+        "channels": cfg.space.channels,
+        "batch": args.batch,
+        "samples": M,
+        "candidates": {ct: len(cand[ct][0]) for ct in CELL_TYPES},
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+    # weight steps
+    res["mixed_step_s"] = timeit(
+        lambda: weight_step(net, opt, x, y, 5.0, weights=w), args.repeats, sync
+    )
+
+    def sampled_step():
+        g = pol.sample(1, gen)
+        weight_step(net, opt, x, y, 5.0, path={ct: g[ct][0].tolist() for ct in CELL_TYPES})
+
+    res["sampled_step_s"] = timeit(sampled_step, args.repeats * 3, sync)
+    res["mixed_images_per_s"] = args.batch / res["mixed_step_s"]
+    res["sampled_images_per_s"] = args.batch / res["sampled_step_s"]
+
+    # alpha update: ours
+    def ours():
+        reinforce_update(net, rl, x, y, cand, costs, ctx, terms, samples=M, generator=gen)
+
+    res["alpha_update_s"] = timeit(ours, args.repeats, sync)
+
+    # alpha update: naive (the whole mixed supernet per sample with one-hot weights; params by building the network)
+    def naive():
+        g = pol.sample(M, gen)
+        accs, params = [], []
+        with torch.no_grad():
+            net.train()  # as the naive code did: train-mode BatchNorm
+            for m in range(M):
+                onehot = {
+                    ct: torch.nn.functional.one_hot(g[ct][m], len(cand[ct][0])).float().to(device)
+                    for ct in CELL_TYPES
+                }
+                accs.append(float((net(x, onehot).argmax(1) == y).float().mean()))
+                geno = path_genotype(cand, {ct: g[ct][m].tolist() for ct in CELL_TYPES})
+                try:
+                    params.append(count_parameters(EvalNetwork(geno, target)))
+                except Exception:
+                    params.append(0)
+        r = torch.tensor([a * (max(q, 1) / 1e6 / st.ref) ** st.beta for a, q in zip(accs, params)])
+        rl.step(g, r)
+
+    res["alpha_update_naive_s"] = timeit(naive, 1, sync)
+    res["alpha_update_speedup"] = res["alpha_update_naive_s"] / res["alpha_update_s"]
+
+    # cost evaluation per sample
+    paths = []
+    g = pol.sample(20, gen)
+    paths = [path_genotype(cand, {ct: g[ct][m].tolist() for ct in CELL_TYPES}) for m in range(20)]
+    paths = [q for q in paths if all(q.live(ct)[1] for ct in CELL_TYPES)]
+    for q in paths:
+        table.cost(q)  # fill the lazy table
+    t = time.perf_counter()
+    for _ in range(50):
+        for q in paths:
+            table.cost(q)
+    res["cost_lookup_s"] = (time.perf_counter() - t) / (50 * len(paths))
+    t = time.perf_counter()
+    for q in paths[:3]:
+        count_parameters(EvalNetwork(q, target))
+    res["cost_build_s"] = (time.perf_counter() - t) / 3
+    res["cost_lookup_speedup"] = res["cost_build_s"] / res["cost_lookup_s"]
+    res["sampled_weight_step_speedup"] = res["mixed_step_s"] / res["sampled_step_s"]
+
+    # peak memory of the mixed step, in a fresh process
+    if args.memory_stage:
+        cmd = [sys.executable, "-m", "benchmarks.search_step", "--only-memory", "--preset", args.preset,
+               "--stage", str(args.memory_stage), "--batch", str(args.batch), "--device", args.device]  # fmt: skip
+        if args.channels_last:
+            cmd.append("--channels-last")
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        res["mixed_step_peak_memory_mb"] = json.loads(out.strip().splitlines()[-1])[
+            "peak_memory_mb"
+        ]
+        res["memory_stage"] = args.memory_stage
+        res["memory_kind"] = (
+            "max allocated (CUDA)" if device.type == "cuda" else "peak RSS of the process"
+        )
+
+    print(f"search step benchmark: {args.preset} stage {args.stage} ({st.layers} layers, {cfg.space.channels} channels, "
+          f"candidates {res['candidates']}), batch {args.batch}, M={M}, {device}, {res['threads']} threads")  # fmt: skip
+    rows = [
+        (
+            "weight step, mixed (Eq. 1)",
+            f"{res['mixed_step_s']:.3f} s",
+            f"{res['mixed_images_per_s']:.0f} img/s",
+        ),
+        (
+            "weight step, sampled path",
+            f"{res['sampled_step_s']:.3f} s",
+            f"{res['sampled_images_per_s']:.0f} img/s",
+        ),
+        ("alpha update (ours)", f"{res['alpha_update_s']:.3f} s", ""),
+        ("alpha update (naive)", f"{res['alpha_update_naive_s']:.3f} s", ""),
+        ("cost per sample (table)", f"{res['cost_lookup_s'] * 1e6:.1f} us", ""),
+        ("cost per sample (build network)", f"{res['cost_build_s'] * 1e3:.1f} ms", ""),
+    ]
+    if "mixed_step_peak_memory_mb" in res:
+        rows.append(
+            (
+                f"peak memory, mixed step, stage {args.memory_stage}",
+                f"{res['mixed_step_peak_memory_mb']:.0f} MB",
+                res["memory_kind"],
+            )
+        )
+    for name, a, b in rows:
+        print(f"  {name:<38} {a:>12}  {b}")
+    print(f"  alpha_update_speedup        {res['alpha_update_speedup']:8.1f}x  (target >= 10)")
+    print(f"  cost_lookup_speedup         {res['cost_lookup_speedup']:8.0f}x  (target >= 1000)")
+    print(
+        f"  sampled_weight_step_speedup {res['sampled_weight_step_speedup']:8.1f}x  (target >= 4)"
+    )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+    return res
+
+
+if __name__ == "__main__":
+    main()

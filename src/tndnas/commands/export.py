@@ -1,0 +1,125 @@
+"""``tndnas export``: a trained evaluation network as ONNX or TorchScript, for inference.
+
+The exported graph is the network in inference form: eval mode (BatchNorm running
+statistics), drop-path off, the auxiliary head left out, one input ``images``
+``(batch, C, H, W)`` (normalised as in training) and one output ``logits`` ``(batch, classes)``.
+The batch axis is dynamic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..space.network import EvalNetwork
+
+FORMATS = ("onnx", "torchscript")
+ONNX_OPSET = 17
+
+
+class InferenceNetwork(nn.Module):
+    """Wraps an :class:`EvalNetwork` so that ``forward`` returns the logits only."""
+
+    def __init__(self, network: EvalNetwork):
+        super().__init__()
+        self.network = network
+        network.drop_path_prob = 0.0
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)[0]
+
+
+def example_input(network: EvalNetwork, batch: int = 1) -> torch.Tensor:
+    """A random input of the shape the network was built for."""
+    m = network.macro
+    return torch.randn(batch, m.in_channels, m.image_size, m.image_size)
+
+
+def export_network(network: EvalNetwork, fmt: str, out: str | os.PathLike, batch: int = 1) -> Path:
+    """Write ``network`` (logits only, eval mode, CPU) as ``fmt`` (onnx | torchscript) to ``out``.
+
+    ``batch`` is the batch size of the example input used to trace; the ONNX graph's batch
+    axis is dynamic, a TorchScript trace accepts any batch size too.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format '{fmt}'; use one of: {', '.join(FORMATS)}")
+    if fmt == "onnx" and importlib.util.find_spec("onnx") is None:
+        from ..config import ConfigError
+
+        raise ConfigError(
+            "ONNX export needs the 'onnx' package, which is not installed; "
+            "run pip install 'tndnas[export]' (or pip install onnx)."
+        )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    module = InferenceNetwork(network.cpu()).eval()
+    x = example_input(network, batch)
+    with warnings.catch_warnings():
+        # the tracer warns about shape-dependent branches (odd spatial sizes), which are
+        # constant for the fixed image size; and about its own deprecation
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        with torch.no_grad():
+            if fmt == "onnx":
+                torch.onnx.export(
+                    module,
+                    (x,),
+                    str(out),
+                    dynamo=False,  # the TorchScript-based exporter: needs no onnxscript
+                    opset_version=ONNX_OPSET,
+                    input_names=["images"],
+                    output_names=["logits"],
+                    dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+                )
+            else:
+                traced = torch.jit.trace(module, x)
+                traced.save(str(out))
+    return out
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export trained weights as ONNX or TorchScript",
+        description="Export the evaluation network of genotype G with trained weights for "
+        "inference (logits only, no auxiliary head). G must be the genotype the weights were "
+        "trained with.",
+    )
+    p.add_argument(
+        "genotype",
+        metavar="G",
+        help="a genotype JSON file, a run directory or a bundled name (e.g. darts-v2)",
+    )
+    p.add_argument("--weights", required=True, metavar="W.pt",
+                   help="weights_last.pt or weights_best.pt of a train run")  # fmt: skip
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="onnx")
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.add_argument("--batch", type=int, default=1, metavar="N",
+                   help="batch size of the tracing input (the ONNX batch axis is dynamic)")  # fmt: skip
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import ConfigError
+    from ..space.genotype import load_genotype
+    from ..train.weights import load_weights
+
+    if args.batch < 1:
+        raise ConfigError(f"--batch {args.batch} is invalid; use an integer >= 1")
+    genotype = load_genotype(args.genotype)
+    network, meta = load_weights(args.weights, genotype=genotype)
+    out = export_network(network, args.fmt, args.out, args.batch)
+    m = meta["macro"]
+    print(
+        f"{args.fmt}: {out} (input images: (batch, {m.in_channels}, {m.image_size}, "
+        f"{m.image_size}) normalised as in training; output logits: (batch, {m.num_classes}))"
+    )
+    return 0

@@ -1,0 +1,106 @@
+"""``tndnas sweep``: searches over a list of (P, beta), run in parallel, and their Pareto front."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ..config import DEFAULT_PRESET, preset_names
+
+# argparse takes '-0.1,-2' for an option flag; anything that starts like a negative number
+# (beta is usually negative) is read as a value instead: no option of this command does.
+_NEGATIVE_NUMBER = re.compile(r"^-\.?\d")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="search a family of architectures along the accuracy/cost trade-off (Pareto front)",
+        description=(
+            "Run one search per beta (every stage's cost exponent; also P with --refs) as "
+            "parallel processes, each into OUT/job-<i>-beta<b>-ref<p>, optionally train each "
+            "genotype, and collect OUT/pareto.{csv,json,png}. Re-running into the same --out "
+            "skips finished jobs and resumes interrupted ones."
+        ),
+    )
+    p._negative_number_matcher = _NEGATIVE_NUMBER  # '--betas -0.1,-2' works without '='
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--preset",
+        default=None,
+        help=f"a bundled preset: {', '.join(preset_names())} (default {DEFAULT_PRESET})",
+    )
+    src.add_argument("--config", default=None, help="a YAML search config file")
+    p.add_argument(
+        "--betas",
+        required=True,
+        metavar="B1,B2,...",
+        help="one job per value: stages.*.beta of its search, e.g. -0.1,-0.5,-2",
+    )
+    p.add_argument(
+        "--refs",
+        default=None,
+        metavar="P1,P2,...",
+        help="stages.*.ref: one value for every job, or one per beta (default: the config's)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes at once (default: the number of visible GPUs if >1, else 1)",
+    )
+    p.add_argument(
+        "--train-epochs",
+        type=int,
+        default=None,
+        metavar="E",
+        help="after each search, train its genotype for E epochs (tndnas train)",
+    )
+    p.add_argument(
+        "--train-preset",
+        default="quick",
+        metavar="NAME",
+        help="preset of the training step (default quick)",
+    )
+    p.add_argument("--out", default=None, help="sweep folder (default runs/sweep-<preset>-<time>)")
+    p.add_argument("--seed", type=int, default=None, help="seed of every search")
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key of every search (repeatable)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no per-job start/finish lines")
+    p.set_defaults(run=run)
+
+
+def _default_out(args: argparse.Namespace) -> Path:
+    import time
+
+    name = args.preset or (Path(args.config).stem if args.config else DEFAULT_PRESET)
+    return Path("runs") / f"sweep-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sweep import SweepSpec, parse_floats, run_sweep
+
+    spec = SweepSpec(
+        betas=parse_floats(args.betas, "--betas"),
+        refs=parse_floats(args.refs, "--refs") if args.refs is not None else None,
+        out=Path(args.out) if args.out else _default_out(args),
+        preset=args.preset,
+        config=Path(args.config) if args.config else None,
+        overrides=list(args.overrides),
+        seed=args.seed,
+        device=args.device,
+        jobs=args.jobs,
+        train_epochs=args.train_epochs,
+        train_preset=args.train_preset,
+        progress=not args.no_progress,
+    )
+    return run_sweep(spec)

@@ -1,0 +1,116 @@
+"""``tndnas train``: train a genotype from scratch (evaluation protocol) or resume that training."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..config import DEFAULT_TRAIN_PRESET, ConfigError, load_train_config, train_preset_names
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a genotype from scratch and report its test error",
+        description="Train the evaluation network of a genotype from scratch (the DARTS / "
+        "P-DARTS protocol) and write a run directory with its weights and test error.",
+    )
+    p.add_argument(
+        "--genotype",
+        default=None,
+        metavar="G",
+        help="a genotype JSON file, a search run directory or a bundled name (e.g. darts-v2)",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--preset",
+        default=None,
+        help=f"a bundled train preset: {', '.join(train_preset_names())} "
+        f"(default {DEFAULT_TRAIN_PRESET})",
+    )
+    src.add_argument("--config", default=None, help="a YAML config file (keys as in the presets)")
+    src.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue an interrupted training from its last checkpoint",
+    )
+    p.add_argument(
+        "--dataset", default=None, help="dataset name (digits, cifar10, cifar100, imagefolder)"
+    )
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
+    p.add_argument("--channels", type=int, default=None, help="initial cell width C")
+    p.add_argument("--layers", type=int, default=None, help="number of cells")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set cutout=0 (repeatable)")  # fmt: skip
+    p.add_argument("--out", default=None, help="run directory (default runs/train-<preset>-<time>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+_OPTIONS = (
+    ("dataset", "dataset.name"),
+    ("data_dir", "dataset.data_dir"),
+    ("channels", "channels"),
+    ("layers", "layers"),
+    ("epochs", "epochs"),
+    ("seed", "seed"),
+    ("device", "device"),
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..space.genotype import load_genotype
+    from ..train.evaluate import read_train_run, train_network
+
+    progress = False if args.no_progress else None
+    if args.resume:
+        given = [f"--{a.replace('_', '-')}" for a, _ in _OPTIONS if getattr(args, a) is not None]
+        given += ["--genotype"] * (args.genotype is not None) + ["--out"] * (args.out is not None)
+        if given or args.overrides:
+            raise ConfigError(
+                "--resume continues a run with its saved config.yaml and genotype.json; "
+                f"drop {', '.join(given) or '--set'}."
+            )
+        run_dir = Path(args.resume)
+        cfg, genotype = read_train_run(run_dir)
+    else:
+        if args.genotype is None:
+            raise ConfigError(
+                "tndnas train needs --genotype G (a JSON file, a search run directory or a "
+                "bundled name such as darts-v2), or --resume RUN_DIR."
+            )
+        genotype = load_genotype(args.genotype)
+        preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
+        overrides = list(args.overrides)
+        for attr, key in _OPTIONS:
+            val = getattr(args, attr)
+            if val is not None:
+                overrides.append(f"{key}={val}")
+        cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
+        name = preset or Path(args.config).stem
+        run_dir = (
+            Path(args.out)
+            if args.out
+            else Path("runs") / f"train-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
+    try:
+        summary = train_network(cfg, genotype, run_dir, resume=bool(args.resume), progress=progress)
+    except KeyboardInterrupt:
+        if (run_dir / "config.yaml").exists():
+            print(f"continue with: tndnas train --resume {run_dir}", file=sys.stderr)
+        raise
+    print(f"summary: {run_dir / 'summary.json'}")
+    print(f"weights: {run_dir / 'weights_last.pt'} (best test accuracy: weights_best.pt)")
+    print(
+        f"test error {summary['test_error']:.2f}% after {summary['epochs']} epochs "
+        f"(best {summary['best_test_error']:.2f}% at epoch {summary['best_epoch'] + 1}); "
+        f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
+        f"{summary['seconds']:.0f} s on {summary['device']}"
+    )
+    return 0

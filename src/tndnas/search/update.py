@@ -1,0 +1,77 @@
+"""One architecture update: sample M paths, score them, look up their costs, REINFORCE (Eqs. 4-10)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..objectives import CostContext, CostSpec, RewardTerm, scalarize
+from ..space.genotype import CELL_TYPES, GenotypeError
+from ..space.supernet import Supernet, path_genotype
+from .reinforce import Reinforce
+from .scoring import score_paths
+
+
+@dataclass
+class UpdateResult:
+    samples: dict[str, torch.Tensor]  # (M x edges) op indices per cell type
+    accuracies: torch.Tensor | None  # (M,) on the CPU; None when the reward ignores accuracy
+    rewards: torch.Tensor  # (M,)
+    params: list[float]  # M params of the samples that can be built
+    flops: list[float]  # MFLOPs of the same
+    baseline: float  # b used for this update (previous updates only)
+
+
+def sample_costs(
+    candidates: Mapping[str, Sequence[Sequence[str]]],
+    paths: Sequence[Mapping[str, Sequence[int]]],
+    costs: Mapping[str, CostSpec],
+    ctx: CostContext,
+    steps: int,
+) -> list[dict[str, float] | None]:
+    """Costs of each sampled path's evaluation network (None: a cell with no live node)."""
+    out: list[dict[str, float] | None] = []
+    for path in paths:
+        geno = path_genotype(candidates, path, steps)
+        try:
+            out.append({name: spec.fn(geno, ctx) for name, spec in costs.items()})
+        except GenotypeError:
+            out.append(None)
+    return out
+
+
+def reinforce_update(
+    supernet: Supernet,
+    reinforce: Reinforce,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    candidates: Mapping[str, Sequence[Sequence[str]]],
+    costs: Mapping[str, CostSpec],
+    ctx: CostContext,
+    terms: Sequence[RewardTerm],
+    *,
+    samples: int,
+    generator: torch.Generator,
+    use_accuracy: bool = True,
+) -> UpdateResult:
+    """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
+    sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
+    and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
+    """
+    policy = reinforce.policy
+    g = policy.sample(samples, generator)
+    paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
+    accs = score_paths(supernet, x, y, paths).cpu() if use_accuracy else None
+    rewards, params, flops = [], [], []
+    for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
+        if c is None:
+            rewards.append(0.0)
+            continue
+        params.append(c["params"])
+        flops.append(c["flops"])
+        rewards.append(scalarize(None if accs is None else float(accs[m]), c, terms))
+    r = torch.tensor(rewards, dtype=torch.float32)
+    baseline = reinforce.step(g, r)
+    return UpdateResult(g, accs, r, params, flops, baseline)

@@ -1,0 +1,480 @@
+"""Evaluation training: one genotype trained from scratch (the DARTS / P-DARTS protocol).
+
+::
+
+    build EvalNetwork(genotype) at cfg.channels x cfg.layers for the dataset's shape
+    for epoch e in 0 .. epochs-1:
+        lr        = cosine(lr -> lr_min) at e / epochs          (closed form, no scheduler state)
+        drop_path = cfg.drop_path * e / epochs                  (linear ramp from 0)
+        SGD over the whole (augmented) training set:
+            loss = CE(logits) + auxiliary_weight * CE(aux_logits), gradient clipped
+        evaluate on the test set; checkpoint
+    write the weights, the summary and the learning curve
+
+A run directory holds ``config.yaml``, ``genotype.json``, ``run.json``, ``metrics.jsonl``
+(one record per epoch), ``checkpoint.pt`` (every epoch, atomic), ``weights_last.pt``,
+``weights_best.pt`` (best test accuracy), ``summary.json`` and ``plots/learning_curve.png``.
+The checkpoint holds the model, the optimizer, the data generator and torch's RNG states, so a
+resumed CPU run ends with the same weights and metrics as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
+from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
+from ..report.metrics import MetricsLog, read_metrics
+from ..search.algorithm import peak_memory_mb, resolve_device
+from ..search.checkpoint import load_checkpoint, save_atomic
+from ..search.run_dir import RunDirError, environment, write_json_atomic
+from ..space.genotype import Genotype, load_genotype
+from ..space.macro import Macro
+from ..space.network import EvalNetwork, count_flops, count_parameters
+from .search_step import cosine_lr, set_lr
+from .weights import genotype_difference, save_weights
+
+CHECKPOINT_VERSION = 1
+RUN_KIND = "train"  # run.json "command": tells a train run directory from a search one
+
+
+@dataclass(frozen=True)
+class TrainFiles:
+    """Paths inside a train run directory."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def genotype(self) -> Path:
+        return self.root / "genotype.json"
+
+    @property
+    def run_info(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.pt"
+
+    @property
+    def weights_last(self) -> Path:
+        return self.root / "weights_last.pt"
+
+    @property
+    def weights_best(self) -> Path:
+        return self.root / "weights_best.pt"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def learning_curve(self) -> Path:
+        return self.root / "plots" / "learning_curve.png"
+
+
+# --------------------------------------------------------------------------------------------
+# one step, one evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def _autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager:
+    if enabled:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_step(
+    model: EvalNetwork,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    auxiliary_weight: float,
+    grad_clip: float,
+    amp: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on ``CE(logits) + auxiliary_weight * CE(aux_logits)``.
+
+    Returns the main cross-entropy (the auxiliary term excluded) and the number of correct
+    predictions, as tensors (no host sync).
+    """
+    model.train()
+    with _autocast(amp, x.device):
+        logits, aux = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        total = loss
+        if aux is not None and auxiliary_weight > 0:
+            total = loss + auxiliary_weight * nn.functional.cross_entropy(aux, y)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach().float(), (logits.detach().argmax(1) == y).sum()
+
+
+@torch.no_grad()
+def evaluate(
+    model: EvalNetwork, batches: BatchIterator, *, amp: bool, channels_last: bool
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (0..1) of ``model`` in eval mode over ``batches``."""
+    model.eval()
+    device = batches.x.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
+    for x, y in batches:
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(amp, device):
+            logits, _ = model(x)
+        loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+    return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+
+def _seed(seed: int, stream: int) -> int:
+    return (seed * 1_000_003 + stream) % (2**63)
+
+
+class TrainRun:
+    """One evaluation training run: data, network, optimizer, run directory and the loop."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        genotype: Genotype,
+        out_dir: str | os.PathLike,
+        *,
+        progress: bool | None = None,
+    ):
+        self.cfg = cfg
+        self.genotype = genotype
+        self.files = TrainFiles(Path(out_dir))
+        self.show_progress = progress
+        self.device = resolve_device(cfg.device)
+        self.cuda = self.device.type == "cuda"
+        self.amp = bool(cfg.amp and self.cuda)
+        self.channels_last = bool(cfg.channels_last and self.cuda)
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self, data: ImageDataset) -> None:
+        cfg = self.cfg
+        try:
+            self.macro = Macro(
+                channels=cfg.channels,
+                layers=cfg.layers,
+                num_classes=data.num_classes,
+                in_channels=data.in_channels,
+                image_size=data.image_size,
+                steps=self.genotype.steps,
+            )
+        except ValueError as err:
+            raise ConfigError(f"cannot build the network: {err}") from None
+        torch.manual_seed(cfg.seed)  # weight init
+        model = EvalNetwork(self.genotype, self.macro, auxiliary=cfg.auxiliary).to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+        self.gen_data = torch.Generator(device=self.device).manual_seed(_seed(cfg.seed, 1))
+        gen_eval = torch.Generator(device=self.device).manual_seed(_seed(cfg.seed, 2))
+        augment = AugmentConfig(cfg.crop_padding, cfg.flip, cfg.cutout)
+        self.train_batches = BatchIterator(
+            data.train_x, data.train_y, cfg.batch_size, mean=data.mean, std=data.std,
+            augment=augment, generator=self.gen_data,
+        )  # fmt: skip
+        self.test_batches = BatchIterator(
+            data.test_x, data.test_y, cfg.batch_size, mean=data.mean, std=data.std,
+            augment=None, generator=gen_eval, shuffle=False, drop_last=False,
+        )  # fmt: skip
+        torch.manual_seed(_seed(cfg.seed, 3))  # drop-path masks
+
+    def _create(self) -> None:
+        f = self.files
+        if f.config.exists():
+            raise RunDirError(
+                f"{f.root} already holds a run; continue it with `tndnas train --resume {f.root}` "
+                "or choose another --out."
+            )
+        f.root.mkdir(parents=True, exist_ok=True)
+        save_config(self.cfg, f.config)
+        self.genotype.to_json(f.genotype)
+        write_json_atomic(
+            f.run_info,
+            {
+                "command": RUN_KIND,
+                "seed": self.cfg.seed,
+                "environment": environment(self.device),
+                "config": config_to_dict(self.cfg),
+                "genotype": self.genotype.to_dict(),
+            },
+        )
+
+    def _check_resumable(self) -> None:
+        f = self.files
+        saved_cfg, saved_geno = read_train_run(f.root)
+        if saved_cfg != self.cfg:
+            raise RunDirError(
+                f"{f.root} was started with another configuration; resume it with its own "
+                "config.yaml (`tndnas train --resume DIR` takes no config options)."
+            )
+        diff = genotype_difference(saved_geno, self.genotype)
+        if diff:
+            raise RunDirError(
+                f"{f.root} trains another genotype ({diff}); resume it with its genotype.json."
+            )
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, state: dict[str, Any]) -> None:
+        ckpt = {
+            "version": CHECKPOINT_VERSION,
+            **state,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "gen_data": self.gen_data.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.cuda:
+            ckpt["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        save_atomic(ckpt, self.files.checkpoint)
+
+    def _restore(self, ckpt: dict) -> dict[str, Any]:
+        if ckpt.get("version") != CHECKPOINT_VERSION or "model" not in ckpt:
+            raise RunDirError(
+                f"{self.files.checkpoint} is not a train checkpoint of this tndnas version; "
+                "start the run again in a new directory."
+            )
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.gen_data.set_state(ckpt["gen_data"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if self.cuda and "cuda_rng" in ckpt:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"], self.device)
+        keys = ("epoch", "best_acc", "best_epoch", "seconds", "metrics_lines")
+        return {k: ckpt[k] for k in keys}
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, resume: bool = False) -> dict:
+        f = self.files
+        if resume:
+            self._check_resumable()
+            if f.summary.exists():
+                return json.loads(f.summary.read_text())
+        else:
+            self._create()
+        data = load_dataset(
+            self.cfg.dataset.name, self.cfg.dataset.data_dir, self.cfg.dataset.download
+        ).to(self.device)
+        self._build(data)
+        self.input_shape = (1, data.in_channels, data.image_size, data.image_size)
+        state = {"epoch": 0, "best_acc": -1.0, "best_epoch": -1, "seconds": 0.0, "metrics_lines": 0}
+        if resume and f.checkpoint.exists():
+            state = self._restore(load_checkpoint(f.checkpoint, "cpu"))
+        log = MetricsLog(f.metrics)
+        log.truncate_to(state["metrics_lines"])
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self._epochs(state, log)
+        return self._finish(state)
+
+    def _epochs(self, state: dict[str, Any], log: MetricsLog) -> None:
+        cfg = self.cfg
+        steps = len(self.train_batches)
+        if cfg.max_steps_per_epoch:
+            steps = min(steps, cfg.max_steps_per_epoch)
+        show = sys.stderr.isatty() if self.show_progress is None else self.show_progress
+        bar = tqdm(
+            total=cfg.epochs * steps, initial=state["epoch"] * steps, disable=not show,
+            desc="train", unit="step", dynamic_ncols=True, leave=True,
+        )  # fmt: skip
+        try:
+            while state["epoch"] < cfg.epochs:
+                self._epoch(state, log, steps, bar)
+        finally:
+            bar.close()
+
+    def _epoch(self, state: dict[str, Any], log: MetricsLog, steps: int, bar: tqdm) -> None:
+        cfg, model = self.cfg, self.model
+        epoch = state["epoch"]
+        t0 = time.perf_counter()
+        lr = cosine_lr(cfg.lr, cfg.lr_min, epoch, cfg.epochs)
+        set_lr(self.optimizer, lr)
+        drop = cfg.drop_path * epoch / cfg.epochs
+        model.drop_path_prob = drop
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        seen = 0
+        for step, (x, y) in enumerate(self.train_batches):
+            if step >= steps:
+                break
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            loss, ok = train_step(
+                model, self.optimizer, x, y, auxiliary_weight=cfg.auxiliary_weight,
+                grad_clip=cfg.grad_clip, amp=self.amp,
+            )  # fmt: skip
+            loss_sum += loss * len(y)
+            correct += ok
+            seen += len(y)
+            bar.update(1)
+        test_loss, test_acc = evaluate(
+            model, self.test_batches, amp=self.amp, channels_last=self.channels_last
+        )
+        seconds = time.perf_counter() - t0
+        bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", test_acc=f"{test_acc:.4f}")
+        log.write(
+            {
+                "kind": "train", "epoch": epoch, "lr": lr, "drop_path": drop,
+                "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
+                "test_loss": test_loss, "test_acc": test_acc, "test_error": 100.0 * (1.0 - test_acc),
+                "seconds": seconds, "peak_memory_mb": peak_memory_mb(self.device),
+            }
+        )  # fmt: skip
+        if test_acc > state["best_acc"]:
+            state["best_acc"], state["best_epoch"] = test_acc, epoch
+            save_weights(model, self.files.weights_best, self.genotype, self.macro, cfg.auxiliary)
+        state["epoch"] = epoch + 1
+        state["seconds"] += seconds
+        state["metrics_lines"] = log.count()
+        self._save(state)
+
+    # ------------------------------------------------------------------ the end
+    def _finish(self, state: dict[str, Any]) -> dict:
+        cfg, f = self.cfg, self.files
+        save_weights(self.model, f.weights_last, self.genotype, self.macro, cfg.auxiliary)
+        records = [r for r in read_metrics(f.metrics) if r.get("kind") == RUN_KIND]
+        final = records[-1] if records else {}
+        flops = count_flops(self.model, self.input_shape)
+        summary = {
+            "test_error": final.get("test_error"),
+            "best_test_error": 100.0 * (1.0 - state["best_acc"]) if state["best_acc"] >= 0 else None,
+            "best_epoch": state["best_epoch"],
+            "params": count_parameters(self.model, exclude_auxiliary=True),
+            "params_with_auxiliary": count_parameters(self.model, exclude_auxiliary=False),
+            "flops": flops,
+            "macs": flops // 2,
+            "units": {
+                "test_error": "% of the test set misclassified by the final weights",
+                "best_test_error": "% at the epoch of best test accuracy (weights_best.pt)",
+                "params": "parameters without the auxiliary head (the reported size)",
+                "flops": "floating-point operations of one image's inference (2 per multiply-add)",
+                "macs": "multiply-accumulates of one image's inference (flops / 2)",
+                "seconds": "wall time of training and per-epoch testing, summed over epochs",
+            },
+            "channels": cfg.channels,
+            "layers": cfg.layers,
+            "epochs": cfg.epochs,
+            "dataset": cfg.dataset.name,
+            "input_shape": list(self.input_shape),
+            "seconds": state["seconds"],
+            "peak_memory_mb": peak_memory_mb(self.device),
+            "device": str(self.device),
+            "versions": environment(self.device),
+            "seed": cfg.seed,
+            "genotype": self.genotype.to_dict(),
+            "weights": {"last": f.weights_last.name, "best": f.weights_best.name},
+        }  # fmt: skip
+        try:
+            plot_learning_curve(records, f.learning_curve)
+            summary["plots"] = [str(f.learning_curve.relative_to(f.root))]
+        except Exception as err:  # a plot must never lose a finished training
+            summary["plots_error"] = f"{type(err).__name__}: {err}"
+        write_json_atomic(f.summary, summary)
+        return summary
+
+
+# --------------------------------------------------------------------------------------------
+# learning curve
+# --------------------------------------------------------------------------------------------
+
+
+def plot_learning_curve(records: list[dict], path: str | os.PathLike) -> Path:
+    """Train/test accuracy (%) and loss against the epoch, side by side, as a PNG."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    epochs = [r["epoch"] + 1 for r in records]
+    fig = Figure(figsize=(10, 4), dpi=120, layout="constrained")
+    ax_acc, ax_loss = fig.subplots(1, 2)
+    for key, label in (("train_acc", "train (augmented, drop-path)"), ("test_acc", "test")):
+        ax_acc.plot(epochs, [100.0 * r[key] for r in records], marker=".", label=label)
+    for key, label in (("train_loss", "train"), ("test_loss", "test")):
+        ax_loss.plot(epochs, [r[key] for r in records], marker=".", label=label)
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    for ax in (ax_acc, ax_loss):
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.savefig(path, dpi=120, facecolor="white")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def read_train_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, Genotype]:
+    """The saved config and genotype of a train run directory (what ``--resume`` continues)."""
+    f = TrainFiles(Path(run_dir))
+    info: Any = None
+    if f.run_info.exists():
+        try:
+            info = json.loads(f.run_info.read_text())
+        except json.JSONDecodeError:
+            info = None
+    if not f.config.exists() or not isinstance(info, dict) or info.get("command") != RUN_KIND:
+        raise RunDirError(
+            f"{f.root} is not a train run directory (no config.yaml and run.json of "
+            "`tndnas train`); pass the --out folder of a train run."
+        )
+    return load_train_config(config_file=f.config), load_genotype(f.genotype)
+
+
+def train_network(
+    cfg: TrainConfig,
+    genotype: Genotype,
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+) -> dict:
+    """Train ``genotype`` from scratch as ``cfg`` says, into ``out_dir``; returns the summary.
+
+    ``resume=True`` continues the run in ``out_dir`` from its last checkpoint (``cfg`` and
+    ``genotype`` must be the ones it was started with; see :func:`read_train_run`); a finished
+    run just returns its summary.  Without ``resume``, a directory that already holds a run
+    is refused.  ``progress``: show a progress bar (None: when stderr is a terminal).
+    """
+    return TrainRun(cfg, genotype, out_dir, progress=progress).run(resume=resume)

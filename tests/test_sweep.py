@@ -1,0 +1,230 @@
+"""``tndnas sweep``: Pareto fronts, parallel searches, resume, the training step, errors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+import tndnas.sweep as sweep_mod
+from tndnas.commands import sweep as sweep_cmd
+from tndnas.config import ConfigError
+from tndnas.report.pareto import pareto_front, plot_front
+
+# the TINY search of tests/test_search.py, cut to two one-epoch stages (a few seconds each)
+TINY = [
+    "space.channels=4",
+    "weights.batch_size=32",
+    "weights.max_steps_per_epoch=3",
+    "policy.samples=3",
+    "policy.arch_batch_size=32",
+    "policy.argmax_every=2",
+    "target.channels=8",
+    "target.layers=5",
+    "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2, ref: 0.05},"
+    " {layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05}]",
+]
+
+# stands in for `tndnas train`: writes <out>/summary.json, test error falling with size
+FAKE_TRAIN = textwrap.dedent(
+    """
+    import json, pathlib, sys
+    job, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    s = json.loads((job / "summary.json").read_text())
+    out.mkdir(parents=True)
+    err = 5.0 + 1e5 / s["params"]
+    (out / "summary.json").write_text(json.dumps(
+        {"test_error": err, "params": s["params"], "flops": s["flops"]}))
+    print("trained", job.name, err)
+    """
+)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    top = argparse.ArgumentParser(prog="tndnas")
+    sweep_cmd.add_parser(top.add_subparsers(dest="command"))
+    return top.parse_args(["sweep", *argv])
+
+
+def sweep_args(out: Path, *extra: str) -> argparse.Namespace:
+    sets = [a for o in TINY for a in ("--set", o)]
+    return parse("--preset", "quick", "--betas", "-0.1,-2.0", "--jobs", "2", "--out", str(out),
+                 "--device", "cpu", "--no-progress", *sets, *extra)  # fmt: skip
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def assert_nontrivial_png(path: Path) -> None:
+    assert path.exists() and path.stat().st_size > 10_000
+    img = imread(path)
+    assert img.shape[0] > 300 and img.shape[1] > 400
+    assert np.std(img[..., :3]) > 0.05  # not a blank canvas
+
+
+# ------------------------------------------------------------------ pareto_front
+def test_pareto_front_min_max():
+    pts = [(1.0, 0.5), (2.0, 0.7), (2.5, 0.6), (3.0, 0.9), (0.5, 0.1), (4.0, 0.9)]
+    assert pareto_front(pts) == [True, True, False, True, True, False]
+
+
+def test_pareto_front_ties_and_duplicates():
+    # equal x: the higher y wins; equal y: the smaller x wins; duplicates are both kept
+    assert pareto_front([(1, 0.5), (1, 0.6)]) == [False, True]
+    assert pareto_front([(1, 0.5), (2, 0.5)]) == [True, False]
+    assert pareto_front([(1, 0.5), (1, 0.5), (2, 0.4)]) == [True, True, False]
+    assert pareto_front([(1, 0.5), (1, 0.5), (0.5, 0.5)]) == [False, False, True]
+    assert pareto_front([]) == []
+    assert pareto_front([(3, 3)]) == [True]
+
+
+def test_pareto_front_directions_and_missing():
+    pts = [(1, 10.0), (2, 5.0), (3, 7.0)]
+    assert pareto_front(pts, (True, True)) == [True, True, False]  # e.g. params vs test error
+    assert pareto_front(pts, (False, False)) == [True, False, True]
+    # missing or NaN coordinates: never on the front, never dominate
+    assert pareto_front([(1, None), (2, 0.5), (float("nan"), 0.9)]) == [False, True, False]
+    assert pareto_front([(1, 2, 3), (1, 2, 4)], (True, True, True)) == [True, False]
+    with pytest.raises(ValueError):
+        pareto_front([(1, 2, 3)])
+
+
+def test_plot_front_skips_missing(tmp_path):
+    rows = [
+        {"params": 1e5, "acc": 80.0, "beta": -0.1},
+        {"params": 3e5, "acc": 90.0, "beta": -1.0},
+        {"params": 2e5, "acc": 70.0, "beta": -0.5},
+        {"params": None, "acc": None, "beta": -3.0},
+    ]
+    assert_nontrivial_png(plot_front(rows, "params", "acc", tmp_path / "f.png", x_scale=1e-6))
+    assert plot_front(rows[3:], "params", "acc", tmp_path / "none.png") is None
+
+
+# ------------------------------------------------------------------ planning and errors
+def test_bad_set_key_fails_before_launching(tmp_path, monkeypatch):
+    def no_launch(*a, **k):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(subprocess, "Popen", no_launch)
+    out = tmp_path / "bad"
+    for extra, word in (
+        (["--set", "weights.lrr=0.1"], "lrr"),
+        (["--refs", "0.1,0.2,0.3"], "--refs"),
+        (["--refs", "-1"], "ref"),
+        (["--jobs", "0"], "--jobs"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            sweep_cmd.run(sweep_args(out, *extra))
+        msg = str(err.value)
+        assert word in msg and "\n" not in msg, msg
+    with pytest.raises(ConfigError, match="not a number"):
+        sweep_cmd.run(parse("--betas", "-0.1,abc", "--out", str(out)))
+    assert not out.exists()
+
+
+def test_plan_sets_every_stage_and_pairs_refs(tmp_path):
+    spec = sweep_mod.SweepSpec(betas=[-0.1, -2.0], refs=[0.1, 0.2], out=tmp_path, overrides=TINY)
+    jobs = sweep_mod.plan_jobs(spec)
+    assert [j.name for j in jobs] == ["job-0-beta-0.1-ref0.1", "job-1-beta-2-ref0.2"]
+    assert [(s.beta, s.ref) for s in jobs[1].config.stages] == [(-2.0, 0.2), (-2.0, 0.2)]
+    cmd = sweep_mod.search_command(spec, jobs[0])
+    assert cmd[3:5] == ["search", "--preset"] and "stages.1.beta=-0.1" in cmd
+    spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=TINY)  # refs of the config
+    (job,) = sweep_mod.plan_jobs(spec)
+    assert job.name == "job-0-beta-0.5-ref0.05" and job.ref == 0.05
+    assert sweep_mod.gpu_slots(3, "auto", ["4", "7"]) == ["4", "7", "4"]
+    assert sweep_mod.gpu_slots(2, "cuda:1", ["4", "7"]) == [None, None]
+    assert sweep_mod.gpu_slots(2, "auto", ["0"]) == [None, None]
+
+
+# ------------------------------------------------------------------ a real sweep
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "s"
+    rc = sweep_cmd.run(sweep_args(out))
+    return out, rc
+
+
+def test_sweep_runs_jobs_and_collects_front(swept):
+    out, rc = swept
+    assert rc == 0
+    rows = read_csv(out / "pareto.csv")
+    assert [r["job"] for r in rows] == ["job-0-beta-0.1-ref0.05", "job-1-beta-2-ref0.05"]
+    data = json.loads((out / "pareto.json").read_text())
+    assert len(data) == 2 and any(r["pareto"] for r in data)
+    for r in data:
+        assert isinstance(r["params"], int) and r["params"] > 0 and r["flops"] > 0
+        assert 0 <= r["arch_acc"] <= 100 and r["search_seconds"] > 0
+        assert r["test_error"] is None and r["status"] == "ok"
+        summary = json.loads((out / r["job"] / "summary.json").read_text())
+        assert summary["params"] == r["params"]
+        assert (out / f"{r['job']}.log").exists()
+    cfg = (out / "job-1-beta-2-ref0.05" / "config.yaml").read_text()
+    assert cfg.count("beta: -2.0") == 2  # both stages
+    assert_nontrivial_png(out / "pareto.png")
+
+
+def test_rerun_skips_finished_jobs(swept, capsys):
+    out, _ = swept
+    before = {p: p.stat().st_mtime_ns for p in out.glob("job-*/summary.json")}
+    args = sweep_args(out)
+    args.no_progress = False
+    assert sweep_cmd.run(args) == 0
+    text = capsys.readouterr().out
+    assert text.count("skipped") == 2 and "started" not in text
+    assert {p: p.stat().st_mtime_ns for p in out.glob("job-*/summary.json")} == before
+    # another configuration into the same folder is refused
+    with pytest.raises(ConfigError, match="different configuration"):
+        sweep_cmd.run(sweep_args(out, "--set", "policy.samples=2"))
+
+
+def test_training_step_and_resume(swept, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    shutil.copytree(swept[0], out)
+    (out / "job-1-beta-2-ref0.05" / "summary.json").unlink()  # an interrupted search
+    monkeypatch.setattr(
+        sweep_mod,
+        "train_command",
+        lambda job_dir, preset, epochs: [sys.executable, "-c", FAKE_TRAIN, str(job_dir),
+                                         str(job_dir / "train")],
+    )  # fmt: skip
+    args = sweep_args(out, "--train-epochs", "1")
+    args.no_progress = False
+    assert sweep_cmd.run(args) == 0
+    text = capsys.readouterr().out
+    assert "job-1-beta-2-ref0.05: search started" in text and text.count("train started") == 2
+    assert "--resume" in (out / "job-1-beta-2-ref0.05.log").read_text()
+    data = json.loads((out / "pareto.json").read_text())
+    assert all(r["test_error"] is not None and r["test_error"] > 5 for r in data)
+    assert any(r["pareto_test"] for r in data)
+    assert read_csv(out / "pareto.csv")[0]["test_error"] != ""
+    assert_nontrivial_png(out / "pareto_test.png")
+
+
+def test_failed_job_is_reported_and_others_continue(swept, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    shutil.copytree(swept[0], out)
+    fail = "import sys; print('tndnas: error: no such genotype'); sys.exit(2)"
+    monkeypatch.setattr(
+        sweep_mod,
+        "train_command",
+        lambda job_dir, preset, epochs: [sys.executable, "-c", FAKE_TRAIN if "job-0" in
+                                         job_dir.name else fail, str(job_dir), str(job_dir / "train")],
+    )  # fmt: skip
+    assert sweep_cmd.run(sweep_args(out, "--train-epochs", "1")) == 1
+    text = capsys.readouterr().out
+    assert "job-1-beta-2-ref0.05: train FAILED" in text
+    assert "tndnas: error: no such genotype" in text and "job-1-beta-2-ref0.05.log" in text
+    data = json.loads((out / "pareto.json").read_text())
+    assert data[0]["test_error"] is not None and data[1]["status"] == "train failed"
