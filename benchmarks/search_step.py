@@ -55,6 +55,26 @@ def stage_candidates(cfg, stage: int) -> dict[str, list[list[str]]]:
     return out
 
 
+def naive_mixed_forward(
+    net: Supernet, x: torch.Tensor, weights: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """The naive scoring of a sample: every candidate of every edge computed, 'none' included,
+    then weighted by the one-hot vector (zeros everywhere but the sampled op)."""
+    s0 = s1 = net.stem(x)
+    for cell in net.cells:
+        w = weights["reduce" if cell.reduction else "normal"]
+        states = [cell.preprocess0(s0), cell.preprocess1(s1)]
+        e = 0
+        for _ in range(cell.steps):
+            total = 0
+            for h in states:
+                total = total + sum(w[e, k] * op(h) for k, op in enumerate(cell.edges[e].ops))
+                e += 1
+            states.append(total)
+        s0, s1 = s1, torch.cat(states[2:], dim=1)
+    return net.classifier(net.global_pooling(s1).flatten(1))
+
+
 def timeit(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> float:
     fn()  # warm-up
     sync()
@@ -75,13 +95,15 @@ def build(args):
     macro = Macro(cfg.space.channels, st.layers, classes, in_ch, size, steps=cfg.space.steps)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    net = Supernet(cand, macro, st.skip_dropout).to(device)
-    if device.type == "cuda" and args.channels_last:
+    net = Supernet(cand, macro, st.skip_dropout, checkpoint=args.checkpoint).to(device)
+    if args.channels_last:
         net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(
         net.parameters(), lr=0.01, momentum=0.9, weight_decay=cfg.weights.weight_decay
     )
     x = torch.randn(args.batch, in_ch, size, size, device=device)
+    if args.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, classes, (args.batch,), device=device)
     target = Macro(
         cfg.target.channels, cfg.target.layers, classes, in_ch, size, steps=cfg.space.steps
@@ -121,7 +143,16 @@ def main(argv=None) -> dict:
         default=3,
         help="stage whose mixed step's peak memory is measured (0: skip)",
     )
-    p.add_argument("--channels-last", action="store_true", help="channels-last on CUDA")
+    p.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="channels-last memory format for the supernet and its input",
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="store_true",
+        help="activation checkpointing of the mixed step (weights.checkpoint)",
+    )
     p.add_argument("--json", default=None, help="write the figures to this JSON file")
     p.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -154,6 +185,8 @@ def main(argv=None) -> dict:
         "device": str(device),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "channels_last": args.channels_last,
+        "checkpoint": args.checkpoint,
     }
 
     # weight steps
@@ -186,7 +219,9 @@ def main(argv=None) -> dict:
                     ct: torch.nn.functional.one_hot(g[ct][m], len(cand[ct][0])).float().to(device)
                     for ct in CELL_TYPES
                 }
-                accs.append(float((net(x, onehot).argmax(1) == y).float().mean()))
+                accs.append(
+                    float((naive_mixed_forward(net, x, onehot).argmax(1) == y).float().mean())
+                )
                 geno = path_genotype(cand, {ct: g[ct][m].tolist() for ct in CELL_TYPES})
                 try:
                     params.append(count_parameters(EvalNetwork(geno, target)))
@@ -223,6 +258,8 @@ def main(argv=None) -> dict:
                "--stage", str(args.memory_stage), "--batch", str(args.batch), "--device", args.device]  # fmt: skip
         if args.channels_last:
             cmd.append("--channels-last")
+        if args.checkpoint:
+            cmd.append("--checkpoint")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         res["mixed_step_peak_memory_mb"] = json.loads(out.strip().splitlines()[-1])[
             "peak_memory_mb"

@@ -322,3 +322,39 @@ def test_derive_all_none_keeps_likeliest_input_op_and_says_so():
     g = derive_genotype({"normal": w, "reduce": w}, cand)
     assert g.live("normal")[0] == [("skip_connect", 1, 2)]
     assert "normal_all_none" in g.metadata and "reduce_all_none" in g.metadata
+
+
+def test_checkpointed_mixed_step_equals_plain_step():
+    """Activation checkpointing changes memory, not results: same grads, same BatchNorm buffers."""
+    from tndnas.train.search_step import weight_step
+
+    nets = []
+    for ckpt in (False, True):
+        torch.manual_seed(3)
+        net = _supernet(layers=4)
+        net.checkpoint = ckpt
+        net.set_skip_dropout(0.3)  # dropout is replayed identically on recompute
+        nets.append(net)
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+    w = {
+        ct: torch.softmax(torch.randn(14, len(c[0])), -1) for ct, c in nets[0].candidates().items()
+    }
+    for net in nets:
+        torch.manual_seed(7)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        weight_step(net, opt, x, y, 5.0, weights=w)
+    a, b = nets[0].state_dict(), nets[1].state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_channels_last_supernet_matches():
+    torch.manual_seed(4)
+    net = _supernet().eval()
+    x = torch.randn(4, 3, 16, 16)
+    path = {"normal": [3] * 14, "reduce": [2] * 14}
+    with torch.no_grad():
+        a = net.forward_path(x, path)
+        net = net.to(memory_format=torch.channels_last)
+        b = net.forward_path(x.contiguous(memory_format=torch.channels_last), path)
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

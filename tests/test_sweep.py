@@ -20,7 +20,8 @@ from tndnas.commands import sweep as sweep_cmd
 from tndnas.config import ConfigError
 from tndnas.report.pareto import pareto_front, plot_front
 
-# the TINY search of tests/test_search.py, cut to two one-epoch stages (a few seconds each)
+# the TINY search of tests/test_search.py, cut to one stage of one epoch (search_seconds of a
+# few seconds; most of a job's time goes to starting Python and drawing the run's plots)
 TINY = [
     "space.channels=4",
     "weights.batch_size=32",
@@ -30,9 +31,10 @@ TINY = [
     "policy.argmax_every=2",
     "target.channels=8",
     "target.layers=5",
-    "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2, ref: 0.05},"
-    " {layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05}]",
+    "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 0.05}]",
+    "dataset.arch_fraction=0.1",  # fewer images to score
 ]
+TWO_STAGES = "stages=[{layers: 3, ref: 0.05}, {layers: 3, ref: 0.1}]"
 
 # stands in for `tndnas train`: writes <out>/summary.json, test error falling with size
 FAKE_TRAIN = textwrap.dedent(
@@ -134,15 +136,19 @@ def test_bad_set_key_fails_before_launching(tmp_path, monkeypatch):
 
 
 def test_plan_sets_every_stage_and_pairs_refs(tmp_path):
-    spec = sweep_mod.SweepSpec(betas=[-0.1, -2.0], refs=[0.1, 0.2], out=tmp_path, overrides=TINY)
+    spec = sweep_mod.SweepSpec(
+        betas=[-0.1, -2.0], refs=[0.1, 0.2], out=tmp_path, overrides=[*TINY, TWO_STAGES]
+    )
     jobs = sweep_mod.plan_jobs(spec)
     assert [j.name for j in jobs] == ["job-0-beta-0.1-ref0.1", "job-1-beta-2-ref0.2"]
     assert [(s.beta, s.ref) for s in jobs[1].config.stages] == [(-2.0, 0.2), (-2.0, 0.2)]
     cmd = sweep_mod.search_command(spec, jobs[0])
     assert cmd[3:5] == ["search", "--preset"] and "stages.1.beta=-0.1" in cmd
-    spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=TINY)  # refs of the config
+    # without --refs the config's refs are kept (and named, joined, when the stages differ)
+    spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=[*TINY, TWO_STAGES])
     (job,) = sweep_mod.plan_jobs(spec)
-    assert job.name == "job-0-beta-0.5-ref0.05" and job.ref == 0.05
+    assert job.name == "job-0-beta-0.5-ref0.05_0.1" and job.ref == "0.05_0.1"
+    assert [(s.beta, s.ref) for s in job.config.stages] == [(-0.5, 0.05), (-0.5, 0.1)]
     assert sweep_mod.gpu_slots(3, "auto", ["4", "7"]) == ["4", "7", "4"]
     assert sweep_mod.gpu_slots(2, "cuda:1", ["4", "7"]) == [None, None]
     assert sweep_mod.gpu_slots(2, "auto", ["0"]) == [None, None]
@@ -170,8 +176,7 @@ def test_sweep_runs_jobs_and_collects_front(swept):
         summary = json.loads((out / r["job"] / "summary.json").read_text())
         assert summary["params"] == r["params"]
         assert (out / f"{r['job']}.log").exists()
-    cfg = (out / "job-1-beta-2-ref0.05" / "config.yaml").read_text()
-    assert cfg.count("beta: -2.0") == 2  # both stages
+    assert "beta: -2.0" in (out / "job-1-beta-2-ref0.05" / "config.yaml").read_text()
     assert_nontrivial_png(out / "pareto.png")
 
 
@@ -189,10 +194,23 @@ def test_rerun_skips_finished_jobs(swept, capsys):
         sweep_cmd.run(sweep_args(out, "--set", "policy.samples=2"))
 
 
-def test_training_step_and_resume(swept, tmp_path, monkeypatch, capsys):
+def test_resume_plan_of_unfinished_jobs(swept, tmp_path):
     out = tmp_path / "s"
     shutil.copytree(swept[0], out)
-    (out / "job-1-beta-2-ref0.05" / "summary.json").unlink()  # an interrupted search
+    spec = sweep_mod.SweepSpec(betas=[-0.1, -2.0], out=out, overrides=[*TINY, "device=cpu"])
+    done, job = sweep_mod.plan_jobs(spec)
+    assert sweep_mod.search_command(spec, done) is None  # finished: skipped
+    (job.dir / "summary.json").unlink()  # interrupted after a checkpoint: resumed
+    cmd = sweep_mod.search_command(spec, job)
+    assert cmd[3:] == ["search", "--resume", str(job.dir), "--no-progress"]
+    (job.dir / "checkpoint.pt").unlink()  # killed before its first checkpoint: started afresh
+    cmd = sweep_mod.search_command(spec, job)
+    assert "--resume" not in cmd and "--out" in cmd and not job.dir.exists()
+
+
+def test_training_step(swept, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    shutil.copytree(swept[0], out)
     monkeypatch.setattr(
         sweep_mod,
         "train_command",
@@ -203,25 +221,28 @@ def test_training_step_and_resume(swept, tmp_path, monkeypatch, capsys):
     args.no_progress = False
     assert sweep_cmd.run(args) == 0
     text = capsys.readouterr().out
-    assert "job-1-beta-2-ref0.05: search started" in text and text.count("train started") == 2
-    assert "--resume" in (out / "job-1-beta-2-ref0.05.log").read_text()
+    assert "search started" not in text and text.count("train started") == 2
+    assert "trained job-1" in (out / "job-1-beta-2-ref0.05.log").read_text()
     data = json.loads((out / "pareto.json").read_text())
     assert all(r["test_error"] is not None and r["test_error"] > 5 for r in data)
     assert any(r["pareto_test"] for r in data)
     assert read_csv(out / "pareto.csv")[0]["test_error"] != ""
     assert_nontrivial_png(out / "pareto_test.png")
+    # trained jobs are skipped next time
+    assert sweep_cmd.run(args) == 0
+    assert "started" not in capsys.readouterr().out
 
 
 def test_failed_job_is_reported_and_others_continue(swept, tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     shutil.copytree(swept[0], out)
     fail = "import sys; print('tndnas: error: no such genotype'); sys.exit(2)"
-    monkeypatch.setattr(
-        sweep_mod,
-        "train_command",
-        lambda job_dir, preset, epochs: [sys.executable, "-c", FAKE_TRAIN if "job-0" in
-                                         job_dir.name else fail, str(job_dir), str(job_dir / "train")],
-    )  # fmt: skip
+
+    def train(job_dir: Path, preset: str, epochs: int) -> list[str]:
+        code = FAKE_TRAIN if job_dir.name.startswith("job-0") else fail
+        return [sys.executable, "-c", code, str(job_dir), str(job_dir / "train")]
+
+    monkeypatch.setattr(sweep_mod, "train_command", train)
     assert sweep_cmd.run(sweep_args(out, "--train-epochs", "1")) == 1
     text = capsys.readouterr().out
     assert "job-1-beta-2-ref0.05: train FAILED" in text

@@ -159,6 +159,9 @@ class WeightsConfig:
     flip: bool = True
     cutout: int = 0
     max_steps_per_epoch: int | None = None  # cap on steps per epoch (None = the whole weight half)
+    channels_last: bool = True  # channels-last memory format for supernet and batches
+    checkpoint: bool = False  # recompute each cell in backward (activation checkpointing)
+    amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
 
 
 @dataclass

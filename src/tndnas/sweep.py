@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -330,7 +331,7 @@ class _Runner:
         r.step, cmd = nxt
         gpu = self.slots[r.slot]
         with open(r.job.log, "a") as log:
-            log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {r.step}: {' '.join(cmd)}\n")
+            log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {r.step}: {shlex.join(cmd)}\n")
             log.flush()
             env = _child_env(gpu, len(self.slots))
             r.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -403,7 +404,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 def last_arch_acc(run_dir: Path) -> float | None:
-    """The last epoch's ``arch_acc_argmax`` (fraction) of a search run; None if not logged."""
+    """The last logged ``arch_acc_argmax`` (fraction) of a search run (its last epoch), or None."""
     from .report.metrics import METRICS_FILE, read_metrics
 
     path = run_dir / METRICS_FILE

@@ -34,6 +34,8 @@ class BatchIterator:
         batch holding all of it rather than nothing (tiny test configurations rely on this).
     indices : torch.Tensor or None
         Restrict to these rows of ``x`` (e.g. one half of :func:`search_split`).
+    memory_format : torch.memory_format
+        Layout of the yielded images (``torch.channels_last`` for a channels-last network).
     dtype : torch.dtype
         Floating type of the yielded images.
     """
@@ -52,6 +54,7 @@ class BatchIterator:
         drop_last: bool = True,
         indices: torch.Tensor | None = None,
         dtype: torch.dtype = torch.float32,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         if x.dtype != torch.uint8 or x.dim() != 4:
             raise TypeError(
@@ -78,6 +81,7 @@ class BatchIterator:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.dtype = dtype
+        self.memory_format = memory_format
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -98,4 +102,6 @@ class BatchIterator:
             xb = prepare_batch(
                 self.x[rows], self.mean, self.std, self.augment, self.generator, self.dtype
             )
+            if self.memory_format is not torch.contiguous_format:
+                xb = xb.contiguous(memory_format=self.memory_format)
             yield xb, self.y[rows]

@@ -151,6 +151,11 @@ class Search:
             ct: [list(base[ct]) for _ in range(self.edges)] for ct in CELL_TYPES
         }
         self.augment = AugmentConfig(cfg.weights.crop_padding, cfg.weights.flip, cfg.weights.cutout)
+        self.memory_format = (
+            torch.channels_last if cfg.weights.channels_last else torch.contiguous_format
+        )
+        # bf16 autocast on CUDA for weight steps and scoring (alpha and rewards stay float32)
+        self.amp = cfg.weights.amp and self.device.type == "cuda"
 
     # ------------------------------------------------------------------ building a stage
     def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
@@ -164,7 +169,11 @@ class Search:
             image_size=self.data.image_size,
             steps=cfg.space.steps,
         )
-        supernet = Supernet(candidates, macro, st.skip_dropout).to(self.device)
+        supernet = Supernet(
+            candidates, macro, st.skip_dropout, checkpoint=cfg.weights.checkpoint
+        ).to(self.device)
+        if cfg.weights.channels_last:
+            supernet = supernet.to(memory_format=torch.channels_last)
         optimizer = torch.optim.SGD(
             supernet.parameters(),
             lr=cfg.weights.lr,
@@ -205,7 +214,7 @@ class Search:
         x, y = next(arch_batches)
         res = reinforce_update(
             s.supernet, s.reinforce, x, y, candidates, self.costs, self.cost_ctx, self._reward_terms(k),
-            samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy,
+            samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=self.amp,
         )  # fmt: skip
         accs, r, params, flops, baseline = (
             res.accuracies,
@@ -232,7 +241,7 @@ class Search:
         }
         if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
             argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
-            rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax])[0])
+            rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax], self.amp)[0])
         return rec
 
     # ------------------------------------------------------------------ evaluation per epoch
@@ -242,16 +251,17 @@ class Search:
         idx = self.arch_idx[:EVAL_IMAGES]
         it = BatchIterator(
             self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
-            augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx,
+            augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx, memory_format=self.memory_format,
         )  # fmt: skip
         weights = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
         argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
         correct_mix = correct_arg = total = 0
         s.supernet.eval()
         for x, y in it:
-            correct_mix += (s.supernet(x, weights).argmax(1) == y).sum()
-            with batch_statistics(s.supernet):
-                correct_arg += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                correct_mix += (s.supernet(x, weights).argmax(1) == y).sum()
+                with batch_statistics(s.supernet):
+                    correct_arg += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
             total += len(y)
         return float(correct_mix) / total, float(correct_arg) / total
 
@@ -367,7 +377,7 @@ class Search:
         cfg = self.cfg
         weight_batches = BatchIterator(
             self.data.train_x, self.data.train_y, cfg.weights.batch_size, mean=self.data.mean, std=self.data.std,
-            augment=self.augment, generator=s.gen_data, indices=self.weight_idx,
+            augment=self.augment, generator=s.gen_data, indices=self.weight_idx, memory_format=self.memory_format,
         )  # fmt: skip
         steps = len(weight_batches)
         if cfg.weights.max_steps_per_epoch:
@@ -386,7 +396,7 @@ class Search:
             arch_batches = _cycle(
                 BatchIterator(
                     self.data.train_x, self.data.train_y, cfg.policy.arch_batch_size, mean=self.data.mean,
-                    std=self.data.std, augment=None, generator=s.gen_arch, indices=self.arch_idx,
+                    std=self.data.std, augment=None, generator=s.gen_arch, indices=self.arch_idx, memory_format=self.memory_format,
                 )
             )  # fmt: skip
             rl_on = epoch >= st.pretrain_epochs  # the first e_k epochs train weights only
@@ -406,13 +416,25 @@ class Search:
                     if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
                         w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
                     loss, ok = weight_step(
-                        s.supernet, s.optimizer, x, y, cfg.weights.grad_clip, weights=w
+                        s.supernet,
+                        s.optimizer,
+                        x,
+                        y,
+                        cfg.weights.grad_clip,
+                        weights=w,
+                        amp=self.amp,
                     )
                 else:  # sampled: one path from the policy trains
                     g = s.policy.sample(1, s.gen_policy)
                     path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
                     loss, ok = weight_step(
-                        s.supernet, s.optimizer, x, y, cfg.weights.grad_clip, path=path
+                        s.supernet,
+                        s.optimizer,
+                        x,
+                        y,
+                        cfg.weights.grad_clip,
+                        path=path,
+                        amp=self.amp,
                     )
                 loss_sum += loss * len(y)
                 correct += ok

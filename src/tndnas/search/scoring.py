@@ -39,10 +39,17 @@ def score_paths(
     x: torch.Tensor,
     y: torch.Tensor,
     paths: Sequence[Mapping[str, Sequence[int]]],
+    amp: bool = False,
 ) -> torch.Tensor:
-    """Top-1 accuracy of each sampled path on one batch (a tensor on the batch's device)."""
+    """Top-1 accuracy of each sampled path on one batch (a tensor on the batch's device).
+
+    ``amp``: bf16 autocast (CUDA).
+    """
     accs = []
-    with batch_statistics(supernet):
+    with (
+        batch_statistics(supernet),
+        torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp),
+    ):
         for path in paths:
             logits = supernet.forward_path(x, path)
             accs.append((logits.argmax(1) == y).float().mean())

@@ -55,6 +55,7 @@ def reinforce_update(
     samples: int,
     generator: torch.Generator,
     use_accuracy: bool = True,
+    amp: bool = False,
 ) -> UpdateResult:
     """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
     sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
@@ -63,7 +64,7 @@ def reinforce_update(
     policy = reinforce.policy
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
-    accs = score_paths(supernet, x, y, paths).cpu() if use_accuracy else None
+    accs = score_paths(supernet, x, y, paths, amp).cpu() if use_accuracy else None
     rewards, params, flops = [], [], []
     for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
         if c is None:

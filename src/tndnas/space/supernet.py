@@ -17,10 +17,13 @@ Two forwards over the same weights:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.checkpoint import checkpoint
 
 from .genotype import CELL_TYPES, Genotype, edge_pairs
 from .macro import Macro
@@ -165,11 +168,45 @@ class SearchCell(nn.Module):
         return used
 
 
-class Supernet(nn.Module):
-    """Stem, ``macro.layers`` search cells, global pooling and a linear classifier."""
+@contextmanager
+def _frozen_running_stats(module: nn.Module) -> Iterator[None]:
+    """While a checkpointed cell is recomputed, BatchNorm must not update its running stats again.
 
-    def __init__(self, candidates: Candidates, macro: Macro, skip_dropout: float = 0.0):
+    Momentum 0 keeps the running mean/var exactly (``(1 - 0) * r + 0 * batch``) while the
+    recomputation saves the same tensors as the original forward; the batch counter is restored.
+    """
+    bns = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    saved = [
+        (m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone())
+        for m in bns
+    ]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, count) in zip(bns, saved):
+            m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)
+
+
+class Supernet(nn.Module):
+    """Stem, ``macro.layers`` search cells, global pooling and a linear classifier.
+
+    ``checkpoint=True`` recomputes each cell's mixed forward during backward (activation
+    checkpointing): memory of one cell's activations instead of all of them.
+    """
+
+    def __init__(
+        self,
+        candidates: Candidates,
+        macro: Macro,
+        skip_dropout: float = 0.0,
+        checkpoint: bool = False,
+    ):
         super().__init__()
+        self.checkpoint = checkpoint
         self.macro = macro
         self.steps = macro.steps
         C_stem = macro.stem_multiplier * macro.channels
@@ -214,8 +251,16 @@ class Supernet(nn.Module):
         """Mixed forward, Eq. (1); ``weights[cell_type]`` is (edges x K), e.g. softmax(alpha)."""
         s0 = s1 = self.stem(x)
         w_n, w_r = weights["normal"], weights["reduce"]
+        recompute = self.checkpoint and self.training and torch.is_grad_enabled()
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, w_r if cell.reduction else w_n)
+            w = w_r if cell.reduction else w_n
+            if recompute:
+                s0, s1 = s1, checkpoint(
+                    cell, s0, s1, w, use_reentrant=False,
+                    context_fn=lambda cell=cell: (nullcontext(), _frozen_running_stats(cell)),
+                )  # fmt: skip
+            else:
+                s0, s1 = s1, cell(s0, s1, w)
         return self.classifier(self.global_pooling(s1).flatten(1))
 
     def forward_path(self, x: torch.Tensor, path: Path) -> torch.Tensor:

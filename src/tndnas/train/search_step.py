@@ -28,16 +28,19 @@ def weight_step(
     *,
     weights: Mapping[str, torch.Tensor] | None = None,
     path: Mapping[str, list[int]] | None = None,
+    amp: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy step on a batch of the weight half.
 
     ``weights`` given: the mixed forward of Eq. (1) with those (detached) op weights -- the
     paper's mode.  ``path`` given: only that sampled path runs and learns (``sampled`` mode).
-    Returns the loss and the number of correct predictions, as tensors (no host sync).
+    ``amp``: bf16 autocast of the forward (CUDA).  Returns the loss and the number of correct
+    predictions, as tensors (no host sync).
     """
     supernet.train()
-    logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
-    loss = nn.functional.cross_entropy(logits, y)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
+        loss = nn.functional.cross_entropy(logits.float(), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
