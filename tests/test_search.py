@@ -214,6 +214,44 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     ).read_text()
     assert _strip(_records(tmp_path / "cut")) == _strip(_records(tmp_path / "full"))
 
+    # a real kill (SIGKILL) of a separate process in the middle of the run, then --resume
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    killed = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "tndnas.cli",
+        "search",
+        "--preset",
+        "quick",
+        "--out",
+        str(killed),
+        "--no-progress",
+    ]
+    for item in TINY:
+        cmd += ["--set", item]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        ckpt, metrics = killed / "checkpoint.pt", killed / "metrics.jsonl"
+        if ckpt.exists() and metrics.exists() and metrics.read_text().count('"kind": "epoch"') >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "summary.json").exists()
+    assert main(["search", "--resume", str(killed), "--no-progress"]) == 0
+    assert (killed / "genotype.json").read_text() == (
+        tmp_path / "full" / "genotype.json"
+    ).read_text()
+    assert _strip(_records(killed)) == _strip(_records(tmp_path / "full"))
+
 
 def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to none/skip (Fig. 6).
