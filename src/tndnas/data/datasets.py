@@ -10,7 +10,6 @@ ones are ``digits`` (scikit-learn's bundled 8x8 digits, needs no files), ``cifar
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import pickle
@@ -22,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from tndnas.naming import unknown_name
 
 Reader = Callable[[Path | None, bool], "ImageDataset"]
 
@@ -205,11 +206,10 @@ def load_dataset(
     """
     key = _key(name)
     if key not in _READERS:
-        close = difflib.get_close_matches(key, list(_READERS), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise DatasetError(
-            f"unknown dataset '{name}'.{hint} Known datasets: {', '.join(dataset_names())}; "
-            "register a new one with tndnas.data.register_dataset."
+            unknown_name(
+                "dataset", name, _READERS, "register a new one with tndnas.data.register_dataset"
+            )
         )
     root = Path(data_dir).expanduser() if data_dir is not None else None
     return _READERS[key](root, download)

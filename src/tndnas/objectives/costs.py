@@ -16,10 +16,10 @@ A user plugs in any other measure, e.g. latency measured on a device::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..naming import unknown_name
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from .cost_table import CostTable
@@ -62,10 +62,8 @@ def register_cost(name: str, fn: CostFn | None = None, *, unit: str = "", overwr
 
 def get_cost(name: str) -> CostSpec:
     if name not in _COSTS:
-        close = difflib.get_close_matches(name, list(_COSTS), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise KeyError(
-            f"unknown cost '{name}'.{hint} Known costs: {', '.join(sorted(_COSTS))}; register one with tndnas.objectives.register_cost."
+            unknown_name("cost", name, _COSTS, "register one with tndnas.objectives.register_cost")
         )
     return _COSTS[name]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-
+from ..naming import unknown_name
 from .ops import check_op_name
 
 _OP_SETS: dict[str, tuple[str, ...]] = {
@@ -61,11 +60,8 @@ def resolve_op_set(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """A set name, or an explicit list of op names, to a validated tuple of op names."""
     if isinstance(spec, str):
         if spec not in _OP_SETS:
-            close = difflib.get_close_matches(spec, list(_OP_SETS), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
             raise KeyError(
-                f"unknown op set '{spec}'.{hint} Known sets: {', '.join(sorted(_OP_SETS))}; "
-                "or give a list of operation names."
+                unknown_name("op set", spec, _OP_SETS, "or give a list of operation names")
             )
         return _OP_SETS[spec]
     ops = tuple(check_op_name(o) for o in spec)

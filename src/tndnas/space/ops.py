@@ -8,11 +8,12 @@ looked up by name, so the search space is data: a user adds an operation with
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from ..naming import unknown_name
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 
@@ -47,11 +48,10 @@ def register_op(name: str, factory: OpFactory | None = None, *, overwrite: bool 
 def check_op_name(name: str) -> str:
     """Return ``name`` if it is registered, else raise an error listing the known names."""
     if name not in _OPS:
-        close = difflib.get_close_matches(name, list(_OPS), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise UnknownOpError(
-            f"unknown operation '{name}'.{hint} Known operations: {', '.join(sorted(_OPS))}; "
-            "register a new one with tndnas.space.register_op."
+            unknown_name(
+                "operation", name, _OPS, "register a new one with tndnas.space.register_op"
+            )
         )
     return name
 
