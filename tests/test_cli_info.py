@@ -44,3 +44,11 @@ def test_info_bad_genotype_is_one_line_error(tmp_path, capsys):
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "conv_9x9" in err and "Known operations" in err
+
+
+def test_info_bad_width_is_one_line_error(capsys):
+    assert main(["info", "darts-v2", "--channels", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "channels must be a positive integer" in err
+    assert main(["info", "darts-v2", "--layers", "2"]) == 2
+    assert "at least 3" in capsys.readouterr().err

@@ -14,10 +14,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors caused by the user's input: reported in one line, exit status 2."""
     from .search import CheckpointError, RunDirError
     from .space.genotype import GenotypeError
+    from .space.macro import MacroError
     from .space.ops import UnknownOpError
 
     errors: list[type[BaseException]] = [
         GenotypeError,
+        MacroError,
         UnknownOpError,
         FileNotFoundError,
         CheckpointError,

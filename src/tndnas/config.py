@@ -178,6 +178,7 @@ class PolicyConfig:
     baseline_decay: float = 0.95  # b <- decay*b + (1-decay)*mean(R), after the update
     entropy_weight: float = 0.0
     argmax_every: int = 10  # also score the argmax architecture every N updates
+    eval_images: int = 2048  # architecture-half images for the per-epoch accuracies
 
 
 @dataclass
@@ -663,6 +664,7 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _in_unit(p.baseline_decay, "policy.baseline_decay")
     _finite(p.entropy_weight, "policy.entropy_weight")
     _positive_int(p.argmax_every, "policy.argmax_every")
+    _positive_int(p.eval_images, "policy.eval_images")
 
     r = cfg.reward
     _check(bool(r.cost), "reward.cost is empty; name a registered cost, e.g. params or flops")

@@ -44,10 +44,6 @@ from .run_dir import RunDir, environment, write_json_atomic
 from .scoring import batch_statistics, score_paths
 from .update import reinforce_update
 
-EVAL_IMAGES = (
-    2048  # architecture-half images used for the per-epoch accuracy of supernet and argmax
-)
-
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -248,7 +244,7 @@ class Search:
     @torch.no_grad()
     def evaluate(self, s: StageState) -> tuple[float, float]:
         """Architecture-half accuracy of the mixed supernet and of the argmax architecture."""
-        idx = self.arch_idx[:EVAL_IMAGES]
+        idx = self.arch_idx[: self.cfg.policy.eval_images]
         it = BatchIterator(
             self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
             augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx, memory_format=self.memory_format,

@@ -12,7 +12,7 @@ from .genotype import (
     genotype_from_dict,
     load_genotype,
 )
-from .macro import Macro
+from .macro import Macro, MacroError
 from .network import EvalNetwork, count_flops, count_parameters
 from .op_sets import op_set_names, register_op_set, resolve_op_set
 from .ops import UnknownOpError, build_op, check_op_name, op_names, register_op
@@ -22,6 +22,7 @@ __all__ = [
     "Genotype",
     "GenotypeError",
     "Macro",
+    "MacroError",
     "UnknownOpError",
     "build_op",
     "bundled_genotypes",

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class MacroError(ValueError):
+    """A width, depth or shape that no network can have."""
+
+
 @dataclass(frozen=True)
 class Macro:
     """Width, depth and input/output shape of a cell network.
@@ -37,10 +41,10 @@ class Macro:
         ):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+                raise MacroError(f"{name} must be a positive integer, got {v!r}; use 1 or more.")
         if self.layers < 3:
-            raise ValueError(
-                f"layers must be at least 3 (two of them are reduction cells), got {self.layers}"
+            raise MacroError(
+                f"layers must be at least 3 (two of them are reduction cells), got {self.layers}; use 3 or more."
             )
 
     def reduction_layers(self) -> tuple[int, int]:
