@@ -9,5 +9,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv | tee bench-gpu/gpu.txt
 # stage-by-stage step times and peak memory at the paper's batch, and the projected whole search
 $PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --json bench-gpu/project-c10.json
 $PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --channels-last --json bench-gpu/project-c10-cl.json
+# torch.compile of every op, and with CUDA graphs (reduce-overhead)
+$PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --channels-last --compile --json bench-gpu/project-c10-compile.json
+$PY -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 128 --device cuda --channels-last --compile --compile-mode reduce-overhead --memory-stage 0 --json bench-gpu/step-stage1-cudagraphs.json
 # the same ratios as on the CPU
 $PY -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 --device cuda --json bench-gpu/step-stage1.json

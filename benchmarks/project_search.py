@@ -35,6 +35,8 @@ def main(argv=None) -> dict:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--checkpoint", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--compile-mode", default=None)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     cfg = load_search_config(preset=args.preset)
@@ -49,6 +51,10 @@ def main(argv=None) -> dict:
             argv_k.append("--channels-last")
         if args.checkpoint:
             argv_k.append("--checkpoint")
+        if args.compile:
+            argv_k.append("--compile")
+        if args.compile_mode:
+            argv_k += ["--compile-mode", args.compile_mode]
         r = step_benchmark(argv_k)
         seconds = (
             st.epochs * steps * r["mixed_step_s"]

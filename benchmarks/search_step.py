@@ -98,6 +98,8 @@ def build(args):
     net = Supernet(cand, macro, st.skip_dropout, checkpoint=args.checkpoint).to(device)
     if args.channels_last:
         net = net.to(memory_format=torch.channels_last)
+    if args.compile:
+        net.compile_ops(**({"mode": args.compile_mode} if args.compile_mode else {}))
     opt = torch.optim.SGD(
         net.parameters(), lr=0.01, momentum=0.9, weight_decay=cfg.weights.weight_decay
     )
@@ -153,6 +155,10 @@ def main(argv=None) -> dict:
         action="store_true",
         help="activation checkpointing of the mixed step (weights.checkpoint)",
     )
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile every op (weights.compile)"
+    )
+    p.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
     p.add_argument("--json", default=None, help="write the figures to this JSON file")
     p.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -187,6 +193,7 @@ def main(argv=None) -> dict:
         "threads": torch.get_num_threads(),
         "channels_last": args.channels_last,
         "checkpoint": args.checkpoint,
+        "compile": args.compile_mode or args.compile,
     }
 
     # weight steps
@@ -260,6 +267,8 @@ def main(argv=None) -> dict:
             cmd.append("--channels-last")
         if args.checkpoint:
             cmd.append("--checkpoint")
+        if args.compile:
+            cmd.append("--compile")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         res["mixed_step_peak_memory_mb"] = json.loads(out.strip().splitlines()[-1])[
             "peak_memory_mb"

@@ -358,3 +358,35 @@ def test_channels_last_supernet_matches():
         net = net.to(memory_format=torch.channels_last)
         b = net.forward_path(x.contiguous(memory_format=torch.channels_last), path)
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_ops_give_the_same_results():
+    """weights.compile: every op compiled in place; same outputs and same gradients, same state_dict keys."""
+    from tndnas.train.search_step import weight_step
+
+    cand = {
+        ct: [["none", "skip_connect", "conv_3x3", "max_pool_3x3"]] * 14
+        for ct in ("normal", "reduce")
+    }
+    macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
+    nets = []
+    for compiled in (False, True):
+        torch.manual_seed(5)
+        net = Supernet(cand, macro)
+        if compiled:
+            net.compile_ops()
+        nets.append(net)
+    assert list(nets[0].state_dict()) == list(nets[1].state_dict())
+    x, y = torch.randn(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    w = {ct: torch.full((14, 4), 0.25) for ct in cand}
+    for net in nets:
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        weight_step(net, opt, x, y, 5.0, weights=w)
+        net.eval()
+    path = {"normal": [2] * 14, "reduce": [3] * 14}
+    with torch.no_grad():
+        torch.testing.assert_close(
+            nets[0].forward_path(x, path), nets[1].forward_path(x, path), rtol=1e-4, atol=1e-5
+        )
+    for k, v in nets[0].state_dict().items():
+        torch.testing.assert_close(v, nets[1].state_dict()[k], rtol=1e-4, atol=1e-5, msg=k)

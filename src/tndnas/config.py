@@ -162,6 +162,7 @@ class WeightsConfig:
     channels_last: bool = True  # channels-last memory format for supernet and batches
     checkpoint: bool = False  # recompute each cell in backward (activation checkpointing)
     amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
+    compile: bool = False  # torch.compile every candidate op, preprocessing and the stem
 
 
 @dataclass

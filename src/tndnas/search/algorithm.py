@@ -170,6 +170,8 @@ class Search:
         ).to(self.device)
         if cfg.weights.channels_last:
             supernet = supernet.to(memory_format=torch.channels_last)
+        if cfg.weights.compile:
+            supernet.compile_ops()
         optimizer = torch.optim.SGD(
             supernet.parameters(),
             lr=cfg.weights.lr,

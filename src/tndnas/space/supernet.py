@@ -241,6 +241,22 @@ class Supernet(nn.Module):
             for edge, k in zip(cell.edges, kept, strict=True):
                 edge.shrink(k)
 
+    def compile_ops(self, **options) -> None:
+        """``torch.compile`` every candidate op, every preprocessing and the stem, in place.
+
+        The cell wiring stays eager Python (a sampled path changes it every sample); each
+        module's kernels are compiled and fused for its fixed shapes.  ``options`` go to
+        ``nn.Module.compile`` (e.g. ``mode="reduce-overhead"`` for CUDA graphs on a GPU).
+        """
+        self.stem.compile(**options)
+        for cell in self.cells:
+            cell.preprocess0.compile(**options)
+            cell.preprocess1.compile(**options)
+            for edge in cell.edges:
+                for name, op in zip(edge.op_names, edge.ops):
+                    if name not in ("none", "skip_connect") or not isinstance(op, nn.Sequential):
+                        op.compile(**options)
+
     def set_skip_dropout(self, p: float) -> None:
         for m in self.modules():
             if isinstance(m, nn.Dropout):
