@@ -318,3 +318,20 @@ def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     assert main(["search", "--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert "corrupt" in err and err.count("\n") == 1
+
+
+def test_authors_baseline_variant_updates_before_use():
+    """policy.baseline=current, decay 0.05: the authors' b += 0.95 * (mean - b), from b = 0."""
+    b = MovingAverageBaseline(decay=0.05, mode="current")
+    r0, r1 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0])
+    assert b.current(r0) == pytest.approx(0.95 * 2.0)
+    b.update(r0)
+    assert b.current(r1) == pytest.approx(0.95 * 2.0 + 0.95 * (10.0 - 0.95 * 2.0))
+    with pytest.raises(ValueError):
+        MovingAverageBaseline(0.9, mode="next")
+    cfg = load_search_config(preset="quick", overrides=["policy.baseline=current"])
+    assert cfg.policy.baseline == "current"
+    from tndnas.config import ConfigError
+
+    with pytest.raises(ConfigError, match="policy.baseline"):
+        load_search_config(preset="quick", overrides=["policy.baseline=next"])

@@ -177,6 +177,7 @@ class PolicyConfig:
     weight_decay: float = 1e-3
     grad_clip: float = 5.0  # 0 = off
     baseline_decay: float = 0.95  # b <- decay*b + (1-decay)*mean(R), after the update
+    baseline: str = "previous"  # previous (paper) | current (the authors' code: updated before use)
     entropy_weight: float = 0.0
     argmax_every: int = 10  # also score the argmax architecture every N updates
     eval_images: int = 2048  # architecture-half images for the per-epoch accuracies
@@ -663,6 +664,10 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _at_least(p.weight_decay, "policy.weight_decay", 0)
     _at_least(p.grad_clip, "policy.grad_clip", 0)
     _in_unit(p.baseline_decay, "policy.baseline_decay")
+    _check(
+        p.baseline in ("previous", "current"),
+        f"policy.baseline={p.baseline!r} is invalid; use 'previous' (the paper) or 'current' (the authors' code)",
+    )
     _finite(p.entropy_weight, "policy.entropy_weight")
     _positive_int(p.argmax_every, "policy.argmax_every")
     _positive_int(p.eval_images, "policy.eval_images")

@@ -195,6 +195,7 @@ class Search:
             p.grad_clip,
             p.baseline_decay,
             p.entropy_weight,
+            p.baseline,
         )
         return StageState(supernet, optimizer, policy, reinforce, *gens)
 

@@ -7,25 +7,38 @@ import torch
 from ..space.genotype import CELL_TYPES
 from .policy import CategoricalPolicy
 
+BASELINE_MODES = ("previous", "current")
+
 
 class MovingAverageBaseline:
-    """b: an exponential moving average of the mean rewards of *previous* updates.
+    """b of Eq. (8): an exponential moving average of mean rewards, ``b <- d*b + (1-d)*mean(R)``.
 
-    The first update, having no previous reward, uses its own batch mean.
+    ``mode="previous"`` (the paper): b averages the rewards of *previous* updates only; the first
+    update, having none, uses its own batch mean.  ``mode="current"`` (the authors' code): b
+    starts at 0 and takes the current batch into the average *before* it is used; with
+    ``decay=0.05`` this is their ``b += 0.95 * (mean - b)``.
     """
 
-    def __init__(self, decay: float):
+    def __init__(self, decay: float, mode: str = "previous"):
+        if mode not in BASELINE_MODES:
+            raise ValueError(f"baseline mode must be one of {BASELINE_MODES}, got {mode!r}")
         self.decay = decay
-        self.value: float | None = None
+        self.mode = mode
+        self.value: float | None = None if mode == "previous" else 0.0
+
+    def _averaged(self, rewards: torch.Tensor) -> float:
+        mean = float(rewards.mean())
+        return mean if self.value is None else self.decay * self.value + (1 - self.decay) * mean
 
     def current(self, rewards: torch.Tensor) -> float:
+        """The baseline for this update's ``rewards``."""
+        if self.mode == "current":
+            return self._averaged(rewards)
         return float(rewards.mean()) if self.value is None else self.value
 
     def update(self, rewards: torch.Tensor) -> None:
-        mean = float(rewards.mean())
-        self.value = (
-            mean if self.value is None else self.decay * self.value + (1 - self.decay) * mean
-        )
+        """Fold this update's rewards into the average (after they were used)."""
+        self.value = self._averaged(rewards)
 
     def state_dict(self) -> dict:
         return {"value": self.value}
@@ -46,6 +59,7 @@ class Reinforce:
         grad_clip: float,
         baseline_decay: float,
         entropy_weight: float = 0.0,
+        baseline_mode: str = "previous",
     ):
         self.policy = policy
         self.params = [policy.alpha[ct] for ct in CELL_TYPES]
@@ -54,7 +68,7 @@ class Reinforce:
         )
         self.grad_clip = grad_clip
         self.entropy_weight = entropy_weight
-        self.baseline = MovingAverageBaseline(baseline_decay)
+        self.baseline = MovingAverageBaseline(baseline_decay, baseline_mode)
 
     def step(self, samples: dict[str, torch.Tensor], rewards: torch.Tensor) -> float:
         """Update alpha from M sampled architectures and their rewards; returns the baseline used."""
