@@ -238,7 +238,7 @@ def test_save_load_weights_round_trip(tmp_path):
     loaded, meta = load_weights(tmp_path / "w.pt", genotype=geno, macro=macro)
     x = torch.randn(3, 1, 8, 8)
     assert torch.equal(net(x)[0], loaded(x)[0])
-    assert meta == {"genotype": geno, "macro": macro, "auxiliary": False}
+    assert meta == {"genotype": geno, "macro": macro, "auxiliary": False, "normalization": None}
 
 
 def test_corrupt_weights_one_line_error(tmp_path, capsys):
@@ -276,6 +276,32 @@ def test_export_onnx_round_trip(trained, tmp_path, capsys):
     import onnx
 
     assert onnx.load(str(onnx_path)).opset_import[0].version >= 17
+
+
+def test_export_raw_input_bakes_in_the_training_normalisation(trained, tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    out, _ = trained
+    from tndnas.train.weights import load_weights
+
+    _, meta = load_weights(out / "weights_last.pt")
+    norm = meta["normalization"]
+    assert len(norm["mean"]) == 1 and 0 < norm["mean"][0] < 1 and norm["std"][0] > 0
+    onnx_path = tmp_path / "raw.onnx"
+    argv = ["export", str(out), "--weights", str(out / "weights_last.pt"), "--format", "onnx",
+            "--out", str(onnx_path), "--raw-input"]  # fmt: skip
+    assert main(argv) == 0
+    assert "scaled to [0, 1]" in capsys.readouterr().out
+    raw = torch.rand(3, 1, 8, 8)  # images in [0, 1]
+    normalised = (raw - norm["mean"][0]) / norm["std"][0]
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(["logits"], {"images": raw.numpy()})
+    np.testing.assert_allclose(
+        got, _reference_logits(out / "weights_last.pt", normalised), atol=1e-4
+    )
+    # without --raw-input the printed message gives the statistics to apply
+    assert main(["export", str(out), "--weights", str(out / "weights_last.pt"), "--format", "onnx",
+                 "--out", str(tmp_path / "n.onnx")]) == 0  # fmt: skip
+    assert f"{norm['mean'][0]:.4f}" in capsys.readouterr().out
 
 
 def test_export_torchscript_round_trip(trained, tmp_path):

@@ -24,15 +24,26 @@ ONNX_OPSET = 17
 
 
 class InferenceNetwork(nn.Module):
-    """Wraps an :class:`EvalNetwork` so that ``forward`` returns the logits only."""
+    """Wraps an :class:`EvalNetwork` so that ``forward`` returns the logits only.
 
-    def __init__(self, network: EvalNetwork):
+    With ``normalization`` (the training mean/std), the input is a raw image scaled to [0, 1]
+    and the network normalises it itself.
+    """
+
+    def __init__(self, network: EvalNetwork, normalization: dict | None = None):
         super().__init__()
         self.network = network
         network.drop_path_prob = 0.0
+        self.raw_input = normalization is not None
+        if self.raw_input:
+            shape = (1, -1, 1, 1)
+            self.register_buffer("mean", torch.tensor(normalization["mean"]).view(shape))
+            self.register_buffer("std", torch.tensor(normalization["std"]).view(shape))
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.raw_input:
+            x = (x - self.mean) / self.std
         return self.network(x)[0]
 
 
@@ -42,8 +53,16 @@ def example_input(network: EvalNetwork, batch: int = 1) -> torch.Tensor:
     return torch.randn(batch, m.in_channels, m.image_size, m.image_size)
 
 
-def export_network(network: EvalNetwork, fmt: str, out: str | os.PathLike, batch: int = 1) -> Path:
+def export_network(
+    network: EvalNetwork,
+    fmt: str,
+    out: str | os.PathLike,
+    batch: int = 1,
+    normalization: dict | None = None,
+) -> Path:
     """Write ``network`` (logits only, eval mode, CPU) as ``fmt`` (onnx | torchscript) to ``out``.
+
+    ``normalization`` given: the exported model takes images in [0, 1] and normalises them.
 
     ``batch`` is the batch size of the example input used to trace; the ONNX graph's batch
     axis is dynamic, a TorchScript trace accepts any batch size too.
@@ -59,7 +78,7 @@ def export_network(network: EvalNetwork, fmt: str, out: str | os.PathLike, batch
         )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    module = InferenceNetwork(network.cpu()).eval()
+    module = InferenceNetwork(network.cpu(), normalization).eval()
     x = example_input(network, batch)
     with warnings.catch_warnings():
         # the tracer warns about shape-dependent branches (odd spatial sizes), which are
@@ -104,6 +123,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     p.add_argument("--batch", type=int, default=1, metavar="N",
                    help="batch size of the tracing input (the ONNX batch axis is dynamic)")  # fmt: skip
+    p.add_argument("--raw-input", action="store_true",
+                   help="bake the training normalisation into the model: it takes images scaled to [0, 1]")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -116,10 +137,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch {args.batch} is invalid; use an integer >= 1")
     genotype = load_genotype(args.genotype)
     network, meta = load_weights(args.weights, genotype=genotype)
-    out = export_network(network, args.fmt, args.out, args.batch)
+    norm = meta["normalization"]
+    if args.raw_input and norm is None:
+        raise ConfigError(
+            f"{args.weights} records no normalisation statistics (an older weights file); "
+            "export without --raw-input and normalise the inputs yourself."
+        )
+    out = export_network(network, args.fmt, args.out, args.batch, norm if args.raw_input else None)
     m = meta["macro"]
+    if args.raw_input:
+        how = "scaled to [0, 1]; the model normalises them"
+    elif norm is not None:
+        mean = ", ".join(f"{v:.4f}" for v in norm["mean"])
+        std = ", ".join(f"{v:.4f}" for v in norm["std"])
+        how = f"normalised as in training: (x - [{mean}]) / [{std}] on [0, 1] pixels"
+    else:
+        how = "normalised as in training"
     print(
         f"{args.fmt}: {out} (input images: (batch, {m.in_channels}, {m.image_size}, "
-        f"{m.image_size}) normalised as in training; output logits: (batch, {m.num_classes}))"
+        f"{m.image_size}) {how}; output logits: (batch, {m.num_classes}))"
     )
     return 0

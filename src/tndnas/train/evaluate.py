@@ -197,6 +197,7 @@ class TrainRun:
             )
         except ValueError as err:
             raise ConfigError(f"cannot build the network: {err}") from None
+        self.normalization = {"mean": list(data.mean), "std": list(data.std)}
         torch.manual_seed(cfg.seed)  # weight init
         model = EvalNetwork(self.genotype, self.macro, auxiliary=cfg.auxiliary).to(self.device)
         if self.channels_last:
@@ -362,7 +363,14 @@ class TrainRun:
         )  # fmt: skip
         if test_acc > state["best_acc"]:
             state["best_acc"], state["best_epoch"] = test_acc, epoch
-            save_weights(model, self.files.weights_best, self.genotype, self.macro, cfg.auxiliary)
+            save_weights(
+                model,
+                self.files.weights_best,
+                self.genotype,
+                self.macro,
+                cfg.auxiliary,
+                self.normalization,
+            )
         state["epoch"] = epoch + 1
         state["seconds"] += seconds
         state["metrics_lines"] = log.count()
@@ -371,7 +379,9 @@ class TrainRun:
     # ------------------------------------------------------------------ the end
     def _finish(self, state: dict[str, Any]) -> dict:
         cfg, f = self.cfg, self.files
-        save_weights(self.model, f.weights_last, self.genotype, self.macro, cfg.auxiliary)
+        save_weights(
+            self.model, f.weights_last, self.genotype, self.macro, cfg.auxiliary, self.normalization
+        )
         records = [r for r in read_metrics(f.metrics) if r.get("kind") == RUN_KIND]
         final = records[-1] if records else {}
         flops = count_flops(self.model, self.input_shape)

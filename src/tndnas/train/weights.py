@@ -41,19 +41,24 @@ def save_weights(
     genotype: Genotype,
     macro: Macro,
     auxiliary: bool,
+    normalization: dict[str, list[float]] | None = None,
 ) -> None:
-    """Write ``model``'s weights with the genotype and macro they belong to (atomically)."""
+    """Write ``model``'s weights with the genotype and macro they belong to (atomically).
+
+    ``normalization``: the per-channel ``mean`` and ``std`` (in [0, 1] units) that the training
+    inputs were normalised with, so that an export can take raw images.
+    """
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    save_atomic(
-        {
-            "format": WEIGHTS_FORMAT,
-            "genotype": genotype.to_dict(),
-            "macro": dataclasses.asdict(macro),
-            "auxiliary": bool(auxiliary),
-            "state_dict": state,
-        },
-        path,
-    )
+    data = {
+        "format": WEIGHTS_FORMAT,
+        "genotype": genotype.to_dict(),
+        "macro": dataclasses.asdict(macro),
+        "auxiliary": bool(auxiliary),
+        "state_dict": state,
+    }
+    if normalization is not None:
+        data["normalization"] = {k: [float(v) for v in normalization[k]] for k in ("mean", "std")}
+    save_atomic(data, path)
 
 
 def _read(path: Path) -> dict:
@@ -157,7 +162,8 @@ def load_weights(
     -------
     (model, meta)
         The network (CPU, eval mode, stored weights loaded strictly) and the file's metadata:
-        ``genotype`` (:class:`Genotype`), ``macro`` (:class:`Macro`), ``auxiliary`` (bool).
+        ``genotype`` (:class:`Genotype`), ``macro`` (:class:`Macro`), ``auxiliary`` (bool),
+        ``normalization`` (``{"mean": [...], "std": [...]}`` of the training inputs, or None).
 
     A missing, corrupt or foreign file raises :class:`CheckpointError`.
     """
@@ -189,5 +195,10 @@ def load_weights(
     _check_state_dict(path, model, data["state_dict"])
     model.load_state_dict(data["state_dict"], strict=True)
     model.eval()
-    meta = {"genotype": stored_geno, "macro": stored_macro, "auxiliary": auxiliary}
+    meta = {
+        "genotype": stored_geno,
+        "macro": stored_macro,
+        "auxiliary": auxiliary,
+        "normalization": data.get("normalization"),  # None in files without it
+    }
     return model, meta
