@@ -411,30 +411,17 @@ class Search:
                     last = self.alpha_update(k, epoch, step, s, arch_batches, prog.candidates)
                     log.write(last)
                     w = None  # alpha changed
+                path = None
                 if cfg.weights.mode == "mixed":  # Eqs. (1), (3)
                     if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
                         w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
-                    loss, ok = weight_step(
-                        s.supernet,
-                        s.optimizer,
-                        x,
-                        y,
-                        cfg.weights.grad_clip,
-                        weights=w,
-                        amp=self.amp,
-                    )
-                else:  # sampled: one path from the policy trains
+                else:  # sampled: one path drawn from the policy trains
                     g = s.policy.sample(1, s.gen_policy)
                     path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
-                    loss, ok = weight_step(
-                        s.supernet,
-                        s.optimizer,
-                        x,
-                        y,
-                        cfg.weights.grad_clip,
-                        path=path,
-                        amp=self.amp,
-                    )
+                loss, ok = weight_step(
+                    s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
+                    weights=None if path else w, path=path, amp=self.amp,
+                )  # fmt: skip
                 loss_sum += loss * len(y)
                 correct += ok
                 seen += len(y)

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
-from .genotype import CELL_TYPES, Genotype, edge_pairs
+from .genotype import CELL_TYPES, Genotype, edge_pairs, live_edges
 from .macro import Macro
 from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
 
@@ -96,6 +96,7 @@ class SearchCell(nn.Module):
             self.preprocess0 = ReLUConvBN(C_prev_prev, C, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, affine=False)
         self.pairs = edge_pairs(steps)
+        self._edge_index = {pair: e for e, pair in enumerate(self.pairs)}
         if len(candidates) != len(self.pairs):
             raise ValueError(
                 f"a cell with {steps} steps has {len(self.pairs)} edges, got {len(candidates)} candidate lists"
@@ -120,26 +121,30 @@ class SearchCell(nn.Module):
     def forward_path(
         self, s0: torch.Tensor, s1: torch.Tensor, choice: Sequence[int]
     ) -> torch.Tensor:
-        live_inputs = self._live_sources(choice)
+        # the same liveness rule as the genotype the path is costed as (genotype.live_edges)
+        named = [
+            (self.edges[e].op_names[k], src, dst)
+            for e, ((src, dst), k) in enumerate(zip(self.pairs, choice))
+        ]
+        live, _ = live_edges(named, self.steps)
+        sources_of: dict[int, list[int]] = {}
+        for _, src, dst in live:
+            sources_of.setdefault(dst, []).append(src)
+        used = {src for _, src, _ in live if src < 2}
         states: dict[int, torch.Tensor] = {}
-        if 0 in live_inputs:
+        if 0 in used:
             states[0] = self.preprocess0(s0)
-        if 1 in live_inputs or 0 not in live_inputs:
+        if 1 in used or 0 not in used:
             states[1] = self.preprocess1(s1)
         outputs = []
         zero = None
         for node in range(2, self.steps + 2):
             total = None
-            for e, (src, dst) in enumerate(self.pairs):
-                if dst != node or src not in states:
-                    continue
-                edge = self.edges[e]
-                k = choice[e]
-                if edge.op_names[k] == "none":
-                    continue
-                y = edge.ops[k](states[src])
+            for src in sources_of.get(node, ()):
+                e = self._edge_index[(src, node)]
+                y = self.edges[e].ops[choice[e]](states[src])
                 total = y if total is None else total + y
-            if total is None:
+            if total is None:  # no live input: the node contributes zeros to the concatenation
                 if zero is None:
                     ref = states[1] if 1 in states else states[0]
                     n, c, h, w = ref.shape
@@ -151,21 +156,6 @@ class SearchCell(nn.Module):
                 states[node] = total
                 outputs.append(total)
         return torch.cat(outputs, dim=1)
-
-    def _live_sources(self, choice: Sequence[int]) -> set[int]:
-        """Input nodes (0, 1) read by a live edge of this path."""
-        live = {0, 1}
-        used: set[int] = set()
-        for node in range(2, self.steps + 2):
-            fed = False
-            for e, (src, dst) in enumerate(self.pairs):
-                if dst == node and src in live and self.edges[e].op_names[choice[e]] != "none":
-                    fed = True
-                    if src < 2:
-                        used.add(src)
-            if fed:
-                live.add(node)
-        return used
 
 
 @contextmanager
