@@ -1,16 +1,63 @@
 #!/usr/bin/env bash
-# GPU measurements for BENCHMARKS.md: run on a machine with one CUDA GPU, from the repository root,
-# after `make demo` (or `pip install -e .` into .venv with the CUDA build of torch==2.13.0).
-# Writes bench-gpu/*.json; takes a few minutes.
-set -euo pipefail
-PY=${PY:-.venv/bin/python}
-mkdir -p bench-gpu
-nvidia-smi --query-gpu=name,memory.total --format=csv | tee bench-gpu/gpu.txt
-# stage-by-stage step times and peak memory at the paper's batch, and the projected whole search
-$PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --json bench-gpu/project-c10.json
-$PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --channels-last --json bench-gpu/project-c10-cl.json
-# torch.compile of every op, and with CUDA graphs (reduce-overhead)
-$PY -m benchmarks.project_search --preset paper-c10 --device cuda --batch 128 --repeats 20 --channels-last --compile --json bench-gpu/project-c10-compile.json
-$PY -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 128 --device cuda --channels-last --compile --compile-mode reduce-overhead --memory-stage 0 --json bench-gpu/step-stage1-cudagraphs.json
-# the same ratios as on the CPU
-$PY -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 --device cuda --json bench-gpu/step-stage1.json
+# GPU figures for BENCHMARKS.md in one go: about 8 minutes on one H100.
+#
+#   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
+#   FULL=1 bash benchmarks/gpu_search.sh        # also NCHW, per-op compile and CUDA-graph variants
+#
+# Run from the repository root.  Python: $PY if set, else .venv/bin/python when it imports tndnas,
+# else python3 with the package taken from src/ -- a GPU host's own PyTorch environment will do.
+# Pure-Python dependencies missing there (omegaconf) are installed from wheels in .whl/, which
+# benchmarks/gpu_wheels.sh fetches on a machine with internet.
+#
+# Each part has its own time limit and writes its own file, so a part that fails or runs out of
+# time leaves the other parts' figures.  Files written (at most 8):
+#   env.txt         GPU, driver, Python and torch versions
+#   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
+#                   sync, sampled mode, train, export)
+#   loop.json       benchmarks/search_loop.py: the real paper-c10 loop, 100 steps per cut epoch
+#                   of each stage at batch 128, peak memory, projected whole-search time
+#   step.json       benchmarks/search_step.py at stage 1, batch 64: the ratios measured on the CPU
+#   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
+#   log.txt         everything printed
+set -uo pipefail
+OUTDIR=${1:-${OUT:-bench-gpu}}
+mkdir -p "$OUTDIR"
+exec > >(tee -a "$OUTDIR/log.txt") 2>&1
+
+if [ -z "${PY:-}" ]; then
+  if [ -x .venv/bin/python ] && .venv/bin/python -c "import tndnas" 2>/dev/null; then PY=.venv/bin/python
+  else PY=python3; export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}"; fi
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if ! "$PY" -c "import omegaconf" 2>/dev/null; then
+  if ls .whl/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/tndnas-site .whl/*.whl
+    export PYTHONPATH="/tmp/tndnas-site:$PYTHONPATH"
+  else
+    echo "error: omegaconf is not installed for $PY; run benchmarks/gpu_wheels.sh where there is internet and bring .whl/ along." >&2
+    exit 2
+  fi
+fi
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  "$PY" -c "import sys, torch, tndnas; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'tndnas', tndnas.__version__, 'available', torch.cuda.is_available())"
+} | tee "$OUTDIR/env.txt"
+
+part() {  # part NAME SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
+  echo "=== $name (limit ${limit} s) $(date -u +%H:%M:%S)"
+  local t0=$SECONDS
+  timeout --signal=INT --kill-after=15 "$limit" "$@"
+  echo "=== $name: exit $? after $((SECONDS - t0)) s"
+}
+
+part smoke 150 "$PY" -m benchmarks.gpu_smoke --device cuda --json "$OUTDIR/smoke.json"
+part loop 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 100 --json "$OUTDIR/loop.json"
+part step 70 "$PY" -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 --device cuda --channels-last --repeats 10 --memory-stage 3 --json "$OUTDIR/step.json"
+part loop-compile 120 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 30 --set weights.compile=true --json "$OUTDIR/loop-compile.json"
+
+if [ -n "${FULL:-}" ]; then
+  part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 100 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
+  part step-cudagraphs 150 "$PY" -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 128 --device cuda --channels-last --compile --compile-mode reduce-overhead --memory-stage 0 --json "$OUTDIR/step-cudagraphs.json"
+fi
+echo "done $(date -u +%H:%M:%S)"

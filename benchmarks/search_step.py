@@ -113,6 +113,13 @@ def build(args):
     return cfg, st, cand, net, opt, x, y, target, device
 
 
+def use_amp(args, cfg, device: torch.device) -> bool:
+    """bf16 autocast as the search would use it: the preset's ``weights.amp`` on CUDA."""
+    if args.amp is not None:
+        return args.amp
+    return cfg.weights.amp and device.type == "cuda"
+
+
 def measure_memory(args) -> float:
     """Peak memory (MB) of mixed weight steps in this (fresh) process."""
     cfg, st, cand, net, opt, x, y, target, device = build(args)
@@ -120,7 +127,7 @@ def measure_memory(args) -> float:
     pol = CategoricalPolicy({ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), gen)
     w = {ct: p.to(device) for ct, p in pol.probs().items()}
     for _ in range(2):
-        weight_step(net, opt, x, y, 5.0, weights=w)
+        weight_step(net, opt, x, y, 5.0, weights=w, amp=use_amp(args, cfg, device))
     if device.type == "cuda":
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -159,6 +166,12 @@ def main(argv=None) -> dict:
         "--compile", action="store_true", help="torch.compile every op (weights.compile)"
     )
     p.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
+    p.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: the preset's weights.amp on CUDA, off on the CPU)",
+    )
     p.add_argument("--json", default=None, help="write the figures to this JSON file")
     p.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -170,6 +183,7 @@ def main(argv=None) -> dict:
     cfg, st, cand, net, opt, x, y, target, device = build(args)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     M = args.samples or cfg.policy.samples
+    amp = use_amp(args, cfg, device)
     gen = torch.Generator().manual_seed(0)
     pol = CategoricalPolicy(
         {ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), gen, init_std=0.0
@@ -194,16 +208,18 @@ def main(argv=None) -> dict:
         "channels_last": args.channels_last,
         "checkpoint": args.checkpoint,
         "compile": args.compile_mode or args.compile,
+        "amp": amp,
     }
 
     # weight steps
     res["mixed_step_s"] = timeit(
-        lambda: weight_step(net, opt, x, y, 5.0, weights=w), args.repeats, sync
+        lambda: weight_step(net, opt, x, y, 5.0, weights=w, amp=amp), args.repeats, sync
     )
 
     def sampled_step():
         g = pol.sample(1, gen)
-        weight_step(net, opt, x, y, 5.0, path={ct: g[ct][0].tolist() for ct in CELL_TYPES})
+        path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
+        weight_step(net, opt, x, y, 5.0, path=path, amp=amp)
 
     res["sampled_step_s"] = timeit(sampled_step, args.repeats * 3, sync)
     res["mixed_images_per_s"] = args.batch / res["mixed_step_s"]
@@ -211,7 +227,7 @@ def main(argv=None) -> dict:
 
     # alpha update: ours
     def ours():
-        reinforce_update(net, rl, x, y, cand, costs, ctx, terms, samples=M, generator=gen)
+        reinforce_update(net, rl, x, y, cand, costs, ctx, terms, samples=M, generator=gen, amp=amp)
 
     res["alpha_update_s"] = timeit(ours, args.repeats, sync)
 
@@ -219,7 +235,7 @@ def main(argv=None) -> dict:
     def naive():
         g = pol.sample(M, gen)
         accs, params = [], []
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             net.train()  # as the naive code did: train-mode BatchNorm
             for m in range(M):
                 onehot = {
@@ -269,6 +285,9 @@ def main(argv=None) -> dict:
             cmd.append("--checkpoint")
         if args.compile:
             cmd.append("--compile")
+        if args.compile_mode:
+            cmd += ["--compile-mode", args.compile_mode]
+        cmd.append("--amp" if amp else "--no-amp")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         res["mixed_step_peak_memory_mb"] = json.loads(out.strip().splitlines()[-1])[
             "peak_memory_mb"

@@ -15,3 +15,33 @@ def test_search_step_benchmark_runs_and_reports_every_ratio(tmp_path, capsys):
         assert saved[key] > 0, key
     assert res["candidates"] == {"normal": 6, "reduce": 4}  # stage 2 of quick: 10-4 and 6-2 left
     assert "alpha_update_speedup" in capsys.readouterr().out
+
+
+def test_search_loop_benchmark_projects_from_the_real_loop(tmp_path, capsys):
+    from benchmarks.search_loop import main as search_loop
+
+    out = tmp_path / "loop.json"
+    res = search_loop(["--preset", "quick", "--device", "cpu", "--steps", "2", "--set", "space.channels=4",
+                       "--set", "policy.samples=2", "--set", "policy.eval_images=64", "--json", str(out)])  # fmt: skip
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(res))
+    assert [s["stage"] for s in saved["stages"]] == [1, 2, 3]
+    for s in saved["stages"]:
+        assert (
+            s["steps"] == 2 and s["weight_step_s"] > 0 and s["alpha_step_s"] > 0 and s["eval_s"] > 0
+        )
+    # quick on digits: 1437 training images, half of them for the weights -> 718 // 64 = 11 steps
+    assert saved["steps_per_epoch"] == 11
+    assert saved["projected_total_s"] > sum(s["eval_s"] for s in saved["stages"])
+    assert "projected whole quick search" in capsys.readouterr().out
+
+
+def test_gpu_smoke_script_runs_its_checks_on_the_cpu(tmp_path):
+    from benchmarks.gpu_smoke import main as gpu_smoke
+
+    out = tmp_path / "smoke.json"
+    assert gpu_smoke(["--device", "cpu", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res) == {"search", "resume", "sampled_mode", "train_export"}
+    assert res["resume"]["same_genotype"] and res["resume"]["same_metrics"]  # exact on the CPU
+    assert res["train_export"]["onnx_max_abs_diff"] < 1e-3

@@ -287,6 +287,10 @@ def test_missing_and_bad_yaml_file(tmp_path):
     "overrides, needle",
     [
         (["weights.mode=foo"], "weights.mode"),
+        (
+            ["weights.compile_mode=fast"],
+            "weights.compile_mode='fast' is invalid; use one of: default, reduce-overhead",
+        ),
         (["stages.0.pretrain_epochs=4"], "pretrain_epochs"),
         (["stages.0.extra_costs=[{cost: flops, weight: 0.5}]"], "Eq. (10)"),
         (["reward.weight=0.6", "stages.1.extra_costs=[{weight: 0.3}]"], "sum to 1"),

@@ -360,6 +360,28 @@ def test_channels_last_supernet_matches():
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+def test_channels_last_evaluation_network_trains_the_same():
+    """tndnas train uses channels-last on every device: same step, up to float rounding."""
+    from tndnas.space.genotype import load_genotype
+    from tndnas.train.evaluate import train_step
+
+    states = []
+    for channels_last in (False, True):
+        torch.manual_seed(5)
+        net = EvalNetwork(load_genotype("darts-v2"), Macro(8, 5, 10, 3, 16), auxiliary=True)
+        x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+        if channels_last:
+            net = net.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            loss, _ = train_step(net, opt, x, y, auxiliary_weight=0.4, grad_clip=5.0, amp=False)
+        states.append((loss, net.state_dict()))
+    torch.testing.assert_close(states[0][0], states[1][0], rtol=1e-4, atol=1e-5)
+    for k, v in states[0][1].items():
+        torch.testing.assert_close(v, states[1][1][k], rtol=1e-4, atol=1e-5, msg=k)
+
+
 def test_compiled_ops_give_the_same_results():
     """weights.compile: every op compiled in place; same outputs and same gradients, same state_dict keys."""
     from tndnas.train.search_step import weight_step

@@ -20,17 +20,12 @@ from tndnas.commands import sweep as sweep_cmd
 from tndnas.config import ConfigError
 from tndnas.report.pareto import pareto_front, plot_front
 
-# the TINY search of tests/test_search.py, cut to one stage of one epoch (search_seconds of a
+from .tiny import TINY_SEARCH
+
+# the tiny search of tests/tiny.py, cut to one stage of one epoch (search_seconds of a
 # few seconds; most of a job's time goes to starting Python and drawing the run's plots)
 TINY = [
-    "space.channels=4",
-    "weights.batch_size=32",
-    "weights.max_steps_per_epoch=3",
-    "policy.samples=3",
-    "policy.arch_batch_size=32",
-    "policy.argmax_every=2",
-    "target.channels=8",
-    "target.layers=5",
+    *TINY_SEARCH,
     "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 0.05}]",
     "dataset.arch_fraction=0.1",  # fewer images to score
 ]

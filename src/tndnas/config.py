@@ -74,6 +74,9 @@ TRAIN_PRESETS = "train"
 
 WEIGHT_MODES = ("mixed", "sampled")
 
+#: ``torch.compile`` modes for ``weights.compile_mode`` ("reduce-overhead" adds CUDA graphs).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
 
 class ConfigError(ValueError):
     """A bad configuration key or value; the message is one line naming the key and the fix."""
@@ -163,6 +166,7 @@ class WeightsConfig:
     checkpoint: bool = False  # recompute each cell in backward (activation checkpointing)
     amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
     compile: bool = False  # torch.compile every candidate op, preprocessing and the stem
+    compile_mode: str = "default"  # torch.compile mode; reduce-overhead adds CUDA graphs (GPU)
 
 
 @dataclass
@@ -223,7 +227,7 @@ class TrainConfig:
     flip: bool = True
     cutout: int = 16
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
-    channels_last: bool = True  # NHWC memory format on CUDA; ignored on CPU
+    channels_last: bool = True  # NHWC memory format (faster on CPU and GPU)
     max_steps_per_epoch: int | None = None  # cap on steps per epoch (None = the whole train set)
 
 
@@ -634,6 +638,10 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _check(
         w.mode in WEIGHT_MODES,
         f"weights.mode={w.mode!r} is invalid; use one of: {', '.join(WEIGHT_MODES)}",
+    )
+    _check(
+        w.compile_mode in COMPILE_MODES,
+        f"weights.compile_mode={w.compile_mode!r} is invalid; use one of: {', '.join(COMPILE_MODES)}",
     )
     _positive_int(w.batch_size, "weights.batch_size")
     _at_least(w.lr, "weights.lr", 0, strict=True)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
+from .options import (
+    add_config_source,
+    add_dataset_options,
+    add_run_options,
+    given_options,
+    option_overrides,
+    timestamped_dir,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,30 +22,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="search a genotype (REINFORCE over a progressive supernet)",
         description="Run the TND-NAS search (Algorithm 2) and write a run directory.",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument(
-        "--preset",
-        default=None,
-        help=f"a bundled preset: {', '.join(preset_names())} (default {DEFAULT_PRESET})",
-    )
-    src.add_argument("--config", default=None, help="a YAML config file (keys as in the presets)")
-    src.add_argument(
-        "--resume",
-        default=None,
-        metavar="RUN_DIR",
-        help="continue an interrupted run from its last checkpoint",
-    )
-    p.add_argument(
-        "--dataset", default=None, help="dataset name (digits, cifar10, cifar100, imagefolder)"
-    )
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
-    p.add_argument("--out", default=None, help="run directory (default runs/<preset>-<time>)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set stages.2.beta=-0.8 (repeatable)")  # fmt: skip
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_config_source(p, preset_names(), DEFAULT_PRESET,
+                      resume="continue an interrupted run from its last checkpoint")  # fmt: skip
+    add_dataset_options(p)
+    add_run_options(p, set_help="override a config key, e.g. --set stages.2.beta=-0.8",
+                    out_help="run directory (default runs/<preset>-<time>)")  # fmt: skip
     p.set_defaults(run=run)
+
+
+_OPTIONS = (
+    ("dataset", "dataset.name"),
+    ("data_dir", "dataset.data_dir"),
+    ("seed", "seed"),
+    ("device", "device"),
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,14 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     progress = False if args.no_progress else None
     if args.resume:
-        extra = [
-            f
-            for f in ("dataset", "data_dir", "seed", "device", "out")
-            if getattr(args, f) is not None
-        ]
-        if extra or args.overrides:
+        given = given_options(args, [attr for attr, _ in _OPTIONS] + ["out"])
+        if given:
             raise ConfigError(
-                "--resume continues a run with its saved config.yaml; drop --set/--dataset/--seed/--device/--out."
+                f"--resume continues a run with its saved config.yaml; drop {', '.join(given)}."
             )
         run_dir = Path(args.resume)
         cfg = (
@@ -70,22 +63,9 @@ def run(args: argparse.Namespace) -> int:
         summary = search(cfg, run_dir, resume=True, progress=progress)
     else:
         preset = args.preset if args.preset or args.config else DEFAULT_PRESET
-        overrides = list(args.overrides)
-        for key, val in (
-            ("dataset.name", args.dataset),
-            ("dataset.data_dir", args.data_dir),
-            ("seed", args.seed),
-            ("device", args.device),
-        ):
-            if val is not None:
-                overrides.append(f"{key}={val}")
+        overrides = option_overrides(args, _OPTIONS)
         cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
-        name = preset or Path(args.config).stem
-        run_dir = (
-            Path(args.out)
-            if args.out
-            else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
+        run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
         summary = search(cfg, run_dir, progress=progress)
     print(f"genotype: {run_dir / 'genotype.json'}")
     print(f"plots:    {run_dir / 'plots'}/")

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, preset_names
+from .options import add_config_source, add_run_options, timestamped_dir
 
 # argparse takes '-0.1,-2' for an option flag; anything that starts like a negative number
 # (beta is usually negative) is read as a value instead: no option of this command does.
@@ -25,13 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p._negative_number_matcher = _NEGATIVE_NUMBER  # '--betas -0.1,-2' works without '='
-    src = p.add_mutually_exclusive_group()
-    src.add_argument(
-        "--preset",
-        default=None,
-        help=f"a bundled preset: {', '.join(preset_names())} (default {DEFAULT_PRESET})",
-    )
-    src.add_argument("--config", default=None, help="a YAML search config file")
+    add_config_source(p, preset_names(), DEFAULT_PRESET)
     p.add_argument(
         "--betas",
         required=True,
@@ -64,26 +59,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="preset of the training step (default quick)",
     )
-    p.add_argument("--out", default=None, help="sweep folder (default runs/sweep-<preset>-<time>)")
-    p.add_argument("--seed", type=int, default=None, help="seed of every search")
-    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key of every search (repeatable)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no per-job start/finish lines")
+    add_run_options(p, set_help="override a config key of every search",
+                    out_help="sweep folder (default runs/sweep-<preset>-<time>)",
+                    seed_help="seed of every search", progress_help="no per-job start/finish lines")  # fmt: skip
     p.set_defaults(run=run)
 
 
 def _default_out(args: argparse.Namespace) -> Path:
-    import time
-
     name = args.preset or (Path(args.config).stem if args.config else DEFAULT_PRESET)
-    return Path("runs") / f"sweep-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return timestamped_dir(f"sweep-{name}")
 
 
 def run(args: argparse.Namespace) -> int:

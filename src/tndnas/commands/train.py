@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from ..config import DEFAULT_TRAIN_PRESET, ConfigError, load_train_config, train_preset_names
+from .options import (
+    add_config_source,
+    add_dataset_options,
+    add_run_options,
+    given_options,
+    option_overrides,
+    timestamped_dir,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,33 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="G",
         help="a genotype JSON file, a search run directory or a bundled name (e.g. darts-v2)",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument(
-        "--preset",
-        default=None,
-        help=f"a bundled train preset: {', '.join(train_preset_names())} "
-        f"(default {DEFAULT_TRAIN_PRESET})",
-    )
-    src.add_argument("--config", default=None, help="a YAML config file (keys as in the presets)")
-    src.add_argument(
-        "--resume",
-        default=None,
-        metavar="RUN_DIR",
-        help="continue an interrupted training from its last checkpoint",
-    )
-    p.add_argument(
-        "--dataset", default=None, help="dataset name (digits, cifar10, cifar100, imagefolder)"
-    )
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
+    add_config_source(p, train_preset_names(), DEFAULT_TRAIN_PRESET, what="train preset",
+                      resume="continue an interrupted training from its last checkpoint")  # fmt: skip
+    add_dataset_options(p)
     p.add_argument("--channels", type=int, default=None, help="initial cell width C")
     p.add_argument("--layers", type=int, default=None, help="number of cells")
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set cutout=0 (repeatable)")  # fmt: skip
-    p.add_argument("--out", default=None, help="run directory (default runs/train-<preset>-<time>)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(p, set_help="override a config key, e.g. --set cutout=0",
+                    out_help="run directory (default runs/train-<preset>-<time>)")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -70,12 +58,11 @@ def run(args: argparse.Namespace) -> int:
 
     progress = False if args.no_progress else None
     if args.resume:
-        given = [f"--{a.replace('_', '-')}" for a, _ in _OPTIONS if getattr(args, a) is not None]
-        given += ["--genotype"] * (args.genotype is not None) + ["--out"] * (args.out is not None)
-        if given or args.overrides:
+        given = given_options(args, [attr for attr, _ in _OPTIONS] + ["genotype", "out"])
+        if given:
             raise ConfigError(
                 "--resume continues a run with its saved config.yaml and genotype.json; "
-                f"drop {', '.join(given) or '--set'}."
+                f"drop {', '.join(given)}."
             )
         run_dir = Path(args.resume)
         cfg, genotype = read_train_run(run_dir)
@@ -87,18 +74,10 @@ def run(args: argparse.Namespace) -> int:
             )
         genotype = load_genotype(args.genotype)
         preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
-        overrides = list(args.overrides)
-        for attr, key in _OPTIONS:
-            val = getattr(args, attr)
-            if val is not None:
-                overrides.append(f"{key}={val}")
+        overrides = option_overrides(args, _OPTIONS)
         cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
         name = preset or Path(args.config).stem
-        run_dir = (
-            Path(args.out)
-            if args.out
-            else Path("runs") / f"train-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
+        run_dir = Path(args.out) if args.out else timestamped_dir(f"train-{name}")
     try:
         summary = train_network(cfg, genotype, run_dir, resume=bool(args.resume), progress=progress)
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from tndnas.data.datasets import (
 )
 from tndnas.data.loader import BatchIterator
 from tndnas.data.split import search_split
+from tndnas.data.synthetic import make_synthetic
 
 __all__ = [
     "AugmentConfig",
@@ -23,6 +24,7 @@ __all__ = [
     "channel_stats",
     "dataset_names",
     "load_dataset",
+    "make_synthetic",
     "normalize",
     "prepare_batch",
     "register_dataset",

@@ -157,6 +157,8 @@ class Search:
     def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
         cfg, st = self.cfg, self.cfg.stages[k]
         torch.manual_seed(_stage_seed(cfg.seed, k, 0))  # weight init and dropout
+        if self.device.type == "cuda":  # the epochs' peak_memory_mb is this stage's
+            torch.cuda.reset_peak_memory_stats(self.device)
         macro = Macro(
             channels=cfg.space.channels,
             layers=st.layers,
@@ -171,7 +173,8 @@ class Search:
         if cfg.weights.channels_last:
             supernet = supernet.to(memory_format=torch.channels_last)
         if cfg.weights.compile:
-            supernet.compile_ops()
+            mode = cfg.weights.compile_mode
+            supernet.compile_ops(**({} if mode == "default" else {"mode": mode}))
         optimizer = torch.optim.SGD(
             supernet.parameters(),
             lr=cfg.weights.lr,
@@ -429,14 +432,17 @@ class Search:
                 if last is not None and step % 10 == 0:
                     bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", reward=f"{last['reward_mean']:.3f}",
                                     baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]))  # fmt: skip
+            t_eval = time.perf_counter()
             acc_mix, acc_arg = self.evaluate(s)
-            prog.stage_seconds[k] += time.perf_counter() - t0
+            t_end = time.perf_counter()
+            prog.stage_seconds[k] += t_end - t0
             log.write(
                 {
                     "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "alpha_updates": rl_on,
                     "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
                     "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
-                    "seconds": prog.stage_seconds[k], "peak_memory_mb": peak_memory_mb(self.device),
+                    "seconds": prog.stage_seconds[k], "eval_seconds": t_end - t_eval, "steps": steps,
+                    "peak_memory_mb": peak_memory_mb(self.device),
                 }
             )  # fmt: skip
             self._write_alpha(k, epoch, s, prog.candidates)

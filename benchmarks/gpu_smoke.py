@@ -1,0 +1,219 @@
+"""Every CUDA-only code path once, small, each check reported on its own (pass, fail, or what it saw).
+
+    python -m benchmarks.gpu_smoke [--device cuda] [--json OUT]
+
+Checks, on the bundled ``digits`` data with a tiny search (about a minute on a GPU):
+
+* ``search``: a whole three-stage search on the device (device generators, bf16 autocast,
+  channels-last, on-device augmentation, checkpoints holding CUDA generator states);
+* ``resume``: the same search interrupted after its first checkpoint and resumed; reports
+  whether the genotype and metrics equal the uninterrupted run's (on CUDA, non-deterministic
+  kernels may make them differ; that is reported, not failed);
+* ``no_host_sync``: three mixed weight steps (batch fetch, augmentation, forward, backward, SGD)
+  under ``torch.cuda.set_sync_debug_mode("error")``, which raises at any host-device
+  synchronisation, then three sub-network scorings the same way;
+* ``sampled_mode``: a search with ``weights.mode=sampled``;
+* ``train`` and ``export``: ``tndnas train`` of the found genotype for two epochs on the device,
+  then ``tndnas export`` to ONNX, compared against the PyTorch model with onnxruntime.
+
+On the CPU (``--device cpu``) the same checks run, except ``no_host_sync``.  The exit status is
+0 when every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+TINY = [
+    "space.channels=4",
+    "weights.batch_size=32",
+    "weights.max_steps_per_epoch=4",
+    "policy.samples=3",
+    "policy.arch_batch_size=32",
+    "policy.argmax_every=2",
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, ref: 0.05, beta: -0.3},"
+    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05, beta: -0.3}]",
+]
+
+
+def _records(run: Path) -> list[dict]:
+    drop = ("seconds", "eval_seconds", "peak_memory_mb")
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k not in drop} for x in lines]
+
+
+def check_search(device: str, tmp: Path) -> dict:
+    from tndnas.config import load_search_config
+    from tndnas.search import search
+
+    cfg = load_search_config(preset="quick", overrides=[*TINY, f"device={device}"])
+    t = time.perf_counter()
+    summary = search(cfg, tmp / "full", progress=False)
+    return {"seconds": time.perf_counter() - t, "params": summary["params"],
+            "environment": summary["environment"]}  # fmt: skip
+
+
+def check_resume(device: str, tmp: Path) -> dict:
+    import tndnas.search.algorithm as alg
+    from tndnas.config import load_search_config
+    from tndnas.search import search
+
+    cfg = load_search_config(preset="quick", overrides=[*TINY, f"device={device}"])
+    real, calls = alg.weight_step, {"n": 0}
+
+    def dying(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 6:  # stage 0, second epoch: after the first checkpoint
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    alg.weight_step = dying
+    try:
+        search(cfg, tmp / "cut", progress=False)
+        raise AssertionError("the interrupted search did not stop")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        alg.weight_step = real
+    search(cfg, tmp / "cut", resume=True, progress=False)
+    same_genotype = (tmp / "cut" / "genotype.json").read_text() == (
+        tmp / "full" / "genotype.json"
+    ).read_text()
+    return {"same_genotype": same_genotype,
+            "same_metrics": _records(tmp / "cut") == _records(tmp / "full")}  # fmt: skip
+
+
+def check_no_host_sync(device: str, tmp: Path) -> dict:
+    from tndnas.data import AugmentConfig, BatchIterator
+    from tndnas.search.scoring import score_paths
+    from tndnas.space import Macro, resolve_op_set
+    from tndnas.space.genotype import CELL_TYPES, edge_pairs
+    from tndnas.space.supernet import Supernet
+    from tndnas.train.search_step import weight_step
+
+    dev = torch.device(device)
+    cand = {ct: [list(resolve_op_set(f"tnd-{ct}")) for _ in edge_pairs()] for ct in CELL_TYPES}
+    net = Supernet(cand, Macro(8, 5, 10, 3, 32)).to(dev).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    x = torch.randint(0, 256, (256, 3, 32, 32), dtype=torch.uint8, device=dev, generator=gen)
+    y = torch.randint(0, 10, (256,), device=dev, generator=gen)
+    it = iter(BatchIterator(x, y, 64, mean=(0.5,) * 3, std=(0.25,) * 3, augment=AugmentConfig(4, True, 16),
+                            generator=gen, memory_format=torch.channels_last))  # fmt: skip
+    w = {ct: torch.softmax(torch.zeros(14, len(cand[ct][0]), device=dev), 1) for ct in CELL_TYPES}
+    paths = [{ct: [m % len(cand[ct][0])] * 14 for ct in CELL_TYPES} for m in range(3)]
+    loss_sum = torch.zeros((), device=dev)
+    weight_step(net, opt, *next(it), 5.0, weights=w, amp=True)  # warm-up: lazy state, autotuning
+    score_paths(net, *next(it), paths, amp=True)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            xb, yb = next(it)
+            loss, _ = weight_step(net, opt, xb, yb, 5.0, weights=w, amp=True)
+            loss_sum += loss
+        xb, yb = next(iter(BatchIterator(x, y, 64, mean=(0.5,) * 3, std=(0.25,) * 3, augment=None,
+                                         generator=gen, memory_format=torch.channels_last)))  # fmt: skip
+        accs = score_paths(net, xb, yb, paths, amp=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return {"loss": float(loss_sum) / 3, "scored": accs.tolist()}
+
+
+def check_sampled_mode(device: str, tmp: Path) -> dict:
+    from tndnas.config import load_search_config
+    from tndnas.search import search
+
+    overrides = [*TINY, f"device={device}", "weights.mode=sampled"]
+    summary = search(load_search_config(preset="quick", overrides=overrides), tmp / "sampled", progress=False)  # fmt: skip
+    return {"params": summary["params"]}
+
+
+def _cli(*args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tndnas.cli", *args], capture_output=True, text=True
+    )
+    if proc.returncode:
+        raise RuntimeError(
+            f"tndnas {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"
+        )
+
+
+def check_train_export(device: str, tmp: Path) -> dict:
+    train = tmp / "train"
+    _cli("train", "--genotype", str(tmp / "full"), "--preset", "quick", "--epochs", "2",
+         "--device", device, "--out", str(train), "--no-progress")  # fmt: skip
+    summary = json.loads((train / "summary.json").read_text())
+    onnx_file = tmp / "model.onnx"
+    _cli(
+        "export",
+        str(tmp / "full"),
+        "--weights",
+        str(train / "weights_last.pt"),
+        "--out",
+        str(onnx_file),
+    )
+    import numpy as np
+    import onnxruntime as ort
+
+    from tndnas.space.genotype import load_genotype
+    from tndnas.train.weights import load_weights
+
+    net, _ = load_weights(train / "weights_last.pt", load_genotype(str(tmp / "full")))
+    x = torch.randn(4, 1, 8, 8)
+    with torch.no_grad():
+        ref = net(x)
+        ref = ref[0] if isinstance(ref, tuple) else ref
+    got = ort.InferenceSession(str(onnx_file)).run(None, {"images": x.numpy()})[0]
+    return {
+        "test_error": summary.get("test_error"),
+        "onnx_max_abs_diff": float(np.abs(got - ref.numpy()).max()),
+    }
+
+
+CHECKS = {
+    "search": check_search,
+    "resume": check_resume,
+    "no_host_sync": check_no_host_sync,
+    "sampled_mode": check_sampled_mode,
+    "train_export": check_train_export,
+}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, check in CHECKS.items():
+            if name == "no_host_sync" and not args.device.startswith("cuda"):
+                continue
+            t = time.perf_counter()
+            try:
+                results[name] = {"ok": True, **check(args.device, Path(tmp))}
+            except Exception as err:  # every check is reported, none stops the others
+                results[name] = {"ok": False, "error": f"{type(err).__name__}: {err}",
+                                 "traceback": traceback.format_exc()[-3000:]}  # fmt: skip
+            results[name]["check_seconds"] = round(time.perf_counter() - t, 2)
+            status = "ok" if results[name]["ok"] else f"FAILED: {results[name]['error']}"
+            print(f"  {name:<14} {status}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+    return 0 if all(r["ok"] for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Options that several commands share, and how they become config overrides."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DATASET_HELP = (
+    "dataset name: digits, cifar10, cifar100, imagefolder, synthetic-cifar10, synthetic-cifar100 "
+    "(random images for timing), or one registered with tndnas.data.register_dataset"
+)
+
+
+def add_config_source(
+    p: argparse.ArgumentParser,
+    presets: Sequence[str],
+    default: str,
+    *,
+    what: str = "preset",
+    resume: str | None = None,
+) -> None:
+    """``--preset NAME | --config FILE`` (and ``--resume RUN_DIR`` when ``resume`` is its help)."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--preset", default=None, help=f"a bundled {what}: {', '.join(presets)} (default {default})"
+    )
+    src.add_argument("--config", default=None, help="a YAML config file (keys as in the presets)")
+    if resume:
+        src.add_argument("--resume", default=None, metavar="RUN_DIR", help=resume)
+
+
+def add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """``--dataset NAME`` and ``--data-dir DIR``."""
+    p.add_argument("--dataset", default=None, help=DATASET_HELP)
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
+
+
+def add_run_options(
+    p: argparse.ArgumentParser,
+    *,
+    set_help: str,
+    out_help: str,
+    seed_help: str | None = None,
+    progress_help: str = "no progress bar",
+) -> None:
+    """``--seed``, ``--device``, ``--set KEY=VALUE`` (repeatable), ``--out`` and ``--no-progress``."""
+    p.add_argument("--seed", type=int, default=None, help=seed_help)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"{set_help} (repeatable)")  # fmt: skip
+    p.add_argument("--out", default=None, help=out_help)
+    p.add_argument("--no-progress", action="store_true", help=progress_help)
+
+
+def option_overrides(args: argparse.Namespace, options: Sequence[tuple[str, str]]) -> list[str]:
+    """``--set`` overrides, then ``KEY=VALUE`` for every option of ``options`` (attribute, key) given."""
+    overrides = list(args.overrides)
+    for attr, key in options:
+        value = getattr(args, attr)
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    return overrides
+
+
+def given_options(args: argparse.Namespace, attrs: Sequence[str]) -> list[str]:
+    """The flags among ``attrs`` (and ``--set``) the user gave, spelled as on the command line."""
+    given = [f"--{a.replace('_', '-')}" for a in attrs if getattr(args, a) is not None]
+    return given + ["--set"] * bool(args.overrides)
+
+
+def timestamped_dir(prefix: str) -> Path:
+    """``runs/<prefix>-<YYYYmmdd-HHMMSS>``: the default folder of a new run."""
+    return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
