@@ -2,7 +2,7 @@
 # GPU figures for BENCHMARKS.md in one go: about 8 minutes on one H100.
 #
 #   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
-#   FULL=1 bash benchmarks/gpu_search.sh        # also NCHW, per-op compile and CUDA-graph variants
+#   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop and the eval-c10 training step
 #
 # Run from the repository root.  Python: $PY if set, else .venv/bin/python when it imports tndnas,
 # else python3 with the package taken from src/ -- a GPU host's own PyTorch environment will do.
@@ -14,8 +14,8 @@
 #   env.txt         GPU, driver, Python and torch versions
 #   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
 #                   sync, sampled mode, train, export)
-#   loop.json       benchmarks/search_loop.py: the real paper-c10 loop, 100 steps per cut epoch
-#                   of each stage at batch 128, peak memory, projected whole-search time
+#   loop.json       benchmarks/search_loop.py: the real paper-c10 loop, 4 cut epochs of 50 steps
+#                   in each stage at batch 128, peak memory, projected whole-search time
 #   step.json       benchmarks/search_step.py at stage 1, batch 64: the ratios measured on the CPU
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
 #   log.txt         everything printed
@@ -52,12 +52,12 @@ part() {  # part NAME SECONDS COMMAND...
 }
 
 part smoke 150 "$PY" -m benchmarks.gpu_smoke --device cuda --json "$OUTDIR/smoke.json"
-part loop 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 100 --json "$OUTDIR/loop.json"
+part loop 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --json "$OUTDIR/loop.json"
 part step 70 "$PY" -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 --device cuda --channels-last --repeats 10 --memory-stage 3 --json "$OUTDIR/step.json"
-part loop-compile 120 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 30 --set weights.compile=true --json "$OUTDIR/loop-compile.json"
+part loop-compile 120 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 20 --set weights.compile=true --json "$OUTDIR/loop-compile.json"
 
 if [ -n "${FULL:-}" ]; then
-  part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 100 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
-  part step-cudagraphs 150 "$PY" -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 128 --device cuda --channels-last --compile --compile-mode reduce-overhead --memory-stage 0 --json "$OUTDIR/step-cudagraphs.json"
+  part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
+  part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
 fi
 echo "done $(date -u +%H:%M:%S)"

@@ -288,8 +288,8 @@ def test_missing_and_bad_yaml_file(tmp_path):
     [
         (["weights.mode=foo"], "weights.mode"),
         (
-            ["weights.compile_mode=fast"],
-            "weights.compile_mode='fast' is invalid; use one of: default, reduce-overhead",
+            ["weights.compile_mode=reduce-overhead"],
+            "weights.compile_mode='reduce-overhead' is invalid; use one of: default, max-autotune-no-cudagraphs",
         ),
         (["stages.0.pretrain_epochs=4"], "pretrain_epochs"),
         (["stages.0.extra_costs=[{cost: flops, weight: 0.5}]"], "Eq. (10)"),

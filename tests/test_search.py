@@ -318,6 +318,31 @@ def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     assert "corrupt" in err and err.count("\n") == 1
 
 
+def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsys):
+    """A run written on CUDA cannot continue on the CPU (nor the reverse): its generator states
+    differ.  Simulated by relabelling a CPU checkpoint, and by an older checkpoint without the
+    label whose generator state has the other device's size."""
+    out = tmp_path / "r"
+    search(tiny(), out, progress=False)
+    (out / "summary.json").unlink()
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["device_type"] == "cpu"
+    torch.save({**ckpt, "device_type": "cuda"}, out / "checkpoint.pt")
+    assert main(["search", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "written by a run on cuda and cannot continue on cpu" in err and err.count("\n") == 1
+    # an older checkpoint (no device_type) from inside a stage, with a CUDA-sized generator state
+    cut = tmp_path / "cut"
+    search(tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"), cut, progress=False)
+    (cut / "summary.json").unlink()
+    ckpt = torch.load(cut / "checkpoint.pt", weights_only=True)
+    ckpt.pop("device_type")
+    ckpt["stage_state"] = {"gen_data": torch.zeros(16, dtype=torch.uint8)}
+    torch.save(ckpt, cut / "checkpoint.pt")
+    assert main(["search", "--resume", str(cut)]) == 2
+    assert "written by a run on cuda" in capsys.readouterr().err
+
+
 def test_authors_baseline_variant_updates_before_use():
     """policy.baseline=current, decay 0.05: the authors' b += 0.95 * (mean - b), from b = 0."""
     b = MovingAverageBaseline(decay=0.05, mode="current")

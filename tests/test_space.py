@@ -383,32 +383,39 @@ def test_channels_last_evaluation_network_trains_the_same():
 
 
 def test_compiled_ops_give_the_same_results():
-    """weights.compile: every op compiled in place; same outputs and same gradients, same state_dict keys."""
+    """weights.compile: every op really compiled in place (Dynamo traces its forward); same
+    outputs, same gradients, same state_dict keys."""
+    from torch._dynamo.utils import counters
+
     from tndnas.train.search_step import weight_step
 
-    cand = {
-        ct: [["none", "skip_connect", "conv_3x3", "max_pool_3x3"]] * 14
-        for ct in ("normal", "reduce")
-    }
+    ops = ["none", "skip_connect", "sep_conv_3x3", "dil_conv_3x3", "conv_3x1_1x3", "max_pool_3x3"]
+    cand = {ct: [ops] * 14 for ct in ("normal", "reduce")}
     macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
     nets = []
+    torch._dynamo.reset()
+    counters.clear()
     for compiled in (False, True):
         torch.manual_seed(5)
         net = Supernet(cand, macro)
         if compiled:
-            net.compile_ops()
+            net.compile_ops(backend="aot_eager")  # traced and differentiated, no code generation
         nets.append(net)
     assert list(nets[0].state_dict()) == list(nets[1].state_dict())
     x, y = torch.randn(8, 1, 8, 8), torch.randint(0, 10, (8,))
-    w = {ct: torch.full((14, 4), 0.25) for ct in cand}
+    w = {ct: torch.full((14, len(ops)), 1 / len(ops)) for ct in cand}
     for net in nets:
         opt = torch.optim.SGD(net.parameters(), lr=0.1)
         weight_step(net, opt, x, y, 5.0, weights=w)
         net.eval()
-    path = {"normal": [2] * 14, "reduce": [3] * 14}
+    # every kind of module was traced: separable/dilated/factorised convs, pools, stem, preprocessing
+    traced = {k for k in counters["stats"]} | set(counters["frames"])
+    assert counters["stats"]["unique_graphs"] >= 10, (traced, dict(counters["stats"]))
+    path = {"normal": [2] * 14, "reduce": [5] * 14}
     with torch.no_grad():
         torch.testing.assert_close(
             nets[0].forward_path(x, path), nets[1].forward_path(x, path), rtol=1e-4, atol=1e-5
         )
     for k, v in nets[0].state_dict().items():
         torch.testing.assert_close(v, nets[1].state_dict()[k], rtol=1e-4, atol=1e-5, msg=k)
+    torch._dynamo.reset()

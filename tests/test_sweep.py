@@ -209,7 +209,7 @@ def test_training_step(swept, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
         sweep_mod,
         "train_command",
-        lambda job_dir, preset, epochs: [sys.executable, "-c", FAKE_TRAIN, str(job_dir),
+        lambda job_dir, preset, epochs, device: [sys.executable, "-c", FAKE_TRAIN, str(job_dir),
                                          str(job_dir / "train")],
     )  # fmt: skip
     args = sweep_args(out, "--train-epochs", "1")
@@ -233,7 +233,7 @@ def test_failed_job_is_reported_and_others_continue(swept, tmp_path, monkeypatch
     shutil.copytree(swept[0], out)
     fail = "import sys; print('tndnas: error: no such genotype'); sys.exit(2)"
 
-    def train(job_dir: Path, preset: str, epochs: int) -> list[str]:
+    def train(job_dir: Path, preset: str, epochs: int, device: str | None) -> list[str]:
         code = FAKE_TRAIN if job_dir.name.startswith("job-0") else fail
         return [sys.executable, "-c", code, str(job_dir), str(job_dir / "train")]
 
@@ -244,3 +244,9 @@ def test_failed_job_is_reported_and_others_continue(swept, tmp_path, monkeypatch
     assert "tndnas: error: no such genotype" in text and "job-1-beta-2-ref0.05.log" in text
     data = json.loads((out / "pareto.json").read_text())
     assert data[0]["test_error"] is not None and data[1]["status"] == "train failed"
+
+
+def test_train_command_runs_on_the_sweeps_device():
+    cmd = sweep_mod.train_command(Path("runs/s/job-0"), "quick", 3, "cpu")
+    assert cmd[cmd.index("--device") + 1] == "cpu" and cmd[cmd.index("--epochs") + 1] == "3"
+    assert "--device" not in sweep_mod.train_command(Path("runs/s/job-0"), "quick", 3, None)

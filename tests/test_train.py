@@ -206,6 +206,20 @@ def test_interrupted_run_resumes_to_identical_result(trained, tmp_path, monkeypa
         assert summary[key] == ref_summary[key]
 
 
+def test_resume_on_another_kind_of_device_is_refused(trained, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(trained[0], out)
+    (out / "summary.json").unlink()
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["device_type"] == "cpu"
+    torch.save({**ckpt, "device_type": "cuda"}, out / "checkpoint.pt")
+    err = _one_line_error(capsys, ["train", "--resume", str(out)])
+    assert "written by a run on cuda and cannot continue on cpu" in err
+    assert "device: cuda" in err
+
+
 # --------------------------------------------------------------------------- weights
 
 

@@ -74,8 +74,10 @@ TRAIN_PRESETS = "train"
 
 WEIGHT_MODES = ("mixed", "sampled")
 
-#: ``torch.compile`` modes for ``weights.compile_mode`` ("reduce-overhead" adds CUDA graphs).
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: ``torch.compile`` modes for ``weights.compile_mode``.  The CUDA-graph modes
+#: ("reduce-overhead", "max-autotune") are left out: a graph's output buffer is reused by its
+#: next replay while a sampled path's wiring may still hold it.
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 
 
 class ConfigError(ValueError):
@@ -166,7 +168,7 @@ class WeightsConfig:
     checkpoint: bool = False  # recompute each cell in backward (activation checkpointing)
     amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
     compile: bool = False  # torch.compile every candidate op, preprocessing and the stem
-    compile_mode: str = "default"  # torch.compile mode; reduce-overhead adds CUDA graphs (GPU)
+    compile_mode: str = "default"  # torch.compile mode: default | max-autotune-no-cudagraphs
 
 
 @dataclass

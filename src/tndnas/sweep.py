@@ -36,7 +36,7 @@ COLUMNS = (
 )  # fmt: skip
 
 #: ``(job_dir, train_preset, epochs) -> argv`` of the command that trains a searched genotype.
-TrainCommand = Callable[[Path, str, int], list[str]]
+TrainCommand = Callable[[Path, str, int, str | None], list[str]]
 
 
 @dataclass
@@ -215,21 +215,12 @@ def search_command(spec: SweepSpec, job: Job) -> list[str] | None:
     return [*_cli(), "search", *source, "--out", str(job.dir), "--no-progress", *sets]
 
 
-def train_command(job_dir: Path, preset: str, epochs: int) -> list[str]:
-    """``tndnas train`` of the genotype searched in ``job_dir``, into ``job_dir/train``."""
-    return [
-        *_cli(),
-        "train",
-        "--genotype",
-        str(job_dir),
-        "--preset",
-        preset,
-        "--epochs",
-        str(epochs),
-        "--out",
-        str(job_dir / "train"),
-        "--no-progress",
-    ]
+def train_command(job_dir: Path, preset: str, epochs: int, device: str | None = None) -> list[str]:
+    """``tndnas train`` of the genotype searched in ``job_dir``, into ``job_dir/train``, on
+    ``device`` (the sweep's ``--device``; None: the train preset's)."""
+    cmd = [*_cli(), "train", "--genotype", str(job_dir), "--preset", preset, "--epochs", str(epochs),
+           "--out", str(job_dir / "train"), "--no-progress"]  # fmt: skip
+    return cmd + (["--device", device] if device else [])
 
 
 def job_steps(
@@ -249,7 +240,7 @@ def job_steps(
         partial = job.dir / "train.partial"
         shutil.rmtree(partial, ignore_errors=True)
         train_dir.rename(partial)
-    yield "train", train_cmd(job.dir, spec.train_preset, spec.train_epochs)
+    yield "train", train_cmd(job.dir, spec.train_preset, spec.train_epochs, spec.device)
 
 
 # --------------------------------------------------------------------------------------------

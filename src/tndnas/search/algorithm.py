@@ -37,7 +37,7 @@ from ..space.macro import Macro
 from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
 from ..train.search_step import cosine_lr, set_lr, weight_step
-from .checkpoint import load_checkpoint, save_atomic
+from .checkpoint import check_resume_device, load_checkpoint, save_atomic
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
 from .run_dir import RunDir, environment, write_json_atomic
@@ -280,6 +280,7 @@ class Search:
                 "metrics_lines": prog.metrics_lines,
             },
             "torch_rng": torch.get_rng_state(),
+            "device_type": self.device.type,
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
@@ -297,6 +298,10 @@ class Search:
         save_atomic(state, self.rundir.checkpoint)
 
     def _restore(self, state: dict) -> tuple[Progress, StageState | None]:
+        stage_state = state.get("stage_state", {})
+        check_resume_device(
+            {**stage_state, **state}, self.device, self.rundir.checkpoint, "gen_data"
+        )
         p = state["progress"]
         prog = Progress(
             p["stage"],

@@ -44,3 +44,25 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"checkpoint {path} is unreadable ({type(err).__name__}); it is corrupt or not a tndnas checkpoint: "
             "restore it from a backup or start the run again."
         ) from None
+
+
+def check_resume_device(
+    ckpt: dict, device: torch.device, path: str | os.PathLike, generator_state: str | None = None
+) -> None:
+    """Refuse to continue a checkpoint on another kind of device than the one that wrote it.
+
+    Generator states differ between CPU and CUDA, so such a resume could not continue the run's
+    random streams.  ``ckpt["device_type"]`` names the writer's device; for a checkpoint written
+    before it was recorded, the size of the generator state ``ckpt[generator_state]`` tells.
+    """
+    saved = ckpt.get("device_type")
+    if saved is None and generator_state is not None and generator_state in ckpt:
+        probe = torch.Generator(device=device).get_state()
+        if ckpt[generator_state].numel() != probe.numel():
+            saved = "cuda" if device.type == "cpu" else "cpu"
+    if saved is not None and saved != device.type:
+        raise CheckpointError(
+            f"{path} was written by a run on {saved} and cannot continue on {device.type} (random "
+            f"number streams differ between devices); resume it on a {saved} machine, or set "
+            f"'device: {saved}' in the run's config.yaml."
+        )

@@ -51,8 +51,6 @@ def score_paths(
         torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp),
     ):
         for path in paths:
-            if x.is_cuda:  # a new iteration for CUDA graphs (weights.compile_mode=reduce-overhead)
-                torch.compiler.cudagraph_mark_step_begin()
             logits = supernet.forward_path(x, path)
             accs.append((logits.argmax(1) == y).float().mean())
     return torch.stack(accs)

@@ -69,7 +69,22 @@ def op_names() -> list[str]:
 # --------------------------------------------------------------------------- building blocks
 
 
-class ReLUConvBN(nn.Sequential):
+class Chain(nn.Sequential):
+    """``nn.Sequential`` with its ``forward`` written here.
+
+    ``torch.compile`` of a module (``nn.Module.compile``) skips modules whose ``forward`` lives
+    inside torch itself, so a plain ``nn.Sequential`` would stay eager; every multi-layer op,
+    and the supernet's wrappers, derive from this class instead.  Same layers, same
+    ``state_dict`` keys.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self:
+            x = layer(x)
+        return x
+
+
+class ReLUConvBN(Chain):
     """ReLU -> Conv -> BatchNorm."""
 
     def __init__(
@@ -82,7 +97,7 @@ class ReLUConvBN(nn.Sequential):
         )
 
 
-class DilConv(nn.Sequential):
+class DilConv(Chain):
     """ReLU -> dilated depthwise conv -> pointwise conv -> BatchNorm."""
 
     def __init__(
@@ -105,7 +120,7 @@ class DilConv(nn.Sequential):
         )
 
 
-class SepConv(nn.Sequential):
+class SepConv(Chain):
     """Two stacked depthwise-separable convolutions (the DARTS ``sep_conv``)."""
 
     def __init__(
@@ -117,7 +132,7 @@ class SepConv(nn.Sequential):
         )
 
 
-class Conv3x1And1x3(nn.Sequential):
+class Conv3x1And1x3(Chain):
     """ReLU -> 1x3 conv -> 3x1 conv -> BatchNorm (a factorised 3x3)."""
 
     def __init__(self, C: int, stride: int, affine: bool = True):

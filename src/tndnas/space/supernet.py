@@ -27,7 +27,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .genotype import CELL_TYPES, Genotype, edge_pairs, live_edges
 from .macro import Macro
-from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
+from .ops import Chain, FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
 
 Candidates = Mapping[str, Sequence[Sequence[str]]]
 Path = Mapping[str, Sequence[int]]
@@ -37,10 +37,10 @@ def _candidate_module(name: str, C: int, stride: int, skip_dropout: float) -> nn
     op = build_op(name, C, stride, affine=False)
     if is_parameter_free(name):
         # as in DARTS/P-DARTS search: pools get a BatchNorm so their scale matches the convs
-        op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+        op = Chain(op, nn.BatchNorm2d(C, affine=False))
     elif isinstance(op, Identity):
         # P-DARTS: dropout after skip_connect, rate set per epoch (0 disables it)
-        op = nn.Sequential(op, nn.Dropout(p=skip_dropout))
+        op = Chain(op, nn.Dropout(p=skip_dropout))
     return op
 
 
@@ -200,7 +200,7 @@ class Supernet(nn.Module):
         self.macro = macro
         self.steps = macro.steps
         C_stem = macro.stem_multiplier * macro.channels
-        self.stem = nn.Sequential(
+        self.stem = Chain(
             nn.Conv2d(macro.in_channels, C_stem, 3, padding=1, bias=False),
             nn.BatchNorm2d(C_stem),
         )
@@ -236,16 +236,24 @@ class Supernet(nn.Module):
 
         The cell wiring stays eager Python (a sampled path changes it every sample); each
         module's kernels are compiled and fused for its fixed shapes.  ``options`` go to
-        ``nn.Module.compile`` (e.g. ``mode="reduce-overhead"`` for CUDA graphs on a GPU).
+        ``nn.Module.compile`` (e.g. ``mode="max-autotune-no-cudagraphs"``).  CUDA graphs
+        (``mode="reduce-overhead"``) do not fit: a graph's output buffer is reused by its next
+        replay while the sampled wiring may still hold it.
         """
+        # one code object (e.g. SepConv.forward) serves every instance and shape: allow as many
+        # compiled variants as the supernet has (resolutions x strides x grad/no-grad)
+        for key in ("recompile_limit", "cache_size_limit"):
+            if hasattr(torch._dynamo.config, key):
+                setattr(torch._dynamo.config, key, max(getattr(torch._dynamo.config, key), 256))
         self.stem.compile(**options)
         for cell in self.cells:
             cell.preprocess0.compile(**options)
             cell.preprocess1.compile(**options)
             for edge in cell.edges:
                 for name, op in zip(edge.op_names, edge.ops):
-                    if name not in ("none", "skip_connect") or not isinstance(op, nn.Sequential):
-                        op.compile(**options)
+                    if name == "none" or (name == "skip_connect" and isinstance(op, Chain)):
+                        continue  # never run, or an identity: nothing to compile
+                    op.compile(**options)
 
     def set_skip_dropout(self, p: float) -> None:
         for m in self.modules():

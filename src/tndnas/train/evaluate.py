@@ -37,7 +37,7 @@ from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.metrics import MetricsLog, read_metrics
 from ..search.algorithm import peak_memory_mb, resolve_device
-from ..search.checkpoint import load_checkpoint, save_atomic
+from ..search.checkpoint import check_resume_device, load_checkpoint, save_atomic
 from ..search.run_dir import RunDirError, environment, write_json_atomic
 from ..space.genotype import Genotype, load_genotype
 from ..space.macro import Macro
@@ -262,6 +262,7 @@ class TrainRun:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "gen_data": self.gen_data.get_state(),
+            "device_type": self.device.type,
             "torch_rng": torch.get_rng_state(),
         }
         if self.cuda:
@@ -274,6 +275,7 @@ class TrainRun:
                 f"{self.files.checkpoint} is not a train checkpoint of this tndnas version; "
                 "start the run again in a new directory."
             )
+        check_resume_device(ckpt, self.device, self.files.checkpoint, "gen_data")
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.gen_data.set_state(ckpt["gen_data"])

@@ -38,8 +38,6 @@ def weight_step(
     predictions, as tensors (no host sync).
     """
     supernet.train()
-    if x.is_cuda:  # a new iteration for CUDA graphs (weights.compile_mode=reduce-overhead)
-        torch.compiler.cudagraph_mark_step_begin()
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
         loss = nn.functional.cross_entropy(logits.float(), y)
