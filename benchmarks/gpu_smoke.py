@@ -114,6 +114,9 @@ def check_no_host_sync(device: str, tmp: Path) -> dict:
     loss_sum = torch.zeros((), device=dev)
     weight_step(net, opt, *next(it), 5.0, weights=w, amp=True)  # warm-up: lazy state, autotuning
     score_paths(net, *next(it), paths, amp=True)
+    # built once per epoch in the search (moving mean/std to the device syncs once, by design)
+    eval_batches = iter(BatchIterator(x, y, 64, mean=(0.5,) * 3, std=(0.25,) * 3, augment=None,
+                                      generator=gen, shuffle=False, memory_format=torch.channels_last))  # fmt: skip
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
@@ -121,8 +124,7 @@ def check_no_host_sync(device: str, tmp: Path) -> dict:
             xb, yb = next(it)
             loss, _ = weight_step(net, opt, xb, yb, 5.0, weights=w, amp=True)
             loss_sum += loss
-        xb, yb = next(iter(BatchIterator(x, y, 64, mean=(0.5,) * 3, std=(0.25,) * 3, augment=None,
-                                         generator=gen, memory_format=torch.channels_last)))  # fmt: skip
+        xb, yb = next(eval_batches)
         accs = score_paths(net, xb, yb, paths, amp=True)
     finally:
         torch.cuda.set_sync_debug_mode("default")

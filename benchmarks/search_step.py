@@ -75,8 +75,11 @@ def naive_mixed_forward(
     return net.classifier(net.global_pooling(s1).flatten(1))
 
 
-def timeit(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> float:
-    fn()  # warm-up
+def timeit(
+    fn: Callable[[], object], repeats: int, sync: Callable[[], None], warmup: int = 2
+) -> float:
+    for _ in range(warmup):  # lazy state, autotuning, compiling
+        fn()
     sync()
     times = []
     for _ in range(repeats):
@@ -253,7 +256,7 @@ def main(argv=None) -> dict:
         r = torch.tensor([a * (max(q, 1) / 1e6 / st.ref) ** st.beta for a, q in zip(accs, params)])
         rl.step(g, r)
 
-    res["alpha_update_naive_s"] = timeit(naive, 1, sync)
+    res["alpha_update_naive_s"] = timeit(naive, 1, sync, warmup=1)
     res["alpha_update_speedup"] = res["alpha_update_naive_s"] / res["alpha_update_s"]
 
     # cost evaluation per sample
@@ -288,10 +291,16 @@ def main(argv=None) -> dict:
         if args.compile_mode:
             cmd += ["--compile-mode", args.compile_mode]
         cmd.append("--amp" if amp else "--no-amp")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        res["mixed_step_peak_memory_mb"] = json.loads(out.strip().splitlines()[-1])[
-            "peak_memory_mb"
-        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode == 0:
+            res["mixed_step_peak_memory_mb"] = json.loads(proc.stdout.strip().splitlines()[-1])[
+                "peak_memory_mb"
+            ]
+        else:  # keep the timings; say why the memory figure is missing
+            res["mixed_step_peak_memory_error"] = proc.stderr.strip()[-2000:]
+            print(
+                f"peak-memory measurement failed:\n{proc.stderr.strip()[-2000:]}", file=sys.stderr
+            )
         res["memory_stage"] = args.memory_stage
         res["memory_kind"] = (
             "max allocated (CUDA)" if device.type == "cuda" else "peak RSS of the process"
