@@ -4,8 +4,8 @@
 #   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
 #   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop and the eval-c10 training step
 #
-# Run from the repository root.  Python: $PY if set, else .venv/bin/python when it imports tndnas,
-# else python3 with the package taken from src/ -- a GPU host's own PyTorch environment will do.
+# Run from the repository root.  Python: $PY if set, else .venv/bin/python when its torch sees a
+# GPU, else python3 -- a GPU host's own PyTorch environment will do; tndnas is taken from src/.
 # Pure-Python dependencies missing there (omegaconf) are installed from wheels in .whl/, which
 # benchmarks/gpu_wheels.sh fetches on a machine with internet.
 #
@@ -24,11 +24,11 @@ OUTDIR=${1:-${OUT:-bench-gpu}}
 mkdir -p "$OUTDIR"
 exec > >(tee -a "$OUTDIR/log.txt") 2>&1
 
-if [ -z "${PY:-}" ]; then
-  if [ -x .venv/bin/python ] && .venv/bin/python -c "import tndnas" 2>/dev/null; then PY=.venv/bin/python
-  else PY=python3; export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}"; fi
+if [ -z "${PY:-}" ]; then  # the project's .venv only if its torch sees a GPU
+  if [ -x .venv/bin/python ] && .venv/bin/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())" 2>/dev/null
+  then PY=.venv/bin/python; else PY=python3; fi
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 if ! "$PY" -c "import omegaconf" 2>/dev/null; then
   if ls .whl/*.whl >/dev/null 2>&1; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/tndnas-site .whl/*.whl

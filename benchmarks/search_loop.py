@@ -129,7 +129,9 @@ def main(argv=None) -> dict:
               f"{f['alpha_step_s'] * 1e3:.1f} ms (alpha update {f['alpha_update_s'] * 1e3:.1f} ms), "
               f"evaluation {f['eval_s']:.2f} s, warm-up {f['warmup_s']:.1f} s, peak {f['peak_memory_mb']:.0f} MB")  # fmt: skip
     print(
-        f"  projected whole {args.preset} search ({steps_per_epoch} steps/epoch): {out['projected_total_h']:.2f} h"
+        f"  projected whole {args.preset} search ({steps_per_epoch} steps/epoch): "
+        f"{total:.0f} s = {out['projected_total_h']:.2f} h (evaluation, weight and alpha steps; "
+        "no start-up, checkpoints or plots)"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

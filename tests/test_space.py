@@ -348,6 +348,27 @@ def test_checkpointed_mixed_step_equals_plain_step():
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=k)
 
 
+@pytest.mark.parametrize("layers", [3, 5])
+def test_several_paths_at_once_equal_one_at_a_time(layers):
+    """forward_paths computes the paths' shared prefix once (stem, preprocessing of the inputs
+    that are still the stem output, each op on them); its logits are those of separate
+    forward_path calls, bit for bit, on batch statistics as in scoring."""
+    from tndnas.search.scoring import batch_statistics
+
+    torch.manual_seed(7)
+    net = _supernet(layers=layers)
+    gen = torch.Generator().manual_seed(3)
+    paths = [_random_path(net, gen) for _ in range(12)]
+    paths += [paths[0], {ct: [0] * 14 for ct in ("normal", "reduce")}]  # a repeat; all 'none'
+    x = torch.randn(6, 3, 16, 16)
+    with torch.no_grad(), batch_statistics(net):
+        together = net.forward_paths(x, paths)
+        alone = [net.forward_path(x, p) for p in paths]
+    assert len(together) == len(paths)
+    for a, b in zip(together, alone):
+        assert torch.equal(a, b)
+
+
 def test_channels_last_supernet_matches():
     torch.manual_seed(4)
     net = _supernet().eval()

@@ -119,8 +119,19 @@ class SearchCell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
     def forward_path(
-        self, s0: torch.Tensor, s1: torch.Tensor, choice: Sequence[int]
+        self,
+        s0: torch.Tensor,
+        s1: torch.Tensor,
+        choice: Sequence[int],
+        memo: dict | None = None,
+        shared: tuple[bool, bool] = (False, False),
     ) -> torch.Tensor:
+        """One op per edge (``choice[e]`` indexes edge e's candidates).
+
+        ``memo``: a cache kept across the paths of one batch (see :meth:`Supernet.forward_paths`);
+        ``shared[i]`` says input ``i`` is the same tensor for every one of those paths, so its
+        preprocessing and the output of each op applied to it are computed once and reused.
+        """
         # the same liveness rule as the genotype the path is costed as (genotype.live_edges)
         named = [
             (self.edges[e].op_names[k], src, dst)
@@ -131,18 +142,30 @@ class SearchCell(nn.Module):
         for _, src, dst in live:
             sources_of.setdefault(dst, []).append(src)
         used = {src for _, src, _ in live if src < 2}
+
+        def once(key, fn, *args):  # fn(*args), computed once per memo when its input is shared
+            if memo is None:
+                return fn(*args)
+            if key not in memo:
+                memo[key] = fn(*args)
+            return memo[key]
+
         states: dict[int, torch.Tensor] = {}
         if 0 in used:
-            states[0] = self.preprocess0(s0)
+            states[0] = once("pre0", self.preprocess0, s0) if shared[0] else self.preprocess0(s0)
         if 1 in used or 0 not in used:
-            states[1] = self.preprocess1(s1)
+            states[1] = once("pre1", self.preprocess1, s1) if shared[1] else self.preprocess1(s1)
         outputs = []
         zero = None
         for node in range(2, self.steps + 2):
             total = None
             for src in sources_of.get(node, ()):
                 e = self._edge_index[(src, node)]
-                y = self.edges[e].ops[choice[e]](states[src])
+                op = self.edges[e].ops[choice[e]]
+                if src < 2 and shared[src]:
+                    y = once((e, choice[e]), op, states[src])
+                else:
+                    y = op(states[src])
                 total = y if total is None else total + y
             if total is None:  # no live input: the node contributes zeros to the concatenation
                 if zero is None:
@@ -279,11 +302,30 @@ class Supernet(nn.Module):
 
     def forward_path(self, x: torch.Tensor, path: Path) -> torch.Tensor:
         """Sampled-path forward: ``path[cell_type][e]`` is the index of the one op run on edge e."""
-        s0 = s1 = self.stem(x)
-        p_n, p_r = path["normal"], path["reduce"]
-        for cell in self.cells:
-            s0, s1 = s1, cell.forward_path(s0, s1, p_r if cell.reduction else p_n)
-        return self.classifier(self.global_pooling(s1).flatten(1))
+        return self.forward_paths(x, [path])[0]
+
+    def forward_paths(self, x: torch.Tensor, paths: Sequence[Path]) -> list[torch.Tensor]:
+        """The sampled-path forward of several paths on the same batch; their logits.
+
+        What the paths share is computed once: the stem; the preprocessing of every cell input
+        that is still the stem's output (both inputs of the first cell, the first input of the
+        second); and each op applied to such an input, per edge and op.  The logits are those of
+        separate :meth:`forward_path` calls, bit for bit, when the supernet has no randomness
+        left (eval mode, or BatchNorm on batch statistics as in scoring).
+        """
+        stem = self.stem(x)
+        memos: list[dict] = [{} for _ in self.cells[:2]]
+        out = []
+        for path in paths:
+            s0 = s1 = stem
+            shared = (True, True)  # is cell input 0 / 1 the stem output, the same for every path?
+            for i, cell in enumerate(self.cells):
+                choice = path["reduce" if cell.reduction else "normal"]
+                memo = memos[i] if i < len(memos) else None
+                s0, s1 = s1, cell.forward_path(s0, s1, choice, memo, shared)
+                shared = (shared[1], False)
+            out.append(self.classifier(self.global_pooling(s1).flatten(1)))
+        return out
 
 
 def path_genotype(
