@@ -43,6 +43,11 @@ fi
   "$PY" -c "import sys, torch, tndnas; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'tndnas', tndnas.__version__, 'available', torch.cuda.is_available())"
 } | tee "$OUTDIR/env.txt"
 
+if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
+  echo "error: the torch of $PY sees no CUDA GPU; run this on a GPU host, or set PY to a Python whose torch has CUDA." >&2
+  exit 2
+fi
+
 part() {  # part NAME SECONDS COMMAND...
   local name=$1 limit=$2; shift 2
   echo "=== $name (limit ${limit} s) $(date -u +%H:%M:%S)"

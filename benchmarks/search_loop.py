@@ -101,7 +101,10 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.out) if args.out else Path(tmp) / "run"
         t = time.perf_counter()
-        summary = search(cfg, run, progress=False)
+        try:
+            summary = search(cfg, run, progress=False)
+        except ConfigError as err:
+            sys.exit(f"error: {err}")
         wall = time.perf_counter() - t
         metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     from tndnas.data import load_dataset, search_split
