@@ -52,3 +52,24 @@ def test_info_bad_width_is_one_line_error(capsys):
     assert err.count("\n") == 1 and "channels must be a positive integer" in err
     assert main(["info", "darts-v2", "--layers", "2"]) == 2
     assert "at least 3" in capsys.readouterr().err
+
+
+def test_info_imagefolder_reads_headers_only(tmp_path, capsys, monkeypatch):
+    """The shape of an imagefolder dataset comes from the image headers: nothing is decoded."""
+    from PIL import Image
+
+    import tndnas.data.datasets as datasets
+
+    for split in ("train", "test"):
+        for cls in ("a", "b", "c"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            Image.new("L", (12, 12), 9).save(tmp_path / split / cls / "x.png")
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("tndnas info decoded images")
+
+    monkeypatch.setattr(datasets, "_decode", no_decoding)
+    argv = ["info", "darts-v2", "--dataset", "imagefolder", "--data-dir", str(tmp_path)]
+    assert main([*argv, "--channels", "8", "--layers", "5", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["input_shape"] == [1, 1, 12, 12] and info["classes"] == 3

@@ -10,13 +10,24 @@ from ..space.genotype import load_genotype
 from ..space.macro import Macro
 
 # (colour channels, image size, classes) of the datasets whose shape is known without reading them
-KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
+KNOWN_SHAPES = {
+    "cifar10": (3, 32, 10),
+    "cifar100": (3, 32, 100),
+    "digits": (1, 8, 10),
+    "synthetic-cifar10": (3, 32, 10),
+    "synthetic-cifar100": (3, 32, 100),
+}
 
 
 def dataset_shape(name: str, data_dir: str | None) -> tuple[int, int, int]:
+    """(channels, image side, classes) of a dataset, reading as little of it as possible."""
     if name in KNOWN_SHAPES:
         return KNOWN_SHAPES[name]
     from ..data import load_dataset
+    from ..data.datasets import imagefolder_shape
+
+    if name.strip().lower() == "imagefolder":
+        return imagefolder_shape(data_dir)  # headers only, no image decoded
 
     ds = load_dataset(name, data_dir)
     return ds.in_channels, ds.image_size, ds.num_classes

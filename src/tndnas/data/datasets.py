@@ -476,12 +476,10 @@ def _decode(files: list[tuple[Path, int]], mode: str, size: tuple[int, int]) -> 
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
-def read_imagefolder(data_dir: Path | None, download: bool = False) -> ImageDataset:
-    """Images under ``data_dir/train/<class>/`` and ``data_dir/test/<class>/``, read with Pillow.
-
-    Classes are the sorted folder names (the same in ``train`` and ``test``).  Images are read as
-    RGB, or as single-channel L when every image is grayscale, and must all share one square size.
-    """
+def _imagefolder_layout(
+    data_dir: Path | None,
+) -> tuple[list[str], list[tuple[Path, int]], list[tuple[Path, int]], str, tuple[int, int]]:
+    """Classes, train and test (file, label) lists, colour mode and size, from headers only."""
     if data_dir is None:
         raise DatasetError(
             "imagefolder needs its files: pass --data-dir DIR (data_dir=...) pointing at a "
@@ -508,13 +506,31 @@ def read_imagefolder(data_dir: Path | None, download: bool = False) -> ImageData
             "resize or crop them to a square size."
         )
     mode = "L" if all(m in _GRAY_MODES for _, m, _ in probes) else "RGB"
+    return train_classes, train_files, test_files, mode, size
+
+
+def imagefolder_shape(data_dir: str | os.PathLike | None) -> tuple[int, int, int]:
+    """(channels, image side, classes) of an imagefolder dataset, read from the image headers
+    without decoding any image (what ``tndnas info`` needs)."""
+    root = Path(data_dir).expanduser() if data_dir is not None else None
+    classes, _, _, mode, size = _imagefolder_layout(root)
+    return (1 if mode == "L" else 3), size[0], len(classes)
+
+
+def read_imagefolder(data_dir: Path | None, download: bool = False) -> ImageDataset:
+    """Images under ``data_dir/train/<class>/`` and ``data_dir/test/<class>/``, read with Pillow.
+
+    Classes are the sorted folder names (the same in ``train`` and ``test``).  Images are read as
+    RGB, or as single-channel L when every image is grayscale, and must all share one square size.
+    """
+    classes, train_files, test_files, mode, size = _imagefolder_layout(data_dir)
     return ImageDataset.from_tensors(
         "imagefolder",
         _decode(train_files, mode, size),
         torch.tensor([label for _, label in train_files], dtype=torch.int64),
         _decode(test_files, mode, size),
         torch.tensor([label for _, label in test_files], dtype=torch.int64),
-        train_classes,
+        classes,
     )
 
 

@@ -1,10 +1,9 @@
 """How alpha learns: the policy, REINFORCE with a baseline, progressive stages (Algorithm 2)."""
 
+from ..runtime import CheckpointError, RunDirError
 from .algorithm import Search, search, shrink_keep
-from .checkpoint import CheckpointError
 from .policy import CategoricalPolicy
 from .reinforce import MovingAverageBaseline, Reinforce
-from .run_dir import RunDirError
 
 __all__ = [
     "CategoricalPolicy",

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import math
-import resource
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,34 +31,25 @@ from ..config import ConfigError, SearchConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..objectives import CostContext, CostTable, RewardTerm, get_cost
 from ..report.metrics import MetricsLog
+from ..runtime import (
+    check_resume_device,
+    environment,
+    load_checkpoint,
+    peak_memory_mb,
+    resolve_device,
+    save_atomic,
+    write_json_atomic,
+)
 from ..space.genotype import CELL_TYPES, derive_genotype, edge_pairs
 from ..space.macro import Macro
 from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
 from ..train.search_step import cosine_lr, set_lr, weight_step
-from .checkpoint import check_resume_device, load_checkpoint, save_atomic
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
-from .run_dir import RunDir, environment, write_json_atomic
+from .run_dir import RunDir
 from .scoring import batch_statistics, score_paths
 from .update import reinforce_update
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device '{name}' was asked for but CUDA is not available here; use --device cpu or auto."
-        )
-    return dev
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def shrink_keep(probs: torch.Tensor, n_drop: int) -> list[list[int]]:

@@ -36,9 +36,16 @@ from tqdm import tqdm
 from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.metrics import MetricsLog, read_metrics
-from ..search.algorithm import peak_memory_mb, resolve_device
-from ..search.checkpoint import check_resume_device, load_checkpoint, save_atomic
-from ..search.run_dir import RunDirError, environment, write_json_atomic
+from ..runtime import (
+    RunDirError,
+    check_resume_device,
+    environment,
+    load_checkpoint,
+    peak_memory_mb,
+    resolve_device,
+    save_atomic,
+    write_json_atomic,
+)
 from ..space.genotype import Genotype, load_genotype
 from ..space.macro import Macro
 from ..space.network import EvalNetwork, count_flops, count_parameters

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..search.checkpoint import CheckpointError, save_atomic
+from ..runtime import CheckpointError, save_atomic
 from ..space.genotype import CELL_TYPES, Genotype, GenotypeError, genotype_from_dict
 from ..space.macro import Macro
 from ..space.network import EvalNetwork

@@ -1,0 +1,18 @@
+"""What search and training runs share: device choice, memory figures, atomic checkpoints and
+records.  Imports nothing of tndnas but ``config``; ``search`` and ``train`` build on it."""
+
+from .checkpoint import CheckpointError, check_resume_device, load_checkpoint, save_atomic
+from .device import peak_memory_mb, resolve_device
+from .records import RunDirError, environment, write_json_atomic
+
+__all__ = [
+    "CheckpointError",
+    "RunDirError",
+    "check_resume_device",
+    "environment",
+    "load_checkpoint",
+    "peak_memory_mb",
+    "resolve_device",
+    "save_atomic",
+    "write_json_atomic",
+]
