@@ -52,6 +52,8 @@ def per_stage(metrics: list[dict]) -> list[dict]:
     out = []
     for k in sorted({m["stage"] for m in metrics if m["kind"] == "epoch"}):
         ep = [m for m in metrics if m["kind"] == "epoch" and m["stage"] == k][:4]
+        if len(ep) < 4:  # a stage cut short (the run was interrupted)
+            continue
         steps = ep[0]["steps"]
         # seconds are cumulative over the stage; epochs 1 and 3 are the measured ones
         t_weight = ep[1]["seconds"] - ep[0]["seconds"] - ep[1]["eval_seconds"]
@@ -101,10 +103,14 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.out) if args.out else Path(tmp) / "run"
         t = time.perf_counter()
+        interrupted = False
         try:
-            summary = search(cfg, run, progress=False)
+            env = search(cfg, run, progress=False)["environment"]
         except ConfigError as err:
             sys.exit(f"error: {err}")
+        except KeyboardInterrupt:  # out of time: report the stages that finished
+            interrupted = True
+            env = json.loads((run / "run.json").read_text())["environment"]
         wall = time.perf_counter() - t
         metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     from tndnas.data import load_dataset, search_split
@@ -115,15 +121,16 @@ def main(argv=None) -> dict:
     if full.weights.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, full.weights.max_steps_per_epoch)
     stages = per_stage(metrics)
-    total = project(full, stages, steps_per_epoch)
-    env = summary["environment"]
+    complete = len(stages) == len(full.stages)
+    total = project(full, stages, steps_per_epoch) if complete else float("nan")
     out = {
         "preset": args.preset, "dataset": cfg.dataset.name, "device": env.get("device"), "gpu": env.get("gpu"), "torch": env.get("torch"),
         "batch": cfg.weights.batch_size, "arch_batch": cfg.policy.arch_batch_size, "samples": cfg.policy.samples,
         "rl_interval": cfg.policy.rl_interval, "amp": cfg.weights.amp, "channels_last": cfg.weights.channels_last,
         "checkpoint": cfg.weights.checkpoint, "compile": cfg.weights.compile, "steps_measured": args.steps,
         "steps_per_epoch": steps_per_epoch, "wall_s": wall, "stages": stages,
-        "projected_total_s": total, "projected_total_h": total / 3600,
+        "interrupted": interrupted, "projected_total_s": total if complete else None,
+        "projected_total_h": total / 3600 if complete else None,
     }  # fmt: skip
     print(f"search loop: {args.preset} on {out['dataset']}, {out['device']}, batch {out['batch']}, "
           f"{args.steps} steps per cut epoch, measured in {wall:.0f} s")  # fmt: skip
@@ -131,11 +138,14 @@ def main(argv=None) -> dict:
         print(f"  stage {f['stage']}: weight step {f['weight_step_s'] * 1e3:.1f} ms, step with alpha update "
               f"{f['alpha_step_s'] * 1e3:.1f} ms (alpha update {f['alpha_update_s'] * 1e3:.1f} ms), "
               f"evaluation {f['eval_s']:.2f} s, warm-up {f['warmup_s']:.1f} s, peak {f['peak_memory_mb']:.0f} MB")  # fmt: skip
-    print(
-        f"  projected whole {args.preset} search ({steps_per_epoch} steps/epoch): "
-        f"{total:.0f} s = {out['projected_total_h']:.2f} h (evaluation, weight and alpha steps; "
-        "no start-up, checkpoints or plots)"
-    )
+    if not complete:
+        print(f"  interrupted after {len(stages)} of {len(full.stages)} stages: no projection")
+    else:
+        print(
+            f"  projected whole {args.preset} search ({steps_per_epoch} steps/epoch): "
+            f"{total:.0f} s = {out['projected_total_h']:.2f} h (evaluation, weight and alpha steps; "
+            "no start-up, checkpoints or plots)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return out

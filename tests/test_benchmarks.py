@@ -45,3 +45,25 @@ def test_gpu_smoke_script_runs_its_checks_on_the_cpu(tmp_path):
     assert set(res) == {"search", "resume", "sampled_mode", "train_export"}
     assert res["resume"]["same_genotype"] and res["resume"]["same_metrics"]  # exact on the CPU
     assert res["train_export"]["onnx_max_abs_diff"] < 1e-3
+
+
+def test_search_loop_interrupted_reports_the_finished_stages(tmp_path, monkeypatch):
+    """When its time limit stops the loop (SIGINT), the stages that finished are still reported."""
+    import benchmarks.search_loop as loop
+    import tndnas.search.algorithm as alg
+
+    real, calls = alg.weight_step, {"n": 0}
+
+    def stopping(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 10:  # stage 2's first epoch: stage 1 (4 epochs x 2 steps) is complete
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(alg, "weight_step", stopping)
+    out = tmp_path / "loop.json"
+    res = loop.main(["--preset", "quick", "--device", "cpu", "--steps", "2", "--set", "space.channels=4",
+                     "--set", "policy.samples=2", "--set", "policy.eval_images=64", "--json", str(out)])  # fmt: skip
+    assert res["interrupted"] and [s["stage"] for s in res["stages"]] == [1]
+    assert res["projected_total_s"] is None
+    assert json.loads(out.read_text())["stages"][0]["weight_step_s"] > 0
