@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+# the tiny search of tests/tiny.py and tests/test_search.py (benchmarks do not import tests)
 TINY = [
     "space.channels=4",
     "weights.batch_size=32",

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import torch
 
-from tndnas.config import load_search_config
+from tndnas.config import COMPILE_MODES, load_search_config
 from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
@@ -168,7 +168,8 @@ def main(argv=None) -> dict:
     p.add_argument(
         "--compile", action="store_true", help="torch.compile every op (weights.compile)"
     )
-    p.add_argument("--compile-mode", default=None, help="torch.compile mode, e.g. reduce-overhead")
+    p.add_argument("--compile-mode", default=None, choices=[m for m in COMPILE_MODES if m != "default"],
+                   help="torch.compile mode (weights.compile_mode)")  # fmt: skip
     p.add_argument(
         "--amp",
         action=argparse.BooleanOptionalAction,

@@ -35,7 +35,7 @@ COLUMNS = (
     "pareto", "pareto_test", "status",
 )  # fmt: skip
 
-#: ``(job_dir, train_preset, epochs) -> argv`` of the command that trains a searched genotype.
+#: ``(job_dir, train_preset, epochs, device) -> argv`` of the command that trains a searched genotype.
 TrainCommand = Callable[[Path, str, int, str | None], list[str]]
 
 
@@ -136,7 +136,8 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _config_diff(a: SearchConfig, b: SearchConfig) -> list[str]:
-    """Keys whose values differ (``device`` is ignored: a resumed run may move)."""
+    """Keys whose values differ (``device`` is ignored: ``auto`` may name another device when the
+    sweep is re-run; a checkpoint written on another kind of device is refused on resume)."""
     fa, fb = _flatten(config_to_dict(a)), _flatten(config_to_dict(b))
     keys = (set(fa) | set(fb)) - {"device"}
     return sorted(k for k in keys if fa.get(k, "<missing>") != fb.get(k, "<missing>"))

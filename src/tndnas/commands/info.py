@@ -10,19 +10,18 @@ from ..space.genotype import load_genotype
 from ..space.macro import Macro
 
 # (colour channels, image size, classes) of the datasets whose shape is known without reading them
-KNOWN_SHAPES = {
-    "cifar10": (3, 32, 10),
-    "cifar100": (3, 32, 100),
-    "digits": (1, 8, 10),
-    "synthetic-cifar10": (3, 32, 10),
-    "synthetic-cifar100": (3, 32, 100),
-}
+KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
 
 
 def dataset_shape(name: str, data_dir: str | None) -> tuple[int, int, int]:
     """(channels, image side, classes) of a dataset, reading as little of it as possible."""
+    from ..data.synthetic import SHAPES as SYNTHETIC
+
     if name in KNOWN_SHAPES:
         return KNOWN_SHAPES[name]
+    if name in SYNTHETIC:
+        classes, _, _, channels, side = SYNTHETIC[name]
+        return channels, side, classes
     from ..data import load_dataset
     from ..data.datasets import imagefolder_shape
 

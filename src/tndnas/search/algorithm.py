@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ..config import ConfigError, SearchConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..objectives import CostContext, CostTable, RewardTerm, get_cost
-from ..report.metrics import MetricsLog
+from ..report.metrics import MetricsLog, read_metrics
 from ..runtime import (
     check_resume_device,
     environment,
@@ -452,6 +452,13 @@ class Search:
             data[ct] = {"alpha": s.policy.alpha[ct].tolist(), "ops": candidates[ct]}
         write_json_atomic(self.rundir.alpha_file(k, epoch), data)
 
+    def _run_peak_memory_mb(self) -> float:
+        """Peak memory of the whole run: on CUDA each stage resets the counter, so the epochs'
+        records (every stage, also before a resume) are taken with the current peak."""
+        records = read_metrics(self.rundir.metrics)
+        epochs = [r["peak_memory_mb"] for r in records if r.get("kind") == "epoch"]
+        return max([peak_memory_mb(self.device), *epochs])
+
     def _finish(self, prog: Progress) -> dict:
         from ..space.genotype import genotype_from_dict
 
@@ -471,7 +478,7 @@ class Search:
             "flops": cost.flops,
             "seconds_total": sum(prog.stage_seconds),
             "seconds_per_stage": prog.stage_seconds,
-            "peak_memory_mb": peak_memory_mb(self.device),
+            "peak_memory_mb": self._run_peak_memory_mb(),
             "seed": cfg.seed,
             "dataset": cfg.dataset.name,
             "environment": environment(self.device),

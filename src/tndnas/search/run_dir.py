@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..runtime.records import RunDirError, environment, write_json_atomic
+from ..runtime.records import RunDirError
 
-__all__ = ["RunDir", "RunDirError", "environment", "write_json_atomic"]
+__all__ = ["RunDir", "RunDirError"]
 
 
 class RunDir:

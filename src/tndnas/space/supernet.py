@@ -275,7 +275,7 @@ class Supernet(nn.Module):
             for edge in cell.edges:
                 for name, op in zip(edge.op_names, edge.ops):
                     if name == "none" or (name == "skip_connect" and isinstance(op, Chain)):
-                        continue  # never run, or an identity: nothing to compile
+                        continue  # 'none' is skipped by every forward but an all-'none' edge; identity: nothing to compile
                     op.compile(**options)
 
     def set_skip_dropout(self, p: float) -> None:
