@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU figures for BENCHMARKS.md in one go: at most 9 minutes (the parts' limits add up to 8.5).
+# GPU figures for BENCHMARKS.md in one go: at most 9.5 minutes (the parts' limits add up to 9).
 #
 #   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
 #   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop and the eval-c10 training step
@@ -10,13 +10,15 @@
 # benchmarks/gpu_wheels.sh fetches on a machine with internet.
 #
 # Each part has its own time limit and writes its own file, so a part that fails or runs out of
-# time leaves the other parts' figures.  Files written (at most 8):
+# time leaves the other parts' figures.  Files written (at most 9):
 #   env.txt         GPU, driver, Python and torch versions
 #   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
-#                   sync, sampled mode, train, export)
+#                   sync, CUDA-graph scoring against direct scoring, sampled mode, train, export)
 #   loop.json       benchmarks/search_loop.py: the real paper-c10 loop, 4 cut epochs of 50 steps
 #                   in each stage at batch 128, peak memory, projected whole-search time
-#   step.json       benchmarks/search_step.py at stage 1, batch 64: the ratios measured on the CPU
+#   step.json       benchmarks/search_step.py at stage 1, batch 64: the ratios measured on the CPU,
+#                   and the alpha update with and without CUDA graphs (cuda_graphs_speedup)
+#   loop-graphs.json   the loop with policy.cuda_graphs=true
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
 #   log.txt         everything printed
 set -uo pipefail
@@ -56,10 +58,11 @@ part() {  # part NAME SECONDS COMMAND...
   echo "=== $name: exit $? after $((SECONDS - t0)) s"
 }
 
-part smoke 120 "$PY" -m benchmarks.gpu_smoke --device cuda --json "$OUTDIR/smoke.json"
-part loop 240 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --json "$OUTDIR/loop.json"
+part smoke 110 "$PY" -m benchmarks.gpu_smoke --device cuda --json "$OUTDIR/smoke.json"
+part loop 230 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --json "$OUTDIR/loop.json"
 part step 60 "$PY" -m benchmarks.search_step --preset paper-c10 --stage 1 --batch 64 --device cuda --channels-last --repeats 10 --memory-stage 3 --json "$OUTDIR/step.json"
-part loop-compile 90 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 20 --set weights.compile=true --json "$OUTDIR/loop-compile.json"
+part loop-graphs 70 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 20 --set policy.cuda_graphs=true --json "$OUTDIR/loop-graphs.json"
+part loop-compile 70 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 20 --set weights.compile=true --json "$OUTDIR/loop-compile.json"
 
 if [ -n "${FULL:-}" ]; then
   part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"

@@ -8,6 +8,8 @@ Measured, on random images of the preset's dataset shape (no data files needed):
 * alpha update for M samples (Eqs. 4-8): ours (sampled-path scoring + cost-table lookups) against
   the naive method kept here only as a baseline (every sample scored by the whole mixed supernet with
   one-hot weights, its params counted by building its evaluation network);
+* on CUDA, the alpha update again with the scored ops replayed from CUDA graphs
+  (``policy.cuda_graphs``), and the one-time cost of capturing them;
 * cost evaluation per sample: table lookup against building the evaluation network;
 * peak memory of one mixed weight step, measured in a fresh process (RSS on CPU, max allocated on CUDA).
 """
@@ -27,8 +29,10 @@ import torch
 
 from tndnas.config import COMPILE_MODES, load_search_config
 from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
+from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
+from tndnas.search.scoring import score_paths
 from tndnas.search.update import reinforce_update
 from tndnas.space import EvalNetwork, Macro, count_parameters, resolve_op_set
 from tndnas.space.genotype import CELL_TYPES, edge_pairs
@@ -235,6 +239,37 @@ def main(argv=None) -> dict:
 
     res["alpha_update_s"] = timeit(ours, args.repeats, sync)
 
+    # alpha update with the scored ops replayed from CUDA graphs (policy.cuda_graphs)
+    if device.type == "cuda":
+        graphs = OpGraphs()
+        K = {ct: len(cand[ct][0]) for ct in CELL_TYPES}
+        E = len(edge_pairs())
+        every_op = [{ct: [k % K[ct]] * E for ct in CELL_TYPES} for k in range(max(K.values()))]
+        sync()
+        t = time.perf_counter()
+        score_paths(net, x, y, every_op, amp, graphs)  # captures every op once
+        sync()
+        res["graphs_capture_s"], res["graphs"] = time.perf_counter() - t, len(graphs)
+
+        def ours_graphs():
+            reinforce_update(
+                net,
+                rl,
+                x,
+                y,
+                cand,
+                costs,
+                ctx,
+                terms,
+                samples=M,
+                generator=gen,
+                amp=amp,
+                graphs=graphs,
+            )
+
+        res["alpha_update_graphs_s"] = timeit(ours_graphs, args.repeats, sync)
+        res["cuda_graphs_speedup"] = res["alpha_update_s"] / res["alpha_update_graphs_s"]
+
     # alpha update: naive (the whole mixed supernet per sample with one-hot weights; params by building the network)
     def naive():
         g = pol.sample(M, gen)
@@ -322,6 +357,11 @@ def main(argv=None) -> dict:
         ),
         ("alpha update (ours)", f"{res['alpha_update_s']:.3f} s", ""),
         ("alpha update (naive)", f"{res['alpha_update_naive_s']:.3f} s", ""),
+    ]
+    if "alpha_update_graphs_s" in res:
+        rows.append(("alpha update (ours, CUDA graphs)", f"{res['alpha_update_graphs_s']:.3f} s",
+                     f"{res['graphs']} graphs captured in {res['graphs_capture_s']:.1f} s"))  # fmt: skip
+    rows += [
         ("cost per sample (table)", f"{res['cost_lookup_s'] * 1e6:.1f} us", ""),
         ("cost per sample (build network)", f"{res['cost_build_s'] * 1e3:.1f} ms", ""),
     ]
@@ -336,6 +376,10 @@ def main(argv=None) -> dict:
     for name, a, b in rows:
         print(f"  {name:<38} {a:>12}  {b}")
     print(f"  alpha_update_speedup        {res['alpha_update_speedup']:8.1f}x  (target >= 10)")
+    if "cuda_graphs_speedup" in res:
+        print(
+            f"  cuda_graphs_speedup         {res['cuda_graphs_speedup']:8.2f}x  (alpha update without / with graphs)"
+        )
     print(f"  cost_lookup_speedup         {res['cost_lookup_speedup']:8.0f}x  (target >= 1000)")
     print(
         f"  sampled_weight_step_speedup {res['sampled_weight_step_speedup']:8.1f}x  (target >= 4)"

@@ -187,6 +187,7 @@ class PolicyConfig:
     entropy_weight: float = 0.0
     argmax_every: int = 10  # also score the argmax architecture every N updates
     eval_images: int = 2048  # architecture-half images for the per-epoch accuracies
+    cuda_graphs: bool = False  # score samples with each multi-kernel op replayed from a CUDA graph
 
 
 @dataclass

@@ -45,6 +45,8 @@ from ..space.macro import Macro
 from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
 from ..train.search_step import cosine_lr, set_lr, weight_step
+from . import op_graphs
+from .op_graphs import OpGraphs
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
 from .run_dir import RunDir
@@ -75,6 +77,9 @@ class StageState:
     gen_arch: torch.Generator
     gen_policy: torch.Generator
     updates: int = 0
+    graphs: OpGraphs | None = (
+        None  # CUDA graphs of the scored ops (policy.cuda_graphs); not checkpointed
+    )
 
 
 @dataclass
@@ -96,6 +101,15 @@ class Search:
         self.cfg = cfg
         self.rundir = RunDir(run_dir)
         self.device = resolve_device(cfg.device)
+        if (
+            cfg.policy.cuda_graphs
+            and self.device.type != "cuda"
+            and not op_graphs.EMULATE_WITHOUT_CUDA
+        ):
+            raise ConfigError(
+                f"policy.cuda_graphs=true needs a CUDA device, but this run uses {self.device}; "
+                "set policy.cuda_graphs=false, or run on a GPU with --device cuda."
+            )
         self.show_progress = progress
         ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.download)
         self.data = ds.to(self.device)
@@ -190,7 +204,10 @@ class Search:
             p.entropy_weight,
             p.baseline,
         )
-        return StageState(supernet, optimizer, policy, reinforce, *gens)
+        graphs = None
+        if cfg.policy.cuda_graphs:
+            graphs = OpGraphs(emulate=self.device.type != "cuda")
+        return StageState(supernet, optimizer, policy, reinforce, *gens, graphs=graphs)
 
     def _reward_terms(self, k: int) -> list[RewardTerm]:
         st, r = self.cfg.stages[k], self.cfg.reward
@@ -206,7 +223,7 @@ class Search:
         x, y = next(arch_batches)
         res = reinforce_update(
             s.supernet, s.reinforce, x, y, candidates, self.costs, self.cost_ctx, self._reward_terms(k),
-            samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=self.amp,
+            samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=self.amp, graphs=s.graphs,
         )  # fmt: skip
         accs, r, params, flops, baseline = (
             res.accuracies,
@@ -233,7 +250,9 @@ class Search:
         }
         if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
             argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
-            rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax], self.amp)[0])
+            rec["argmax_acc"] = float(
+                score_paths(s.supernet, x, y, [argmax], self.amp, s.graphs)[0]
+            )
         return rec
 
     # ------------------------------------------------------------------ evaluation per epoch

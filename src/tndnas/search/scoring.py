@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .op_graphs import OpGraphs
+
 
 @contextmanager
 def batch_statistics(model: nn.Module) -> Iterator[None]:
@@ -40,14 +42,19 @@ def score_paths(
     y: torch.Tensor,
     paths: Sequence[Mapping[str, Sequence[int]]],
     amp: bool = False,
+    graphs: OpGraphs | None = None,
 ) -> torch.Tensor:
     """Top-1 accuracy of each sampled path on one batch (a tensor on the batch's device).
 
-    ``amp``: bf16 autocast (CUDA).
+    ``amp``: bf16 autocast (CUDA).  ``graphs``: replay the multi-kernel ops from CUDA graphs.
     """
     with (
         batch_statistics(supernet),
         torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp),
     ):
-        logits = supernet.forward_paths(x, paths)  # the paths' common prefix computed once
+        if graphs is None:
+            logits = supernet.forward_paths(x, paths)  # the paths' common prefix computed once
+        else:
+            graphs.check()
+            logits = supernet.forward_paths(x, paths, graphs)
     return torch.stack([(out.argmax(1) == y).float().mean() for out in logits])

@@ -10,6 +10,7 @@ import torch
 from ..objectives import CostContext, CostSpec, RewardTerm, scalarize
 from ..space.genotype import CELL_TYPES, GenotypeError
 from ..space.supernet import Supernet, path_genotype
+from .op_graphs import OpGraphs
 from .reinforce import Reinforce
 from .scoring import score_paths
 
@@ -56,15 +57,17 @@ def reinforce_update(
     generator: torch.Generator,
     use_accuracy: bool = True,
     amp: bool = False,
+    graphs: OpGraphs | None = None,
 ) -> UpdateResult:
     """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
     sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
     and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
+    ``graphs``: score with the ops replayed from CUDA graphs (:class:`OpGraphs`).
     """
     policy = reinforce.policy
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
-    accs = score_paths(supernet, x, y, paths, amp).cpu() if use_accuracy else None
+    accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
     rewards, params, flops = [], [], []
     for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
         if c is None:

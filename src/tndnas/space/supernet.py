@@ -17,7 +17,7 @@ Two forwards over the same weights:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -31,6 +31,13 @@ from .ops import Chain, FactorizedReduce, Identity, ReLUConvBN, build_op, is_par
 
 Candidates = Mapping[str, Sequence[Sequence[str]]]
 Path = Mapping[str, Sequence[int]]
+#: How a sampled-path forward runs one module on one input: ``call(module, x)``; the default is
+#: ``module(x)``.  Scoring may pass a runner that replays CUDA graphs (``search.op_graphs``).
+ModuleCall = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+def _direct(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return module(x)
 
 
 def _candidate_module(name: str, C: int, stride: int, skip_dropout: float) -> nn.Module:
@@ -125,12 +132,14 @@ class SearchCell(nn.Module):
         choice: Sequence[int],
         memo: dict | None = None,
         shared: tuple[bool, bool] = (False, False),
+        call: ModuleCall = _direct,
     ) -> torch.Tensor:
         """One op per edge (``choice[e]`` indexes edge e's candidates).
 
         ``memo``: a cache kept across the paths of one batch (see :meth:`Supernet.forward_paths`);
         ``shared[i]`` says input ``i`` is the same tensor for every one of those paths, so its
         preprocessing and the output of each op applied to it are computed once and reused.
+        ``call(module, x)`` runs each preprocessing and each op.
         """
         # the same liveness rule as the genotype the path is costed as (genotype.live_edges)
         named = [
@@ -143,18 +152,20 @@ class SearchCell(nn.Module):
             sources_of.setdefault(dst, []).append(src)
         used = {src for _, src, _ in live if src < 2}
 
-        def once(key, fn, *args):  # fn(*args), computed once per memo when its input is shared
+        def once(key, module, x):  # call(module, x), computed once per memo when x is shared
             if memo is None:
-                return fn(*args)
+                return call(module, x)
             if key not in memo:
-                memo[key] = fn(*args)
+                memo[key] = call(module, x)
             return memo[key]
 
         states: dict[int, torch.Tensor] = {}
         if 0 in used:
-            states[0] = once("pre0", self.preprocess0, s0) if shared[0] else self.preprocess0(s0)
+            pre = self.preprocess0
+            states[0] = once("pre0", pre, s0) if shared[0] else call(pre, s0)
         if 1 in used or 0 not in used:
-            states[1] = once("pre1", self.preprocess1, s1) if shared[1] else self.preprocess1(s1)
+            pre = self.preprocess1
+            states[1] = once("pre1", pre, s1) if shared[1] else call(pre, s1)
         outputs = []
         zero = None
         for node in range(2, self.steps + 2):
@@ -165,7 +176,7 @@ class SearchCell(nn.Module):
                 if src < 2 and shared[src]:
                     y = once((e, choice[e]), op, states[src])
                 else:
-                    y = op(states[src])
+                    y = call(op, states[src])
                 total = y if total is None else total + y
             if total is None:  # no live input: the node contributes zeros to the concatenation
                 if zero is None:
@@ -304,14 +315,17 @@ class Supernet(nn.Module):
         """Sampled-path forward: ``path[cell_type][e]`` is the index of the one op run on edge e."""
         return self.forward_paths(x, [path])[0]
 
-    def forward_paths(self, x: torch.Tensor, paths: Sequence[Path]) -> list[torch.Tensor]:
+    def forward_paths(
+        self, x: torch.Tensor, paths: Sequence[Path], call: ModuleCall = _direct
+    ) -> list[torch.Tensor]:
         """The sampled-path forward of several paths on the same batch; their logits.
 
         What the paths share is computed once: the stem; the preprocessing of every cell input
         that is still the stem's output (both inputs of the first cell, the first input of the
         second); and each op applied to such an input, per edge and op.  The logits are those of
         separate :meth:`forward_path` calls, bit for bit, when the supernet has no randomness
-        left (eval mode, or BatchNorm on batch statistics as in scoring).
+        left (eval mode, or BatchNorm on batch statistics as in scoring).  ``call(module, x)``
+        runs each cell's preprocessing and ops (default ``module(x)``).
         """
         stem = self.stem(x)
         memos: list[dict] = [{} for _ in self.cells[:2]]
@@ -322,7 +336,7 @@ class Supernet(nn.Module):
             for i, cell in enumerate(self.cells):
                 choice = path["reduce" if cell.reduction else "normal"]
                 memo = memos[i] if i < len(memos) else None
-                s0, s1 = s1, cell.forward_path(s0, s1, choice, memo, shared)
+                s0, s1 = s1, cell.forward_path(s0, s1, choice, memo, shared, call)
                 shared = (shared[1], False)
             out.append(self.classifier(self.global_pooling(s1).flatten(1)))
         return out
