@@ -11,8 +11,8 @@ import torch
 
 from tndnas.cli import main
 from tndnas.config import ConfigError
-from tndnas.search import search
 from tndnas.search import op_graphs as og
+from tndnas.search import search
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.scoring import batch_statistics, score_paths
 from tndnas.space.supernet import SearchCell
