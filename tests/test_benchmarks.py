@@ -67,3 +67,20 @@ def test_search_loop_interrupted_reports_the_finished_stages(tmp_path, monkeypat
     assert res["interrupted"] and [s["stage"] for s in res["stages"]] == [1]
     assert res["projected_total_s"] is None
     assert json.loads(out.read_text())["stages"][0]["weight_step_s"] > 0
+
+
+def test_memory_estimate_benchmark_compares_estimate_and_measured_peak(tmp_path, capsys):
+    from benchmarks.memory_estimate import main as memory_estimate
+
+    out = tmp_path / "mem.json"
+    res = memory_estimate(
+        ["--preset", "quick", "--batch", "8", "--stages", "1,3", "--json", str(out)]
+    )
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(res))
+    assert [r["stage"] for r in saved["stages"]] == [1, 3]
+    for r in saved["stages"]:
+        assert r["estimate_mb"] > 0 and r["measured_mb"] > 0
+        assert r["estimate_over_measured"] == r["estimate_mb"] / r["measured_mb"]
+    assert saved["stages"][1]["candidates"] == {"normal": 3, "reduce": 2}  # 10-4-3, 6-2-2
+    assert "measured" in capsys.readouterr().out

@@ -87,6 +87,12 @@ def test_moved_parameters_drop_the_graphs():
     xc = x.contiguous(memory_format=torch.channels_last)
     for a, b in zip(_logits(net, xc, paths), _logits(net, xc, paths, graphs)):
         assert torch.equal(a, b)
+    # parameters replaced by new tensors (load_state_dict with assign=True) are noticed too
+    state = {k: v.clone() + 0.01 for k, v in net.state_dict().items()}
+    net.load_state_dict(state, assign=True)
+    assert graphs.check() and len(graphs) == 0
+    for a, b in zip(_logits(net, xc, paths), _logits(net, xc, paths, graphs)):
+        assert torch.equal(a, b)
 
 
 def test_graphs_are_not_used_with_autograd():

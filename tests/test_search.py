@@ -68,6 +68,26 @@ def test_reinforce_step_matches_autograd_loss():
         torch.testing.assert_close(pol.alpha[ct], ref[ct].detach())
 
 
+@pytest.mark.parametrize(
+    "mode, expect_up",
+    [({}, False), ({"decoupled_weight_decay": True}, True), ({"normalize_advantage": True}, True)],
+)
+def test_tiny_rewards_are_not_swamped_by_weight_decay(mode, expect_up):
+    """Rewards of 1e-6: Adam's coupled decay outweighs them and alpha follows the decay, against
+    the reward (the trap the README warns of); AdamW or a normalised advantage follow the reward."""
+    gen = torch.Generator().manual_seed(3)
+    pol = CategoricalPolicy({"normal": 2, "reduce": 2}, 14, gen)
+    for a in pol.alpha.values():
+        a.data[:, 0], a.data[:, 1] = 1.0, 0.0  # op 0 likelier and rewarded
+    rl = Reinforce(pol, 0.01, (0.5, 0.999), 0.01, 0.0, 0.9, **mode)
+    for _ in range(40):
+        s = pol.sample(8, gen)
+        rewards = 1e-6 * (s["normal"][:, 0] == 0).float()  # op 0 on the first normal edge
+        rl.step(s, rewards)
+    gap = float(pol.alpha["normal"][0, 0] - pol.alpha["normal"][0, 1])
+    assert (gap > 1.0) == expect_up, gap
+
+
 def test_baseline_uses_only_previous_rewards():
     b = MovingAverageBaseline(decay=0.9)
     r0, r1, r2 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0]), torch.tensor([0.0, 0.0])

@@ -74,6 +74,9 @@ TRAIN_PRESETS = "train"
 
 WEIGHT_MODES = ("mixed", "sampled")
 
+#: What a search does when a stage's estimated weight-step memory exceeds what is available.
+MEMORY_CHECKS = ("error", "warn", "ignore")
+
 #: ``torch.compile`` modes for ``weights.compile_mode``.  The CUDA-graph modes
 #: ("reduce-overhead", "max-autotune") are left out: a graph's output buffer is reused by its
 #: next replay while a sampled path's wiring may still hold it.
@@ -169,6 +172,7 @@ class WeightsConfig:
     amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
     compile: bool = False  # torch.compile every candidate op, preprocessing and the stem
     compile_mode: str = "default"  # torch.compile mode: default | max-autotune-no-cudagraphs
+    memory_check: str = "error"  # estimate each stage's step memory first: error | warn | ignore
 
 
 @dataclass
@@ -184,6 +188,8 @@ class PolicyConfig:
     grad_clip: float = 5.0  # 0 = off
     baseline_decay: float = 0.95  # b <- decay*b + (1-decay)*mean(R), after the update
     baseline: str = "previous"  # previous (paper) | current (the authors' code: updated before use)
+    weight_decay_mode: str = "coupled"  # coupled (Adam, the authors' code) | decoupled (AdamW)
+    normalize_advantage: bool = False  # divide R - b by the std of the M rewards
     entropy_weight: float = 0.0
     argmax_every: int = 10  # also score the argmax architecture every N updates
     eval_images: int = 2048  # architecture-half images for the per-epoch accuracies
@@ -646,6 +652,10 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         w.compile_mode in COMPILE_MODES,
         f"weights.compile_mode={w.compile_mode!r} is invalid; use one of: {', '.join(COMPILE_MODES)}",
     )
+    _check(
+        w.memory_check in MEMORY_CHECKS,
+        f"weights.memory_check={w.memory_check!r} is invalid; use one of: {', '.join(MEMORY_CHECKS)}",
+    )
     _positive_int(w.batch_size, "weights.batch_size")
     _at_least(w.lr, "weights.lr", 0, strict=True)
     _at_least(w.lr_min, "weights.lr_min", 0)
@@ -678,6 +688,10 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _check(
         p.baseline in ("previous", "current"),
         f"policy.baseline={p.baseline!r} is invalid; use 'previous' (the paper) or 'current' (the authors' code)",
+    )
+    _check(
+        p.weight_decay_mode in ("coupled", "decoupled"),
+        f"policy.weight_decay_mode={p.weight_decay_mode!r} is invalid; use 'coupled' (Adam, the authors' code) or 'decoupled' (AdamW)",
     )
     _finite(p.entropy_weight, "policy.entropy_weight")
     _positive_int(p.argmax_every, "policy.argmax_every")

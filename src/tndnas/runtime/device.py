@@ -1,8 +1,9 @@
-"""The compute device of a run, and its peak memory."""
+"""The compute device of a run, its peak memory and the memory still available to it."""
 
 from __future__ import annotations
 
 import resource
+from pathlib import Path
 
 import torch
 
@@ -24,3 +25,44 @@ def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        text = Path(path).read_text().split()[0]
+    except (OSError, IndexError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def available_memory_bytes(device: torch.device) -> int | None:
+    """Memory this process can still take on ``device``, in bytes; None when it cannot be told.
+
+    CUDA: free device memory plus what PyTorch's allocator holds but does not use.  CPU: the
+    kernel's MemAvailable, lowered to the cgroup limit left (containers) when there is one.
+    """
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    if device.type != "cpu":
+        return None
+    available = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        limit, usage = _read_int(limit_file), _read_int(usage_file)
+        if limit is not None and usage is not None and limit < 2**60:
+            left = max(limit - usage, 0)
+            available = left if available is None else min(available, left)
+            break
+    return available

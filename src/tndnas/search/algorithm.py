@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..objectives import CostContext, CostTable, RewardTerm, get_cost
 from ..report.metrics import MetricsLog, read_metrics
 from ..runtime import (
+    available_memory_bytes,
     check_resume_device,
     environment,
     load_checkpoint,
@@ -44,6 +46,7 @@ from ..space.genotype import CELL_TYPES, derive_genotype, edge_pairs
 from ..space.macro import Macro
 from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
+from ..train.memory import MemoryProbe, probe_supernet
 from ..train.search_step import cosine_lr, set_lr, weight_step
 from . import op_graphs
 from .op_graphs import OpGraphs
@@ -163,14 +166,7 @@ class Search:
         torch.manual_seed(_stage_seed(cfg.seed, k, 0))  # weight init and dropout
         if self.device.type == "cuda":  # the epochs' peak_memory_mb is this stage's
             torch.cuda.reset_peak_memory_stats(self.device)
-        macro = Macro(
-            channels=cfg.space.channels,
-            layers=st.layers,
-            num_classes=self.data.num_classes,
-            in_channels=self.data.in_channels,
-            image_size=self.data.image_size,
-            steps=cfg.space.steps,
-        )
+        macro = self._macro(st.layers)
         supernet = Supernet(
             candidates, macro, st.skip_dropout, checkpoint=cfg.weights.checkpoint
         ).to(self.device)
@@ -203,6 +199,8 @@ class Search:
             p.baseline_decay,
             p.entropy_weight,
             p.baseline,
+            decoupled_weight_decay=p.weight_decay_mode == "decoupled",
+            normalize_advantage=p.normalize_advantage,
         )
         graphs = None
         if cfg.policy.cuda_graphs:
@@ -337,6 +335,60 @@ class Search:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         return prog, s
 
+    # ------------------------------------------------------------------ memory
+    def check_memory(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
+        """Estimate the weight-step memory of stages ``first``.. (``candidates``: those of stage
+        ``first``) and compare it with what the device has left (``weights.memory_check``).
+
+        Returns one record per stage (MB); raises :class:`MemoryCheckError` on ``error`` when a
+        stage will not fit, prints a warning on ``warn``.
+        """
+        cfg, w = self.cfg, self.cfg.weights
+        if w.memory_check == "ignore":
+            return []
+        available = available_memory_bytes(self.device)
+        probes: dict[int, MemoryProbe] = {}
+        kept = {ct: len(candidates[ct][0]) for ct in CELL_TYPES}
+        records = []
+        for k in range(first, len(cfg.stages)):
+            st = cfg.stages[k]
+            if st.layers not in probes:
+                macro = self._macro(st.layers)
+                probes[st.layers] = probe_supernet(candidates, macro, amp=self.amp)
+            probe, sampled = probes[st.layers], w.mode == "sampled"
+            est = probe.estimate(kept, w.batch_size, checkpoint=w.checkpoint, sampled=sampled)
+            rec = {"stage": k, "layers": st.layers, "candidates": dict(kept),
+                   "weights_mb": est.weights / 2**20, "activations_mb": est.activations / 2**20,
+                   "total_mb": est.total / 2**20, "available_mb": None if available is None else available / 2**20}  # fmt: skip
+            records.append(rec)
+            if available is not None and est.total > available:
+                fixes = "lower weights.batch_size"
+                if not w.checkpoint and not sampled:
+                    ck = probe.estimate(kept, w.batch_size, checkpoint=True).total
+                    fixes = f"set weights.checkpoint=true (about {_gb(ck)}), or {fixes}"
+                msg = (
+                    f"stage {k + 1} of {len(cfg.stages)} ({st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
+                    f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step "
+                    f"(estimated), but {_gb(available)} is available on {self.device}; {fixes}, "
+                    "or set weights.memory_check=warn to run anyway."
+                )  # fmt: skip
+                if w.memory_check == "error":
+                    raise MemoryCheckError(msg)
+                print(f"tndnas: warning: {msg}", file=sys.stderr)
+            for ct in CELL_TYPES:
+                kept[ct] -= getattr(st, f"drop_{ct}")
+        return records
+
+    def _macro(self, layers: int) -> Macro:
+        return Macro(
+            channels=self.cfg.space.channels,
+            layers=layers,
+            num_classes=self.data.num_classes,
+            in_channels=self.data.in_channels,
+            image_size=self.data.image_size,
+            steps=self.cfg.space.steps,
+        )
+
     # ------------------------------------------------------------------ Algorithm 2
     def run(self, resume: bool = False) -> dict:
         cfg = self.cfg
@@ -345,9 +397,11 @@ class Search:
             if self.rundir.summary.exists():
                 return _read_json(self.rundir.summary)
             prog, s = self._restore(load_checkpoint(self.rundir.checkpoint, "cpu"))
+            self.check_memory(prog.stage, prog.candidates)
             log = MetricsLog(self.rundir.metrics)
             log.truncate_to(prog.metrics_lines)
         else:
+            memory = self.check_memory(0, self.initial_candidates)  # before anything is written
             self.rundir.create()
             save_config(cfg, self.rundir.config)
             write_json_atomic(
@@ -356,6 +410,7 @@ class Search:
                     "seed": cfg.seed,
                     "environment": environment(self.device),
                     "config": config_to_dict(cfg),
+                    "memory_estimate": memory,
                 },
             )
             prog, s = Progress(candidates=self.initial_candidates), None
@@ -512,6 +567,14 @@ class Search:
             summary["plots_error"] = f"{type(err).__name__}: {err}"
         write_json_atomic(self.rundir.summary, summary)
         return summary
+
+
+class MemoryCheckError(ConfigError):
+    """A stage's estimated weight-step memory exceeds what the device has left."""
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.1f} GiB"
 
 
 def _cycle(it: BatchIterator) -> Iterator:

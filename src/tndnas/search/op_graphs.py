@@ -37,6 +37,11 @@ EMULATE_WITHOUT_CUDA = False
 MIN_LAYERS = 4
 
 
+def _tensor(layer: nn.Module, name: str) -> torch.Tensor:
+    t = layer._parameters.get(name)
+    return layer._buffers[name] if t is None else t
+
+
 def _layers(module: nn.Module) -> int:
     return sum(1 for m in module.modules() if next(m.children(), None) is None)
 
@@ -55,14 +60,16 @@ class OpGraphs:
         self.min_layers = min_layers
         self.captures = 0  # graphs captured so far (recaptures included)
         self._eligible: dict[int, bool] = {}
-        self._modules: dict[
-            int, nn.Module
-        ] = {}  # keeps every captured module alive: ids stay unique
+        # every module seen, kept alive so that no other module can take its id
+        self._modules: dict[int, nn.Module] = {}
         self._replays: dict[tuple, Callable[[], torch.Tensor]] = {}
         self._buffers: dict[tuple, torch.Tensor] = {}
-        self._watched: list[tuple[torch.Tensor, int]] = []  # (parameter or buffer, storage address)
+        # (layer, attribute name, storage address) of every parameter and buffer of a captured op
+        self._watched: list[tuple[nn.Module, str, int]] = []
         self._watched_modules: set[int] = set()
         self._pool = None
+        # one capture stream: the shared pool's blocks belong to a single stream
+        self._side: torch.cuda.Stream | None = None
 
     def __len__(self) -> int:
         return len(self._replays)
@@ -77,10 +84,12 @@ class OpGraphs:
         self._eligible.clear()
         self._modules.clear()
         self._pool = None
+        self._side = None
 
     def check(self) -> bool:
-        """Drop every graph if a captured op's parameter or buffer has moved; True if they were dropped."""
-        if any(t.data_ptr() != ptr for t, ptr in self._watched):
+        """Drop every graph if a captured op's parameter or buffer has moved (or was replaced by a
+        new tensor); True if they were dropped."""
+        if any(_tensor(layer, name).data_ptr() != ptr for layer, name, ptr in self._watched):
             self.reset()
             return True
         return False
@@ -95,7 +104,8 @@ class OpGraphs:
         if not eligible or torch.is_grad_enabled():
             return module(x)
         amp = torch.is_autocast_enabled(x.device.type)
-        key = (id(module), tuple(x.shape), x.dtype, x.stride(), x.device, amp)
+        cast = torch.get_autocast_dtype(x.device.type) if amp else None
+        key = (id(module), tuple(x.shape), x.dtype, x.stride(), x.device, cast)
         replay = self._replays.get(key)
         if replay is None:
             replay = self._replays[key] = self._capture(module, x, amp)
@@ -116,9 +126,10 @@ class OpGraphs:
         static_in.copy_(x)
         if id(module) not in self._watched_modules:
             self._watched_modules.add(id(module))
-            self._watched += [
-                (t, t.data_ptr()) for t in chain(module.parameters(), module.buffers())
-            ]
+            for layer in module.modules():
+                for name, t in chain(layer._parameters.items(), layer._buffers.items()):
+                    if t is not None:
+                        self._watched.append((layer, name, t.data_ptr()))
         self.captures += 1
         if self.emulate:
             static_out = self._buffer("out", module(static_in))
@@ -142,7 +153,9 @@ class OpGraphs:
             return torch.autocast("cuda", dtype=dtype, enabled=amp, cache_enabled=False)
 
         main = torch.cuda.current_stream(device)
-        side = torch.cuda.Stream(device)
+        if self._side is None:
+            self._side = torch.cuda.Stream(device)
+        side = self._side
         side.wait_stream(main)
         with torch.cuda.stream(side), autocast():
             for _ in range(self.warmup):
@@ -161,8 +174,13 @@ class OpGraphs:
             try:
                 with autocast():
                     static_out.copy_(module(static_in))
-            finally:
-                graph.capture_end()
+            except BaseException:
+                try:  # end the broken capture without hiding the error that broke it
+                    graph.capture_end()
+                except Exception:
+                    pass
+                raise
+            graph.capture_end()
         main.wait_stream(side)
 
         def run_graph() -> torch.Tensor:

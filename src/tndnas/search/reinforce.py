@@ -48,7 +48,14 @@ class MovingAverageBaseline:
 
 
 class Reinforce:
-    """One Adam step on -mean_m((R_m - b) log pi(g_m)) - entropy_weight * H, Eq. (8)."""
+    """One Adam step on -mean_m((R_m - b) log pi(g_m)) - entropy_weight * H, Eq. (8).
+
+    ``decoupled_weight_decay``: AdamW instead of Adam's L2 term.  Adam's coupled decay adds
+    ``weight_decay * alpha`` to a gradient whose size is that of the rewards, so a reward far
+    below 1 is swamped by it; AdamW shrinks alpha apart from the gradient.
+    ``normalize_advantage``: divide R - b by the M rewards' standard deviation, so the step does
+    not depend on the rewards' scale (all rewards equal: no step).
+    """
 
     def __init__(
         self,
@@ -60,12 +67,15 @@ class Reinforce:
         baseline_decay: float,
         entropy_weight: float = 0.0,
         baseline_mode: str = "previous",
+        *,
+        decoupled_weight_decay: bool = False,
+        normalize_advantage: bool = False,
     ):
         self.policy = policy
         self.params = [policy.alpha[ct] for ct in CELL_TYPES]
-        self.optimizer = torch.optim.Adam(
-            self.params, lr=lr, betas=betas, weight_decay=weight_decay
-        )
+        adam = torch.optim.AdamW if decoupled_weight_decay else torch.optim.Adam
+        self.optimizer = adam(self.params, lr=lr, betas=betas, weight_decay=weight_decay)
+        self.normalize_advantage = normalize_advantage
         self.grad_clip = grad_clip
         self.entropy_weight = entropy_weight
         self.baseline = MovingAverageBaseline(baseline_decay, baseline_mode)
@@ -73,7 +83,10 @@ class Reinforce:
     def step(self, samples: dict[str, torch.Tensor], rewards: torch.Tensor) -> float:
         """Update alpha from M sampled architectures and their rewards; returns the baseline used."""
         b = self.baseline.current(rewards)
-        advantage = (rewards - b) / rewards.numel()
+        advantage = rewards - b
+        if self.normalize_advantage:
+            advantage = advantage / (rewards.std(correction=0) + 1e-8)
+        advantage = advantage / rewards.numel()
         ascent = self.policy.log_prob_grad(samples, advantage)
         if self.entropy_weight:
             ent = self.policy.entropy_grad()

@@ -1,0 +1,111 @@
+"""The weight-step memory estimate made before a search, and the refusal it leads to."""
+
+import json
+
+import pytest
+import torch
+
+import tndnas.search.algorithm as alg
+from tndnas.cli import main
+from tndnas.search import search
+from tndnas.search.algorithm import MemoryCheckError
+from tndnas.space import Macro, resolve_op_set
+from tndnas.space.supernet import Supernet
+from tndnas.train.memory import probe_supernet
+
+from .test_search import TINY, tiny
+
+FULL = {ct: [list(resolve_op_set(f"tnd-{ct}"))] * 14 for ct in ("normal", "reduce")}
+
+
+def _saved_bytes(net, x, weights) -> int:
+    """Bytes of the distinct non-parameter storages a real forward saves for backward."""
+    params = {p.untyped_storage().data_ptr() for p in net.parameters()}
+    seen = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in params:
+            seen[st.data_ptr()] = st.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        net(x, weights)
+    return sum(seen.values())
+
+
+@pytest.mark.parametrize("kept", [8, 4, 2])
+def test_estimate_bounds_what_a_real_stage_saves(kept):
+    """Whatever ops a stage keeps, the estimate is at least what its forward saves, and not
+    wildly more; the weights term is three copies of the kept ops' parameters at most."""
+    macro = Macro(channels=4, layers=5, num_classes=10, in_channels=3, image_size=16)
+    probe = probe_supernet(FULL, macro)
+    gen = torch.Generator().manual_seed(kept)
+    batch = 8
+    est = probe.estimate({"normal": kept, "reduce": min(kept, 5)}, batch)
+    for _ in range(3):  # several random choices of the surviving candidates
+        cand = {}
+        for ct, n in (("normal", kept), ("reduce", min(kept, 5))):
+            ops = FULL[ct][0]
+            cand[ct] = [[ops[i] for i in sorted(torch.randperm(len(ops), generator=gen)[:n].tolist())]
+                        for _ in range(14)]  # fmt: skip
+        torch.manual_seed(0)
+        net = Supernet(cand, macro).train()
+        w = {ct: torch.full((14, len(cand[ct][0])), 1 / len(cand[ct][0])) for ct in cand}
+        real = _saved_bytes(net, torch.randn(batch, 3, 16, 16), w)
+        assert real <= est.activations <= 3 * real
+        params = sum(p.numel() * p.element_size() for p in net.parameters())
+        assert 3 * params <= est.weights
+    # fewer candidates, less memory; checkpointing keeps less than all cells' activations
+    assert (
+        probe.estimate({"normal": 2, "reduce": 2}, batch).total
+        < probe.estimate({"normal": 8, "reduce": 5}, batch).total
+    )
+    plain = probe.estimate({"normal": kept, "reduce": min(kept, 5)}, batch)
+    ckpt = probe.estimate({"normal": kept, "reduce": min(kept, 5)}, batch, checkpoint=True)
+    assert ckpt.activations < plain.activations and ckpt.weights == plain.weights
+    sampled = probe.estimate({"normal": kept, "reduce": min(kept, 5)}, batch, sampled=True)
+    assert sampled.activations <= plain.activations
+    # linear in the batch size
+    twice = probe.estimate({"normal": kept, "reduce": min(kept, 5)}, 2 * batch)
+    assert twice.activations == 2 * plain.activations
+
+
+def test_bf16_probe_halves_most_activations():
+    macro = Macro(channels=4, layers=3, num_classes=10, in_channels=3, image_size=16)
+    kept = {"normal": 8, "reduce": 5}
+    fp32 = probe_supernet(FULL, macro).estimate(kept, 32).activations
+    bf16 = probe_supernet(FULL, macro, amp=True).estimate(kept, 32).activations
+    assert 0.4 * fp32 < bf16 < 0.8 * fp32
+
+
+def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monkeypatch, capsys):
+    search(tiny(), tmp_path / "ok", progress=False)
+    info = json.loads((tmp_path / "ok" / "run.json").read_text())
+    est = info["memory_estimate"]
+    assert [r["stage"] for r in est] == [0, 1]
+    assert est[0]["candidates"] == {"normal": 10, "reduce": 6}  # the quick preset's op sets
+    assert est[1]["candidates"] == {"normal": 6, "reduce": 4}  # after dropping 4 and 2
+    assert all(
+        r["total_mb"] > 0 and r["total_mb"] == r["weights_mb"] + r["activations_mb"] for r in est
+    )
+
+    # a machine with 1 MiB left: the run stops before writing anything, naming the fix
+    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    with pytest.raises(MemoryCheckError, match=r"stage 1 of 2 .* weights.checkpoint=true"):
+        search(tiny(), tmp_path / "small", progress=False)
+    assert not (tmp_path / "small" / "run.json").exists()
+    argv = ["search", "--preset", "quick", "--out", str(tmp_path / "cli"), "--no-progress"]
+    for item in TINY:
+        argv += ["--set", item]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "needs about" in err and "weights.memory_check=warn" in err
+    # warn: the same words as a warning, and the search runs
+    summary = search(tiny("weights.memory_check=warn"), tmp_path / "warn", progress=False)
+    assert summary["params"] > 0
+    assert "tndnas: warning: stage 1 of 2" in capsys.readouterr().err
+    # ignore: no estimate at all
+    search(tiny("weights.memory_check=ignore"), tmp_path / "off", progress=False)
+    assert json.loads((tmp_path / "off" / "run.json").read_text())["memory_estimate"] == []
