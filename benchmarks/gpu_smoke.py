@@ -84,13 +84,13 @@ def check_resume(device: str, tmp: Path) -> dict:
 
     alg.weight_step = dying
     try:
-        search(cfg, tmp / "cut", progress=False)
+        search(cfg, tmp / "cut", progress=False, plots=False)
         raise AssertionError("the interrupted search did not stop")
     except KeyboardInterrupt:
         pass
     finally:
         alg.weight_step = real
-    search(cfg, tmp / "cut", resume=True, progress=False)
+    search(cfg, tmp / "cut", resume=True, progress=False, plots=False)
     same_genotype = (tmp / "cut" / "genotype.json").read_text() == (
         tmp / "full" / "genotype.json"
     ).read_text()
@@ -199,7 +199,12 @@ def check_cuda_graphs(device: str, tmp: Path) -> dict:
     out["score_10_paths_s"], out["score_10_paths_graphs_s"] = timed(None), timed(graphs)
     out["speedup"] = out["score_10_paths_s"] / out["score_10_paths_graphs_s"]
     overrides = [*TINY, f"device={device}", "policy.cuda_graphs=true"]
-    search(load_search_config(preset="quick", overrides=overrides), tmp / "graphs", progress=False)
+    search(
+        load_search_config(preset="quick", overrides=overrides),
+        tmp / "graphs",
+        progress=False,
+        plots=False,
+    )
     out["search_same_genotype"] = (tmp / "graphs" / "genotype.json").read_text() == (
         tmp / "full" / "genotype.json"
     ).read_text()
@@ -211,7 +216,7 @@ def check_sampled_mode(device: str, tmp: Path) -> dict:
     from tndnas.search import search
 
     overrides = [*TINY, f"device={device}", "weights.mode=sampled"]
-    summary = search(load_search_config(preset="quick", overrides=overrides), tmp / "sampled", progress=False)  # fmt: skip
+    summary = search(load_search_config(preset="quick", overrides=overrides), tmp / "sampled", progress=False, plots=False)  # fmt: skip
     return {"params": summary["params"]}
 
 

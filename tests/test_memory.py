@@ -80,7 +80,7 @@ def test_bf16_probe_halves_most_activations():
 
 
 def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monkeypatch, capsys):
-    search(tiny(), tmp_path / "ok", progress=False)
+    search(tiny(), tmp_path / "ok", progress=False, plots=False)
     info = json.loads((tmp_path / "ok" / "run.json").read_text())
     est = info["memory_estimate"]
     assert [r["stage"] for r in est] == [0, 1]
@@ -93,7 +93,7 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monke
     # a machine with 1 MiB left: the run stops before writing anything, naming the fix
     monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
     with pytest.raises(MemoryCheckError, match=r"stage 1 of 2 .* weights.checkpoint=true"):
-        search(tiny(), tmp_path / "small", progress=False)
+        search(tiny(), tmp_path / "small", progress=False, plots=False)
     assert not (tmp_path / "small" / "run.json").exists()
     argv = ["search", "--preset", "quick", "--out", str(tmp_path / "cli"), "--no-progress"]
     for item in TINY:
@@ -103,9 +103,12 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monke
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "needs about" in err and "weights.memory_check=warn" in err
     # warn: the same words as a warning, and the search runs
-    summary = search(tiny("weights.memory_check=warn"), tmp_path / "warn", progress=False)
+    one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"
+    summary = search(
+        tiny("weights.memory_check=warn", one), tmp_path / "warn", progress=False, plots=False
+    )
     assert summary["params"] > 0
-    assert "tndnas: warning: stage 1 of 2" in capsys.readouterr().err
+    assert "tndnas: warning: stage 1 of 1" in capsys.readouterr().err
     # ignore: no estimate at all
-    search(tiny("weights.memory_check=ignore"), tmp_path / "off", progress=False)
+    search(tiny("weights.memory_check=ignore", one), tmp_path / "off", progress=False, plots=False)
     assert json.loads((tmp_path / "off" / "run.json").read_text())["memory_estimate"] == []

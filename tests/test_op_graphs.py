@@ -115,7 +115,12 @@ def test_score_paths_with_graphs_equals_without():
 
 def test_cuda_graphs_on_the_cpu_is_one_line_error(tmp_path, capsys):
     with pytest.raises(ConfigError, match="policy.cuda_graphs=true needs a CUDA device"):
-        search(tiny("policy.cuda_graphs=true", "device=cpu"), tmp_path / "r", progress=False)
+        search(
+            tiny("policy.cuda_graphs=true", "device=cpu"),
+            tmp_path / "r",
+            progress=False,
+            plots=False,
+        )
     code = main(["search", "--preset", "quick", "--out", str(tmp_path / "c"), "--device", "cpu",
                  "--set", "policy.cuda_graphs=true", "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err.strip()
@@ -128,9 +133,9 @@ def test_search_with_replayed_scoring_finds_the_same(tmp_path, monkeypatch):
     captured = []
     real = OpGraphs._capture
     monkeypatch.setattr(OpGraphs, "_capture", lambda self, *a: captured.append(1) or real(self, *a))
-    search(tiny(), tmp_path / "plain", progress=False)
+    search(tiny(), tmp_path / "plain", progress=False, plots=False)
     assert not captured
-    search(tiny("policy.cuda_graphs=true"), tmp_path / "graphs", progress=False)
+    search(tiny("policy.cuda_graphs=true"), tmp_path / "graphs", progress=False, plots=False)
     assert len(captured) > 10
     for name in ("genotype.json", "genotype_stage0.json"):
         assert (tmp_path / "plain" / name).read_text() == (tmp_path / "graphs" / name).read_text()

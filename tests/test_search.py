@@ -211,7 +211,7 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     import tndnas.search.algorithm as alg
 
     cfg = tiny()
-    search(cfg, tmp_path / "full", progress=False)
+    search(cfg, tmp_path / "full", progress=False, plots=False)
     real = alg.weight_step
     calls = {"n": 0}
 
@@ -223,10 +223,10 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
 
     monkeypatch.setattr(alg, "weight_step", dying)
     with pytest.raises(KeyboardInterrupt):
-        search(cfg, tmp_path / "cut", progress=False)
+        search(cfg, tmp_path / "cut", progress=False, plots=False)
     monkeypatch.setattr(alg, "weight_step", real)
     # the interrupted run left alpha records of the unfinished epoch: resume must drop them
-    search(cfg, tmp_path / "cut", resume=True, progress=False)
+    search(cfg, tmp_path / "cut", resume=True, progress=False, plots=False)
     assert (tmp_path / "cut" / "genotype.json").read_text() == (
         tmp_path / "full" / "genotype.json"
     ).read_text()
@@ -250,6 +250,7 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
         "--out",
         str(killed),
         "--no-progress",
+        "--no-plots",
     ]
     for item in TINY:
         cmd += ["--set", item]
@@ -264,7 +265,8 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (killed / "summary.json").exists()
-    assert main(["search", "--resume", str(killed), "--no-progress"]) == 0
+    assert main(["search", "--resume", str(killed), "--no-progress", "--no-plots"]) == 0
+    assert json.loads((killed / "summary.json").read_text())["plots"] == []
     assert (killed / "genotype.json").read_text() == (
         tmp_path / "full" / "genotype.json"
     ).read_text()
@@ -288,7 +290,7 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
                 f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, ref: 3.0, beta: {beta}}}]",
             ],
         )  # fmt: skip
-        search(cfg, tmp_path / f"b{beta}", progress=False)
+        search(cfg, tmp_path / f"b{beta}", progress=False, plots=False)
         geno = json.loads((tmp_path / f"b{beta}" / "genotype.json").read_text())
         alpha = [r for r in _records(tmp_path / f"b{beta}") if r["kind"] == "alpha"]
         assert all(r["acc_max"] is None for r in alpha)  # nothing was scored
@@ -330,7 +332,12 @@ def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
 
 def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     out = tmp_path / "r"
-    search(tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"), out, progress=False)
+    search(
+        tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"),
+        out,
+        progress=False,
+        plots=False,
+    )
     (out / "summary.json").unlink()
     (out / "checkpoint.pt").write_bytes(b"garbage")
     assert main(["search", "--resume", str(out)]) == 2
@@ -343,7 +350,7 @@ def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsy
     differ.  Simulated by relabelling a CPU checkpoint, and by an older checkpoint without the
     label whose generator state has the other device's size."""
     out = tmp_path / "r"
-    search(tiny(), out, progress=False)
+    search(tiny(), out, progress=False, plots=False)
     (out / "summary.json").unlink()
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["device_type"] == "cpu"
@@ -353,7 +360,12 @@ def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsy
     assert "written by a run on cuda and cannot continue on cpu" in err and err.count("\n") == 1
     # an older checkpoint (no device_type) from inside a stage, with a CUDA-sized generator state
     cut = tmp_path / "cut"
-    search(tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"), cut, progress=False)
+    search(
+        tiny("stages=[{layers: 3, epochs: 1, pretrain_epochs: 0}]"),
+        cut,
+        progress=False,
+        plots=False,
+    )
     (cut / "summary.json").unlink()
     ckpt = torch.load(cut / "checkpoint.pt", weights_only=True)
     ckpt.pop("device_type")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from tndnas.report.pareto import pareto_front, plot_front
 from .tiny import TINY_SEARCH
 
 # the tiny search of tests/tiny.py, cut to one stage of one epoch (search_seconds of a
-# few seconds; most of a job's time goes to starting Python and drawing the run's plots)
+# few seconds; most of a job's time goes to starting Python; the jobs draw no plots)
 TINY = [
     *TINY_SEARCH,
     "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 0.05}]",
@@ -55,7 +56,7 @@ def parse(*argv: str) -> argparse.Namespace:
 def sweep_args(out: Path, *extra: str) -> argparse.Namespace:
     sets = [a for o in TINY for a in ("--set", o)]
     return parse("--preset", "quick", "--betas", "-0.1,-2.0", "--jobs", "2", "--out", str(out),
-                 "--device", "cpu", "--no-progress", *sets, *extra)  # fmt: skip
+                 "--device", "cpu", "--no-progress", "--no-plots", *sets, *extra)  # fmt: skip
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -139,6 +140,8 @@ def test_plan_sets_every_stage_and_pairs_refs(tmp_path):
     assert [(s.beta, s.ref) for s in jobs[1].config.stages] == [(-2.0, 0.2), (-2.0, 0.2)]
     cmd = sweep_mod.search_command(spec, jobs[0])
     assert cmd[3:5] == ["search", "--preset"] and "stages.1.beta=-0.1" in cmd
+    assert "--no-plots" not in cmd
+    assert "--no-plots" in sweep_mod.search_command(dataclasses.replace(spec, plots=False), jobs[0])
     # without --refs the config's refs are kept (and named, joined, when the stages differ)
     spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=[*TINY, TWO_STAGES])
     (job,) = sweep_mod.plan_jobs(spec)
@@ -170,6 +173,7 @@ def test_sweep_runs_jobs_and_collects_front(swept):
         assert r["test_error"] is None and r["status"] == "ok"
         summary = json.loads((out / r["job"] / "summary.json").read_text())
         assert summary["params"] == r["params"]
+        assert summary["plots"] == [] and not (out / r["job"] / "plots").exists()  # --no-plots
         assert (out / f"{r['job']}.log").exists()
     assert "beta: -2.0" in (out / "job-1-beta-2-ref0.05" / "config.yaml").read_text()
     assert_nontrivial_png(out / "pareto.png")

@@ -55,6 +55,7 @@ class SweepSpec:
     train_epochs: int | None = None
     train_preset: str = DEFAULT_TRAIN_PRESET
     progress: bool = True
+    plots: bool = True  # each job's search draws its plots
 
 
 @dataclass
@@ -206,14 +207,27 @@ def search_command(spec: SweepSpec, job: Job) -> list[str] | None:
         return None
     if (job.dir / "config.yaml").exists():
         if (job.dir / "checkpoint.pt").exists():
-            return [*_cli(), "search", "--resume", str(job.dir), "--no-progress"]
+            return [*_cli(), "search", "--resume", str(job.dir), "--no-progress", *_no_plots(spec)]
         shutil.rmtree(job.dir)
     if spec.config is not None:
         source = ["--config", str(Path(spec.config).resolve())]
     else:
         source = ["--preset", spec.preset or "quick"]
     sets = [a for o in job.overrides for a in ("--set", o)]
-    return [*_cli(), "search", *source, "--out", str(job.dir), "--no-progress", *sets]
+    return [
+        *_cli(),
+        "search",
+        *source,
+        "--out",
+        str(job.dir),
+        "--no-progress",
+        *_no_plots(spec),
+        *sets,
+    ]
+
+
+def _no_plots(spec: SweepSpec) -> list[str]:
+    return [] if spec.plots else ["--no-plots"]
 
 
 def train_command(job_dir: Path, preset: str, epochs: int, device: str | None = None) -> list[str]:

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_dataset_options(p)
     add_run_options(p, set_help="override a config key, e.g. --set stages.2.beta=-0.8",
                     out_help="run directory (default runs/<preset>-<time>)")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true",
+                   help="do not draw the run's plots at the end (tndnas plot RUN_DIR draws them later)")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -60,15 +62,18 @@ def run(args: argparse.Namespace) -> int:
             raise RunDirError(
                 f"{run_dir} is not a search run directory (no config.yaml); pass the --out folder of a run."
             )
-        summary = search(cfg, run_dir, resume=True, progress=progress)
+        summary = search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots)
     else:
         preset = args.preset if args.preset or args.config else DEFAULT_PRESET
         overrides = option_overrides(args, _OPTIONS)
         cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
         run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
-        summary = search(cfg, run_dir, progress=progress)
+        summary = search(cfg, run_dir, progress=progress, plots=not args.no_plots)
     print(f"genotype: {run_dir / 'genotype.json'}")
-    print(f"plots:    {run_dir / 'plots'}/")
+    if summary.get("plots"):
+        print(f"plots:    {run_dir / 'plots'}/")
+    else:
+        print(f"plots:    none drawn; tndnas plot {run_dir} draws them")
     print(
         f"final network ({cfg.target.channels} channels, {cfg.target.layers} layers): "
         f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "

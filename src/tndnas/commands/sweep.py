@@ -62,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_run_options(p, set_help="override a config key of every search",
                     out_help="sweep folder (default runs/sweep-<preset>-<time>)",
                     seed_help="seed of every search", progress_help="no per-job start/finish lines")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true",
+                   help="the jobs' searches draw no plots (the sweep's Pareto front is still drawn)")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -86,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
         train_epochs=args.train_epochs,
         train_preset=args.train_preset,
         progress=not args.no_progress,
+        plots=not args.no_plots,
     )
     return run_sweep(spec)

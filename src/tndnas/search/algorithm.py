@@ -100,7 +100,14 @@ class Progress:
 class Search:
     """One search run: data, cost table and run directory, and the Algorithm-2 loop."""
 
-    def __init__(self, cfg: SearchConfig, run_dir: str | Path, *, progress: bool | None = None):
+    def __init__(
+        self,
+        cfg: SearchConfig,
+        run_dir: str | Path,
+        *,
+        progress: bool | None = None,
+        plots: bool = True,
+    ):
         self.cfg = cfg
         self.rundir = RunDir(run_dir)
         self.device = resolve_device(cfg.device)
@@ -114,6 +121,7 @@ class Search:
                 "set policy.cuda_graphs=false, or run on a GPU with --device cuda."
             )
         self.show_progress = progress
+        self.plots = plots  # draw the run's plots when it finishes (tndnas plot draws them later)
         ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.download)
         self.data = ds.to(self.device)
         n = len(self.data.train_y)
@@ -557,12 +565,14 @@ class Search:
             "dataset": cfg.dataset.name,
             "environment": environment(self.device),
         }  # fmt: skip
+        summary["plots"] = []
         try:
-            from ..report.plots import plot_run
+            if self.plots:
+                from ..report.plots import plot_run
 
-            summary["plots"] = [
-                str(p.relative_to(self.rundir.root)) for p in plot_run(self.rundir.root)
-            ]
+                summary["plots"] = [
+                    str(p.relative_to(self.rundir.root)) for p in plot_run(self.rundir.root)
+                ]
         except Exception as err:  # plots must never lose a finished search
             summary["plots_error"] = f"{type(err).__name__}: {err}"
         write_json_atomic(self.rundir.summary, summary)
@@ -599,7 +609,12 @@ def _read_json(path: Path) -> dict:
 
 
 def search(
-    cfg: SearchConfig, run_dir: str | Path, *, resume: bool = False, progress: bool | None = None
+    cfg: SearchConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+    plots: bool = True,
 ) -> dict:
     """Run (or resume) a TND-NAS search into ``run_dir``; returns the summary."""
-    return Search(cfg, run_dir, progress=progress).run(resume=resume)
+    return Search(cfg, run_dir, progress=progress, plots=plots).run(resume=resume)
