@@ -73,3 +73,15 @@ def test_info_imagefolder_reads_headers_only(tmp_path, capsys, monkeypatch):
     assert main([*argv, "--channels", "8", "--layers", "5", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["input_shape"] == [1, 1, 12, 12] and info["classes"] == 3
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`tndnas ... | head -1`: the reader stops early; no traceback, the SIGPIPE status."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tndnas.cli", "info", "pdarts", "--widths", "8,16,24,36,48,64"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and "Traceback" not in err and err == ""

@@ -112,3 +112,22 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monke
     # ignore: no estimate at all
     search(tiny("weights.memory_check=ignore", one), tmp_path / "off", progress=False, plots=False)
     assert json.loads((tmp_path / "off" / "run.json").read_text())["memory_estimate"] == []
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    argv = ["search", "--preset", "quick", "--out", str(tmp_path / "dry"), "--dry-run"]
+    for item in TINY:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "config ok: digits" in out and "nothing written" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["1", "2"] and all(r[-1] == "yes" for r in rows)
+    assert not (tmp_path / "dry").exists()
+    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "NO" in captured.out and captured.err.count("\n") == 1 and "needs about" in captured.err
+    assert not (tmp_path / "dry").exists()
+    assert main(["search", "--resume", str(tmp_path), "--dry-run"]) == 2
+    assert "drop --resume" in capsys.readouterr().err

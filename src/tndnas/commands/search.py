@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
@@ -27,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_dataset_options(p)
     add_run_options(p, set_help="override a config key, e.g. --set stages.2.beta=-0.8",
                     out_help="run directory (default runs/<preset>-<time>)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the config, print every stage's estimated weight-step memory and exit (writes nothing)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true",
                    help="do not draw the run's plots at the end (tndnas plot RUN_DIR draws them later)")  # fmt: skip
     p.set_defaults(run=run)
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from ..search import search
 
     progress = False if args.no_progress else None
+    if args.resume and args.dry_run:
+        raise ConfigError("--dry-run checks a new search; drop --resume.")
     if args.resume:
         given = given_options(args, [attr for attr, _ in _OPTIONS] + ["out"])
         if given:
@@ -68,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         overrides = option_overrides(args, _OPTIONS)
         cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
         run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
+        if args.dry_run:
+            return dry_run(cfg, run_dir)
         summary = search(cfg, run_dir, progress=progress, plots=not args.no_plots)
     print(f"genotype: {run_dir / 'genotype.json'}")
     if summary.get("plots"):
@@ -79,4 +86,33 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
         f"search took {summary['seconds_total']:.0f} s"
     )
+    return 0
+
+
+def dry_run(cfg, run_dir: Path) -> int:
+    """Load the data and the config as a search would, print each stage's estimated memory;
+    0 when every stage fits, 2 (with the sentence a search would stop with) when one does not."""
+    from ..search.algorithm import Search
+
+    s = Search(cfg, run_dir, progress=False)
+    rows = s.memory_plan(0, s.initial_candidates)
+    available = rows[0]["available_mb"] if rows else None
+    print(f"config ok: {cfg.dataset.name} ({len(s.data.train_y):,} training images), "
+          f"{len(cfg.stages)} stages, device {s.device}, weights.mode={cfg.weights.mode}, "
+          f"weights.checkpoint={str(cfg.weights.checkpoint).lower()}")  # fmt: skip
+    where = "unknown" if available is None else f"{available / 1024:.1f} GiB"
+    print(f"estimated memory of one weight step (available on {s.device}: {where}):")
+    print(f"  {'stage':>5} {'cells':>5} {'candidates':>10} {'batch':>5} {'weights':>9} "
+          f"{'activations':>11} {'total':>9}  fits   (GiB; candidates: normal/reduce per edge)")  # fmt: skip
+    for r in rows:
+        cand = f"{r['candidates']['normal']}/{r['candidates']['reduce']}"
+        fits = {True: "yes", False: "NO", None: "?"}[r["fits"]]
+        print(f"  {r['stage'] + 1:>5} {r['layers']:>5} {cand:>10} {r['batch_size']:>5} "
+              f"{r['weights_mb'] / 1024:>9.2f} {r['activations_mb'] / 1024:>11.2f} "
+              f"{r['total_mb'] / 1024:>9.2f}  {fits}")  # fmt: skip
+    problems = [r["problem"] for r in rows if r["problem"]]
+    if problems:
+        print(f"tndnas: error: {problems[0]}", file=sys.stderr)
+        return 2
+    print(f"nothing written; run without --dry-run to search into {run_dir}")
     return 0

@@ -344,16 +344,13 @@ class Search:
         return prog, s
 
     # ------------------------------------------------------------------ memory
-    def check_memory(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
-        """Estimate the weight-step memory of stages ``first``.. (``candidates``: those of stage
-        ``first``) and compare it with what the device has left (``weights.memory_check``).
-
-        Returns one record per stage (MB); raises :class:`MemoryCheckError` on ``error`` when a
-        stage will not fit, prints a warning on ``warn``.
+    def memory_plan(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
+        """The estimated weight-step memory of stages ``first``.. (``candidates``: those of stage
+        ``first``) against what the device has left: one record per stage, sizes in MB, with
+        ``fits`` (None when the available memory cannot be told) and ``problem`` (the sentence
+        that stops or warns, or None).
         """
         cfg, w = self.cfg, self.cfg.weights
-        if w.memory_check == "ignore":
-            return []
         available = available_memory_bytes(self.device)
         probes: dict[int, MemoryProbe] = {}
         kept = {ct: len(candidates[ct][0]) for ct in CELL_TYPES}
@@ -365,26 +362,41 @@ class Search:
                 probes[st.layers] = probe_supernet(candidates, macro, amp=self.amp)
             probe, sampled = probes[st.layers], w.mode == "sampled"
             est = probe.estimate(kept, w.batch_size, checkpoint=w.checkpoint, sampled=sampled)
-            rec = {"stage": k, "layers": st.layers, "candidates": dict(kept),
-                   "weights_mb": est.weights / 2**20, "activations_mb": est.activations / 2**20,
-                   "total_mb": est.total / 2**20, "available_mb": None if available is None else available / 2**20}  # fmt: skip
-            records.append(rec)
-            if available is not None and est.total > available:
+            fits = None if available is None else est.total <= available
+            problem = None
+            if fits is False:
                 fixes = "lower weights.batch_size"
                 if not w.checkpoint and not sampled:
                     ck = probe.estimate(kept, w.batch_size, checkpoint=True).total
                     fixes = f"set weights.checkpoint=true (about {_gb(ck)}), or {fixes}"
-                msg = (
+                problem = (
                     f"stage {k + 1} of {len(cfg.stages)} ({st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
                     f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step "
                     f"(estimated), but {_gb(available)} is available on {self.device}; {fixes}, "
                     "or set weights.memory_check=warn to run anyway."
                 )  # fmt: skip
-                if w.memory_check == "error":
-                    raise MemoryCheckError(msg)
-                print(f"tndnas: warning: {msg}", file=sys.stderr)
+            records.append({"stage": k, "layers": st.layers, "candidates": dict(kept), "batch_size": w.batch_size,
+                            "weights_mb": est.weights / 2**20, "activations_mb": est.activations / 2**20,
+                            "total_mb": est.total / 2**20,
+                            "available_mb": None if available is None else available / 2**20,
+                            "fits": fits, "problem": problem})  # fmt: skip
             for ct in CELL_TYPES:
                 kept[ct] -= getattr(st, f"drop_{ct}")
+        return records
+
+    def check_memory(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
+        """:meth:`memory_plan`, acted on as ``weights.memory_check`` says: raises
+        :class:`MemoryCheckError` on ``error`` when a stage will not fit, prints a warning on
+        ``warn``; ``ignore`` estimates nothing."""
+        mode = self.cfg.weights.memory_check
+        if mode == "ignore":
+            return []
+        records = self.memory_plan(first, candidates)
+        for rec in records:
+            if rec["problem"] and mode == "error":
+                raise MemoryCheckError(rec["problem"])
+            if rec["problem"]:
+                print(f"tndnas: warning: {rec['problem']}", file=sys.stderr)
         return records
 
     def _macro(self, layers: int) -> Macro:
