@@ -20,6 +20,7 @@
 #                   and the alpha update with and without CUDA graphs (cuda_graphs_speedup)
 #   loop-graphs.json   the loop with policy.cuda_graphs=true
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
+#   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated)
 #   log.txt         everything printed
 set -uo pipefail
 OUTDIR=${1:-${OUT:-bench-gpu}}
@@ -67,5 +68,6 @@ part loop-compile 70 "$PY" -m benchmarks.search_loop --preset paper-c10 --device
 if [ -n "${FULL:-}" ]; then
   part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
   part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
+  part memory 90 "$PY" -m benchmarks.memory_estimate --preset paper-c10 --batch 128 --stages 1,2,3 --device cuda --json "$OUTDIR/memory.json"
 fi
 echo "done $(date -u +%H:%M:%S)"
