@@ -131,3 +131,53 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "dry").exists()
     assert main(["search", "--resume", str(tmp_path), "--dry-run"]) == 2
     assert "drop --resume" in capsys.readouterr().err
+
+
+def test_probe_leaves_the_callers_random_state_alone():
+    """A resumed search estimates memory after restoring its generators: the probe must not move them."""
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    probe_supernet(FULL, Macro(channels=4, layers=3, num_classes=10, in_channels=3, image_size=16))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_memory_plan_fixes_and_modes(tmp_path, monkeypatch):
+    from tndnas.search.algorithm import Search
+
+    plain = Search(tiny(), tmp_path / "a").memory_plan(
+        0, Search(tiny(), tmp_path / "a").initial_candidates
+    )
+    s_ck = Search(tiny("weights.checkpoint=true"), tmp_path / "b")
+    ck = s_ck.memory_plan(0, s_ck.initial_candidates)
+    assert ck[0]["total_mb"] < plain[0]["total_mb"]
+    # between the two: the fix offered is checkpointing, with its estimate
+    between = (ck[0]["total_mb"] + plain[0]["total_mb"]) / 2 * 2**20
+    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: int(between))
+    s = Search(tiny(), tmp_path / "c")
+    problem = s.memory_plan(0, s.initial_candidates)[0]["problem"]
+    assert "set weights.checkpoint=true (about" in problem and "--resume" not in problem
+    # resumed: the fix is an edit of the run's config.yaml
+    problem = s.memory_plan(0, s.initial_candidates, resume=True)[0]["problem"]
+    assert f"in {tmp_path / 'c' / 'config.yaml'}, which --resume reads" in problem
+    # too small even with checkpointing: it is not offered as the fix
+    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    problem = s.memory_plan(0, s.initial_candidates)[0]["problem"]
+    assert "(even weights.checkpoint=true needs about" in problem
+    # sampled mode is never checkpointed: the flag does not lower its estimate
+    sam = [
+        Search(tiny("weights.mode=sampled", f"weights.checkpoint={c}"), tmp_path / "d")
+        for c in ("false", "true")
+    ]
+    totals = [[r["total_mb"] for r in x.memory_plan(0, x.initial_candidates)] for x in sam]
+    assert totals[0] == totals[1] and totals[0][0] < plain[0]["total_mb"]
+
+
+def test_dry_run_follows_memory_check(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    argv = ["search", "--preset", "quick", "--out", str(tmp_path / "dry"), "--dry-run"]
+    for item in TINY:
+        argv += ["--set", item]
+    assert main([*argv, "--set", "weights.memory_check=warn"]) == 0
+    assert "tndnas: warning: stage 1 of 2" in capsys.readouterr().err
+    assert main([*argv, "--set", "weights.memory_check=ignore"]) == 0
+    assert "would start without this check" in capsys.readouterr().out

@@ -88,6 +88,21 @@ def test_tiny_rewards_are_not_swamped_by_weight_decay(mode, expect_up):
     assert (gap > 1.0) == expect_up, gap
 
 
+def test_normalized_advantage_of_equal_rewards_is_no_step():
+    """Equal rewards (or M = 1) have no spread: no step, not a division by about zero."""
+    gen = torch.Generator().manual_seed(4)
+    pol = CategoricalPolicy({"normal": 3, "reduce": 3}, 14, gen, init_std=0.5)
+    rl = Reinforce(pol, 0.1, (0.5, 0.999), 0.0, 0.0, 0.9, normalize_advantage=True)
+    rl.optimizer = torch.optim.SGD(rl.params, lr=0.1)  # plain SGD: the step is the gradient
+    s = pol.sample(4, gen)
+    rl.step(s, torch.tensor([1.0, 2.0, 3.0, 4.0]))  # a real step; the baseline is now 2.5
+    for rewards in (torch.full((4,), 7.0), torch.tensor([5.0])):
+        before = {ct: a.clone() for ct, a in pol.alpha.items()}
+        rl.step({ct: v[: len(rewards)] for ct, v in s.items()}, rewards)
+        for ct in before:
+            assert torch.equal(pol.alpha[ct], before[ct])
+
+
 def test_baseline_uses_only_previous_rewards():
     b = MovingAverageBaseline(decay=0.9)
     r0, r1, r2 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0]), torch.tensor([0.0, 0.0])

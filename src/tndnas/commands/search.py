@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
+from ..config import DEFAULT_PRESET, ConfigError, SearchConfig, load_search_config, preset_names
 from .options import (
     add_config_source,
     add_dataset_options,
@@ -89,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def dry_run(cfg, run_dir: Path) -> int:
+def dry_run(cfg: SearchConfig, run_dir: Path) -> int:
     """Load the data and the config as a search would, print each stage's estimated memory;
-    0 when every stage fits, 2 (with the sentence a search would stop with) when one does not."""
+    0 when the search would start, 2 (with the sentence it would stop with) when a stage does
+    not fit and ``weights.memory_check`` is ``error``."""
     from ..search.algorithm import Search
 
     s = Search(cfg, run_dir, progress=False)
@@ -111,8 +112,14 @@ def dry_run(cfg, run_dir: Path) -> int:
               f"{r['weights_mb'] / 1024:>9.2f} {r['activations_mb'] / 1024:>11.2f} "
               f"{r['total_mb'] / 1024:>9.2f}  {fits}")  # fmt: skip
     problems = [r["problem"] for r in rows if r["problem"]]
-    if problems:
+    mode = cfg.weights.memory_check
+    if problems and mode == "error":
         print(f"tndnas: error: {problems[0]}", file=sys.stderr)
         return 2
+    for problem in problems:
+        if mode == "warn":
+            print(f"tndnas: warning: {problem}", file=sys.stderr)
+    if problems and mode == "ignore":
+        print("weights.memory_check=ignore: the search would start without this check")
     print(f"nothing written; run without --dry-run to search into {run_dir}")
     return 0

@@ -35,11 +35,24 @@ def _read_int(path: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _stat(path: str, key: str) -> int:
+    """A counter of a cgroup ``memory.stat`` file (0 when absent)."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
 def available_memory_bytes(device: torch.device) -> int | None:
     """Memory this process can still take on ``device``, in bytes; None when it cannot be told.
 
     CUDA: free device memory plus what PyTorch's allocator holds but does not use.  CPU: the
-    kernel's MemAvailable, lowered to the cgroup limit left (containers) when there is one.
+    kernel's MemAvailable, lowered to the cgroup limit left (containers) when there is one,
+    reclaimable page cache counted as available.
     """
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -53,16 +66,15 @@ def available_memory_bytes(device: torch.device) -> int | None:
                 available = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        limit, usage = _read_int(limit_file), _read_int(usage_file)
+    for folder, limit_file, usage_file, stat_key in (
+        ("/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"),  # cgroup v2
+        ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+    ):  # fmt: skip
+        limit, usage = _read_int(f"{folder}/{limit_file}"), _read_int(f"{folder}/{usage_file}")
         if limit is not None and usage is not None and limit < 2**60:
-            left = max(limit - usage, 0)
+            # the usage counts page cache the kernel can reclaim (e.g. dataset files just read)
+            reclaimable = _stat(f"{folder}/memory.stat", stat_key)
+            left = max(limit - usage + reclaimable, 0)
             available = left if available is None else min(available, left)
             break
     return available

@@ -344,11 +344,14 @@ class Search:
         return prog, s
 
     # ------------------------------------------------------------------ memory
-    def memory_plan(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
+    def memory_plan(
+        self, first: int, candidates: dict[str, list[list[str]]], *, resume: bool = False
+    ) -> list[dict]:
         """The estimated weight-step memory of stages ``first``.. (``candidates``: those of stage
         ``first``) against what the device has left: one record per stage, sizes in MB, with
         ``fits`` (None when the available memory cannot be told) and ``problem`` (the sentence
-        that stops or warns, or None).
+        that stops or warns, or None).  ``resume``: the fixes are named as edits of the run's
+        config.yaml, which a resumed run reads.
         """
         cfg, w = self.cfg, self.cfg.weights
         available = available_memory_bytes(self.device)
@@ -361,19 +364,25 @@ class Search:
                 macro = self._macro(st.layers)
                 probes[st.layers] = probe_supernet(candidates, macro, amp=self.amp)
             probe, sampled = probes[st.layers], w.mode == "sampled"
-            est = probe.estimate(kept, w.batch_size, checkpoint=w.checkpoint, sampled=sampled)
+            # only the mixed forward is checkpointed (Supernet.forward); a sampled path never is
+            checkpointed = w.checkpoint and not sampled
+            est = probe.estimate(kept, w.batch_size, checkpoint=checkpointed, sampled=sampled)
             fits = None if available is None else est.total <= available
             problem = None
             if fits is False:
                 fixes = "lower weights.batch_size"
-                if not w.checkpoint and not sampled:
+                if not checkpointed and not sampled:
                     ck = probe.estimate(kept, w.batch_size, checkpoint=True).total
-                    fixes = f"set weights.checkpoint=true (about {_gb(ck)}), or {fixes}"
+                    if ck <= available:
+                        fixes = f"set weights.checkpoint=true (about {_gb(ck)}), or {fixes}"
+                    else:
+                        fixes = f"{fixes} (even weights.checkpoint=true needs about {_gb(ck)})"
+                where = f" in {self.rundir.config}, which --resume reads" if resume else ""
                 problem = (
                     f"stage {k + 1} of {len(cfg.stages)} ({st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
                     f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step "
                     f"(estimated), but {_gb(available)} is available on {self.device}; {fixes}, "
-                    "or set weights.memory_check=warn to run anyway."
+                    f"or set weights.memory_check=warn to run anyway{where}."
                 )  # fmt: skip
             records.append({"stage": k, "layers": st.layers, "candidates": dict(kept), "batch_size": w.batch_size,
                             "weights_mb": est.weights / 2**20, "activations_mb": est.activations / 2**20,
@@ -384,14 +393,16 @@ class Search:
                 kept[ct] -= getattr(st, f"drop_{ct}")
         return records
 
-    def check_memory(self, first: int, candidates: dict[str, list[list[str]]]) -> list[dict]:
+    def check_memory(
+        self, first: int, candidates: dict[str, list[list[str]]], *, resume: bool = False
+    ) -> list[dict]:
         """:meth:`memory_plan`, acted on as ``weights.memory_check`` says: raises
         :class:`MemoryCheckError` on ``error`` when a stage will not fit, prints a warning on
         ``warn``; ``ignore`` estimates nothing."""
         mode = self.cfg.weights.memory_check
         if mode == "ignore":
             return []
-        records = self.memory_plan(first, candidates)
+        records = self.memory_plan(first, candidates, resume=resume)
         for rec in records:
             if rec["problem"] and mode == "error":
                 raise MemoryCheckError(rec["problem"])
@@ -416,8 +427,11 @@ class Search:
             self.rundir.check_resumable()
             if self.rundir.summary.exists():
                 return _read_json(self.rundir.summary)
-            prog, s = self._restore(load_checkpoint(self.rundir.checkpoint, "cpu"))
-            self.check_memory(prog.stage, prog.candidates)
+            state = load_checkpoint(self.rundir.checkpoint, "cpu")
+            p = state.get("progress", {})
+            if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
+                self.check_memory(p["stage"], p["candidates"], resume=True)
+            prog, s = self._restore(state)
             log = MetricsLog(self.rundir.metrics)
             log.truncate_to(prog.metrics_lines)
         else:

@@ -2,7 +2,7 @@
 
 Scoring the M sampled sub-networks of an alpha update (Eq. 6) launches thousands of small
 kernels; on a GPU the host's cost of launching them can exceed their run time.  :class:`OpGraphs`
-captures each multi-kernel op (a separable or dilated convolution, a factorized reduction) once
+captures each multi-kernel op (a separable, dilated or factorized convolution, a factorized reduction) once
 per input shape as a CUDA graph and afterwards replays it: one copy into a static input buffer,
 one graph launch, one copy out of the static output buffer -- three launches instead of the op's
 own five to ten.  Ops with fewer layers than :data:`MIN_LAYERS` run directly.

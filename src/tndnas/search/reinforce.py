@@ -84,8 +84,9 @@ class Reinforce:
         """Update alpha from M sampled architectures and their rewards; returns the baseline used."""
         b = self.baseline.current(rewards)
         advantage = rewards - b
-        if self.normalize_advantage:
-            advantage = advantage / (rewards.std(correction=0) + 1e-8)
+        if self.normalize_advantage:  # equal rewards (or M = 1): no step, not a division by ~0
+            std = rewards.std(correction=0)
+            advantage = torch.where(std > 1e-12, advantage / std.clamp_min(1e-12), 0.0)
         advantage = advantage / rewards.numel()
         ascent = self.policy.log_prob_grad(samples, advantage)
         if self.entropy_weight:

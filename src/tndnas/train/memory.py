@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -53,7 +53,6 @@ class MemoryProbe:
     outside_saved: int = 0  # stem and classifier
     outside_params: int = 0
     probe_batch: int = PROBE_BATCH
-    notes: dict = field(default_factory=dict)
 
     def estimate(
         self,
@@ -104,18 +103,22 @@ def probe_supernet(
     macro: Macro,
     *,
     amp: bool = False,
-    channels_last: bool = False,
 ) -> MemoryProbe:
     """Measure, on the CPU, the footprint of a supernet of ``macro`` over ``candidates`` (use
-    every candidate of the op set: the estimate picks the largest ones).
+    every candidate of the op set: the estimate picks the largest ones).  The memory format
+    does not change the bytes; the random state of the caller is left as it was.
 
     ``amp``: probe under bf16 autocast, as the step will run on CUDA (activations in bf16).
     """
-    torch.manual_seed(0)
-    net = Supernet(candidates, macro)
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    net.train()
+    with torch.random.fork_rng(devices=[]):  # the probe draws only CPU random numbers
+        torch.default_generator.manual_seed(0)  # (torch.manual_seed would reseed CUDA too)
+        return _probe(candidates, macro, amp)
+
+
+def _probe(
+    candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
+) -> MemoryProbe:
+    net = Supernet(candidates, macro).train()
     param_storages = {p.untyped_storage().data_ptr() for p in net.parameters()}
     x = torch.randn(PROBE_BATCH, macro.in_channels, macro.image_size, macro.image_size)
     weights = {
