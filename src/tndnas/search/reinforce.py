@@ -54,7 +54,7 @@ class Reinforce:
     ``weight_decay * alpha`` to a gradient whose size is that of the rewards, so a reward far
     below 1 is swamped by it; AdamW shrinks alpha apart from the gradient.
     ``normalize_advantage``: divide R - b by the M rewards' standard deviation, so the step does
-    not depend on the rewards' scale (all rewards equal: no step).
+    not depend on the rewards' scale (all rewards equal, or M = 1: no step).
     """
 
     def __init__(
