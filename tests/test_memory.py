@@ -181,3 +181,63 @@ def test_dry_run_follows_memory_check(tmp_path, monkeypatch, capsys):
     assert "tndnas: warning: stage 1 of 2" in capsys.readouterr().err
     assert main([*argv, "--set", "weights.memory_check=ignore"]) == 0
     assert "would start without this check" in capsys.readouterr().out
+
+
+def test_memory_share_from_the_environment(monkeypatch):
+    from tndnas.config import ConfigError
+    from tndnas.runtime import MEMORY_SHARE_ENV, MemoryShare, memory_share
+
+    monkeypatch.delenv(MEMORY_SHARE_ENV, raising=False)
+    assert memory_share() is None
+    monkeypatch.setenv(MEMORY_SHARE_ENV, "3:3000")
+    share = memory_share()
+    assert share == MemoryShare(3, 3000) and share.bytes_each(torch.device("cpu")) == 1000
+    assert MemoryShare(2).bytes_each(torch.device("cpu")) is None  # no pool given, not a GPU
+    assert memory_share() == MemoryShare(*map(int, share.encode().split(":")))
+    for bad in ("0", "two", "2:lots", "-1"):
+        monkeypatch.setenv(MEMORY_SHARE_ENV, bad)
+        with pytest.raises(ConfigError, match=f"{MEMORY_SHARE_ENV}=.* is malformed.*unset it"):
+            memory_share()
+
+
+def test_a_sweep_job_must_fit_its_share(tmp_path, monkeypatch):
+    """Each job of a sweep passes the check alone; together they would not fit."""
+    from tndnas.runtime import MEMORY_SHARE_ENV, MemoryShare
+    from tndnas.search.algorithm import Search
+
+    s = Search(tiny(), tmp_path / "a")
+    alone = s.memory_plan(0, s.initial_candidates)
+    largest = max(r["total_mb"] for r in alone) * 2**20
+    assert all(r["fits"] and r["sweep_jobs_sharing"] is None for r in alone)
+    # three jobs at once, memory for two of them: each is told to run at most 2 at once
+    monkeypatch.setenv(MEMORY_SHARE_ENV, MemoryShare(3, int(2.5 * largest)).encode())
+    shared = s.memory_plan(0, s.initial_candidates)
+    assert shared[-1]["sweep_jobs_sharing"] == 3 and not all(r["fits"] for r in shared)
+    problem = next(r["problem"] for r in shared if r["problem"])
+    assert "this sweep runs 3 jobs at once on cpu" in problem
+    assert "run at most 2 at once (tndnas sweep --jobs 2)" in problem
+    assert problem.count(".") >= 1 and "\n" not in problem
+    # enough for all three: no problem
+    monkeypatch.setenv(MEMORY_SHARE_ENV, MemoryShare(3, int(3.5 * largest)).encode())
+    assert all(r["fits"] and r["problem"] is None for r in s.memory_plan(0, s.initial_candidates))
+
+
+def test_memory_shares_of_sweep_slots(monkeypatch):
+    import tndnas.runtime
+    from tndnas.runtime import MemoryShare
+    from tndnas.sweep import _child_env, memory_shares
+
+    monkeypatch.setattr(tndnas.runtime, "available_memory_bytes", lambda device: 8000)
+    assert memory_shares([None], "cpu", []) == [None]
+    assert memory_shares([None] * 4, "cpu", []) == [MemoryShare(4, 8000)] * 4
+    assert memory_shares([None] * 2, "auto", []) == [MemoryShare(2, 8000)] * 2  # no GPU here
+    # two GPUs, three slots: the two slots on GPU 0 share it, GPU 1 has its slot to itself
+    assert memory_shares(["0", "1", "0"], "auto", ["0", "1"]) == [
+        MemoryShare(2),
+        None,
+        MemoryShare(2),
+    ]
+    assert memory_shares([None] * 2, "auto", ["0"]) == [MemoryShare(2)] * 2  # one GPU, shared
+    monkeypatch.setenv("TNDNAS_MEMORY_SHARE", "9")
+    assert _child_env(None, 2, MemoryShare(2, 8000))["TNDNAS_MEMORY_SHARE"] == "2:8000"
+    assert "TNDNAS_MEMORY_SHARE" not in _child_env(None, 1, None)

@@ -254,3 +254,23 @@ def test_train_command_runs_on_the_sweeps_device():
     cmd = sweep_mod.train_command(Path("runs/s/job-0"), "quick", 3, "cpu")
     assert cmd[cmd.index("--device") + 1] == "cpu" and cmd[cmd.index("--epochs") + 1] == "3"
     assert "--device" not in sweep_mod.train_command(Path("runs/s/job-0"), "quick", 3, None)
+
+
+def test_jobs_that_cannot_run_together_stop_at_once(tmp_path, monkeypatch, capsys):
+    """The sweep divides the memory it finds among the jobs it runs at once; jobs whose stages
+    would not fit in their share stop in their memory check, naming how many can run at once."""
+    import tndnas.runtime
+    from tndnas.config import load_search_config
+    from tndnas.search.algorithm import Search
+
+    s = Search(load_search_config(preset="quick", overrides=TINY), tmp_path / "probe")
+    need = max(r["total_mb"] for r in s.memory_plan(0, s.initial_candidates)) * 2**20
+    monkeypatch.setattr(tndnas.runtime, "available_memory_bytes", lambda device: int(1.5 * need))
+    out = tmp_path / "s"
+    assert sweep_cmd.run(sweep_args(out)) == 1
+    text = capsys.readouterr().out
+    plan = json.loads((out / "sweep.json").read_text())
+    assert plan["memory_shares"] == [{"processes": 2, "pool_bytes": int(1.5 * need)}] * 2
+    assert text.count("search FAILED") == 2
+    assert "this sweep runs 2 jobs at once on cpu" in text and "tndnas sweep --jobs 1" in text
+    assert not any(p.is_dir() for p in out.iterdir())  # no run directory was started

@@ -24,9 +24,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, SearchConfig, config_to_dict, load_search_config
+
+if TYPE_CHECKING:
+    from .runtime import MemoryShare
 
 DEFAULT_TRAIN_PRESET = "quick"
 POLL_SECONDS = 0.2
@@ -290,10 +293,35 @@ def default_jobs(device: str, gpus: Sequence[str]) -> int:
     return len(gpus) if len(gpus) > 1 and device != "cpu" else 1
 
 
-def _child_env(gpu: str | None, jobs: int) -> dict[str, str]:
+def memory_shares(
+    slots: Sequence[str | None], device: str, gpus: Sequence[str]
+) -> list[MemoryShare | None]:
+    """Per process slot, the :class:`~tndnas.runtime.MemoryShare` its jobs get (None: the slot
+    has its device to itself).  On the CPU every slot shares the memory available now; on a GPU
+    the slots pinned to it share its total memory.  Each job's memory check then refuses a
+    stage that would not fit in its share, instead of every job passing the check on its own
+    and the machine running out hours later, when the jobs reach their deeper stages."""
+    from .runtime import MemoryShare, available_memory_bytes
+
+    n = len(slots)
+    if n < 2:
+        return [None] * n
+    if device == "cpu" or (device == "auto" and not gpus):
+        import torch
+
+        return [MemoryShare(n, available_memory_bytes(torch.device("cpu")))] * n
+    return [MemoryShare(slots.count(g)) if slots.count(g) > 1 else None for g in slots]
+
+
+def _child_env(gpu: str | None, jobs: int, share: MemoryShare | None = None) -> dict[str, str]:
+    from .runtime import MEMORY_SHARE_ENV
+
     env = dict(os.environ)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
+    env.pop(MEMORY_SHARE_ENV, None)
+    if share is not None:
+        env[MEMORY_SHARE_ENV] = share.encode()
     if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:  # share the CPU cores between jobs
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
     return env
@@ -321,8 +349,14 @@ class _Running:
 class _Runner:
     """Runs the jobs' steps as subprocesses, at most ``len(slots)`` at once."""
 
-    def __init__(self, spec: SweepSpec, slots: list[str | None], train_cmd: TrainCommand):
-        self.spec, self.slots, self.train_cmd = spec, slots, train_cmd
+    def __init__(
+        self,
+        spec: SweepSpec,
+        slots: list[str | None],
+        train_cmd: TrainCommand,
+        shares: list[MemoryShare | None],
+    ):
+        self.spec, self.slots, self.train_cmd, self.shares = spec, slots, train_cmd, shares
         self.failures: dict[str, Failure] = {}
 
     def say(self, text: str, always: bool = False) -> None:
@@ -339,7 +373,7 @@ class _Runner:
         with open(r.job.log, "a") as log:
             log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {r.step}: {shlex.join(cmd)}\n")
             log.flush()
-            env = _child_env(gpu, len(self.slots))
+            env = _child_env(gpu, len(self.slots), self.shares[r.slot])
             r.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         r.started = time.monotonic()
         where = f" on GPU {gpu}" if gpu is not None else ""
@@ -556,7 +590,9 @@ def collect(jobs: list[Job], failures: dict[str, Failure], out: Path) -> list[di
 # --------------------------------------------------------------------------------------------
 
 
-def _write_plan(spec: SweepSpec, jobs: list[Job], slots: list[str | None]) -> None:
+def _write_plan(
+    spec: SweepSpec, jobs: list[Job], slots: list[str | None], shares: list[MemoryShare | None]
+) -> None:
     record = {
         "preset": spec.preset,
         "config": None if spec.config is None else str(spec.config),
@@ -567,6 +603,11 @@ def _write_plan(spec: SweepSpec, jobs: list[Job], slots: list[str | None]) -> No
         "device": spec.device,
         "processes": len(slots),
         "gpus": slots,
+        # per slot: jobs sharing its device's memory, and the memory they share (None: all of it)
+        "memory_shares": [
+            None if m is None else {"processes": m.processes, "pool_bytes": m.pool_bytes}
+            for m in shares
+        ],
         "train_epochs": spec.train_epochs,
         "train_preset": spec.train_preset,
         "jobs": [
@@ -590,10 +631,16 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
     gpus = visible_gpus() if device in ("auto", "cuda") else []
     n_proc = spec.jobs or default_jobs(device, gpus)
     slots = gpu_slots(min(n_proc, len(jobs)), device, gpus)
+    shares = memory_shares(slots, device, gpus)
     spec.out.mkdir(parents=True, exist_ok=True)
-    _write_plan(spec, jobs, slots)
-    runner = _Runner(spec, slots, train_cmd or train_command)
+    _write_plan(spec, jobs, slots, shares)
+    runner = _Runner(spec, slots, train_cmd or train_command, shares)
     runner.say(f"sweep: {len(jobs)} jobs, {len(slots)} at a time, into {spec.out}")
+    if shares[0] is not None and shares[0].pool_bytes is not None:
+        runner.say(
+            f"sweep: {shares[0].pool_bytes / 2**30:.1f} GiB of memory available, "
+            f"{shares[0].pool_bytes / shares[0].processes / 2**30:.1f} GiB for each job running at once"
+        )
     failures = runner.run(jobs)
     rows = collect(jobs, failures, spec.out)
     print(format_table(rows))

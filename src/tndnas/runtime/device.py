@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import resource
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -78,3 +80,44 @@ def available_memory_bytes(device: torch.device) -> int | None:
             available = left if available is None else min(available, left)
             break
     return available
+
+
+MEMORY_SHARE_ENV = "TNDNAS_MEMORY_SHARE"
+
+
+@dataclass(frozen=True)
+class MemoryShare:
+    """This process shares its device's memory with other jobs of one sweep.
+
+    ``processes``: how many of the sweep's jobs run at once on this device (this one included);
+    ``pool_bytes``: the memory the sweep found available when it started, to be divided among
+    them (None: the device's total memory, as on a GPU the sweep has to itself).  ``tndnas
+    sweep`` sets it for every job it launches, as ``TNDNAS_MEMORY_SHARE=PROCESSES[:POOL_BYTES]``.
+    """
+
+    processes: int
+    pool_bytes: int | None = None
+
+    def encode(self) -> str:
+        return str(self.processes) + ("" if self.pool_bytes is None else f":{self.pool_bytes}")
+
+    def bytes_each(self, device: torch.device) -> int | None:
+        """One job's share of the pool, in bytes; None when the pool cannot be told."""
+        pool = self.pool_bytes
+        if pool is None and device.type == "cuda":
+            pool = torch.cuda.mem_get_info(device)[1]
+        return None if pool is None else pool // self.processes
+
+
+def memory_share() -> MemoryShare | None:
+    """The :class:`MemoryShare` a sweep gave this process, or None when it runs on its own."""
+    text = os.environ.get(MEMORY_SHARE_ENV, "").strip()
+    if not text:
+        return None
+    jobs, _, pool = text.partition(":")
+    if not jobs.isdigit() or int(jobs) < 1 or (pool and not pool.isdigit()):
+        raise ConfigError(
+            f"{MEMORY_SHARE_ENV}={text!r} is malformed; it is PROCESSES or PROCESSES:POOL_BYTES "
+            "(set by tndnas sweep for its jobs), so unset it."
+        )
+    return MemoryShare(int(jobs), int(pool) if pool else None)

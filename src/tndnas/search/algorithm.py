@@ -37,6 +37,7 @@ from ..runtime import (
     check_resume_device,
     environment,
     load_checkpoint,
+    memory_share,
     peak_memory_mb,
     resolve_device,
     save_atomic,
@@ -351,46 +352,73 @@ class Search:
         ``first``) against what the device has left: one record per stage, sizes in MB, with
         ``fits`` (None when the available memory cannot be told) and ``problem`` (the sentence
         that stops or warns, or None).  ``resume``: the fixes are named as edits of the run's
-        config.yaml, which a resumed run reads.
+        config.yaml, which a resumed run reads.  A job of a sweep (:func:`memory_share`) must
+        also fit in its share of the memory the sweep found at its start, since the sweep's
+        other jobs grow into the rest as their stages deepen.
         """
         cfg, w = self.cfg, self.cfg.weights
         available = available_memory_bytes(self.device)
+        share = memory_share()
+        each = None if share is None else share.bytes_each(self.device)
         probes: dict[int, MemoryProbe] = {}
         kept = {ct: len(candidates[ct][0]) for ct in CELL_TYPES}
-        records = []
+        sampled = w.mode == "sampled"
+        # only the mixed forward is checkpointed (Supernet.forward); a sampled path never is
+        checkpointed = w.checkpoint and not sampled
+        stages = []
         for k in range(first, len(cfg.stages)):
             st = cfg.stages[k]
             if st.layers not in probes:
-                macro = self._macro(st.layers)
-                probes[st.layers] = probe_supernet(candidates, macro, amp=self.amp)
-            probe, sampled = probes[st.layers], w.mode == "sampled"
-            # only the mixed forward is checkpointed (Supernet.forward); a sampled path never is
-            checkpointed = w.checkpoint and not sampled
-            est = probe.estimate(kept, w.batch_size, checkpoint=checkpointed, sampled=sampled)
+                probes[st.layers] = probe_supernet(candidates, self._macro(st.layers), amp=self.amp)
+            est = probes[st.layers].estimate(
+                kept, w.batch_size, checkpoint=checkpointed, sampled=sampled
+            )
+            stages.append((k, st, dict(kept), est))
+            for ct in CELL_TYPES:
+                kept[ct] -= getattr(st, f"drop_{ct}")
+        largest = max(est.total for *_, est in stages)
+        records = []
+        for k, st, kept, est in stages:
             fits = None if available is None else est.total <= available
+            fits_share = None if each is None else est.total <= each
             problem = None
-            if fits is False:
+            if fits is False or fits_share is False:
                 fixes = "lower weights.batch_size"
+                limit = available if fits is False else each
                 if not checkpointed and not sampled:
-                    ck = probe.estimate(kept, w.batch_size, checkpoint=True).total
-                    if ck <= available:
+                    ck = probes[st.layers].estimate(kept, w.batch_size, checkpoint=True).total
+                    if ck <= limit:
                         fixes = f"set weights.checkpoint=true (about {_gb(ck)}), or {fixes}"
                     else:
                         fixes = f"{fixes} (even weights.checkpoint=true needs about {_gb(ck)})"
                 where = f" in {self.rundir.config}, which --resume reads" if resume else ""
-                problem = (
+                what = (
                     f"stage {k + 1} of {len(cfg.stages)} ({st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
-                    f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step "
-                    f"(estimated), but {_gb(available)} is available on {self.device}; {fixes}, "
-                    f"or set weights.memory_check=warn to run anyway{where}."
+                    f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step (estimated)"
                 )  # fmt: skip
-            records.append({"stage": k, "layers": st.layers, "candidates": dict(kept), "batch_size": w.batch_size,
+                if fits is False:
+                    problem = (
+                        f"{what}, but {_gb(available)} is available on {self.device}; {fixes}, "
+                    )
+                else:
+                    pool = each * share.processes
+                    jobs = pool // largest
+                    fewer = (
+                        f"run at most {jobs} at once (tndnas sweep --jobs {jobs}), " if jobs else ""
+                    )
+                    problem = (
+                        f"{what}, but this sweep runs {share.processes} jobs at once on {self.device} with "
+                        f"{_gb(pool)} between them, {_gb(each)} each; {fewer}{fixes}, "
+                    )  # fmt: skip
+                problem += f"or set weights.memory_check=warn to run anyway{where}."
+            records.append({"stage": k, "layers": st.layers, "candidates": kept, "batch_size": w.batch_size,
                             "weights_mb": est.weights / 2**20, "activations_mb": est.activations / 2**20,
                             "total_mb": est.total / 2**20,
                             "available_mb": None if available is None else available / 2**20,
-                            "fits": fits, "problem": problem})  # fmt: skip
-            for ct in CELL_TYPES:
-                kept[ct] -= getattr(st, f"drop_{ct}")
+                            "sweep_jobs_sharing": None if share is None else share.processes,
+                            "sweep_share_mb": None if each is None else each / 2**20,
+                            "fits": None if fits is None and fits_share is None else fits is not False and fits_share is not False,
+                            "problem": problem})  # fmt: skip
         return records
 
     def check_memory(
