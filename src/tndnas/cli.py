@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import export, info, plot, search, sweep, train
+from .commands import export, info, latency, plot, search, sweep, train
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tndnas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, search, plot, train, export, sweep):
+    for module in (info, search, plot, train, export, sweep, latency):
         module.add_parser(sub)
     return parser
 

@@ -141,6 +141,9 @@ class RewardConfig:
     accuracy: bool = True  # multiply by Acc; False searches on the costs alone
     cost: str = "params"  # primary cost: a registered cost name
     weight: float = 1.0  # weight of the primary term; sums to 1 with extra_costs (Eq. 10)
+    latency_table: str | None = (
+        None  # JSON from tndnas latency-table; needed by the latency_ms cost
+    )
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""What is measured: costs of an architecture (params, FLOPs, user-registered ones) and the reward."""
+"""What is measured: costs of an architecture (params, FLOPs, latency, user-registered ones) and the reward."""
 
 from .cost_table import Cost, CostTable
 from .costs import CostContext, CostSpec, cost_names, get_cost, register_cost
+from .latency import LatencyTable, LatencyTableError
 from .reward import RewardTerm, scalarize
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "CostContext",
     "CostSpec",
     "CostTable",
+    "LatencyTable",
+    "LatencyTableError",
     "RewardTerm",
     "cost_names",
     "get_cost",

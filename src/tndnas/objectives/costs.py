@@ -3,7 +3,8 @@
 Built in: ``params`` (millions of parameters of the final evaluation network,
 auxiliary head excluded) and ``flops`` (MFLOPs of one inference forward of that
 network, 2 FLOPs per multiply-add), both looked up in the :class:`CostTable` of the
-target macro-structure -- never by building a network per sample.
+target macro-structure -- never by building a network per sample -- and ``latency_ms``
+(predicted inference latency of that network, from the run's :class:`LatencyTable`).
 
 A user plugs in any other measure, e.g. latency measured on a device::
 
@@ -23,14 +24,17 @@ from ..naming import unknown_name
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from .cost_table import CostTable
+from .latency import LatencyTable, LatencyTableError
 
 
 @dataclass
 class CostContext:
-    """What a cost function may use: the target network's cost table and macro-structure."""
+    """What a cost function may use: the target network's cost table and macro-structure, and
+    its latency table when the run has one (``reward.latency_table``)."""
 
     table: CostTable
     macro: Macro
+    latency: LatencyTable | None = None
 
 
 CostFn = Callable[[Genotype, CostContext], float]
@@ -74,3 +78,15 @@ def cost_names() -> list[str]:
 
 register_cost("params", lambda g, ctx: ctx.table.cost(g).params / 1e6, unit="M params")
 register_cost("flops", lambda g, ctx: ctx.table.cost(g).flops / 1e6, unit="MFLOPs")
+
+
+def _latency_ms(genotype: Genotype, ctx: CostContext) -> float:
+    if ctx.latency is None:
+        raise LatencyTableError(
+            "the latency_ms cost needs a latency table: measure one with tndnas latency-table "
+            "--out FILE and set reward.latency_table=FILE."
+        )
+    return ctx.latency.latency_ms(genotype)
+
+
+register_cost("latency_ms", _latency_ms, unit="ms")

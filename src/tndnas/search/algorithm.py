@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ..config import ConfigError, SearchConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
-from ..objectives import CostContext, CostTable, RewardTerm, get_cost
+from ..objectives import CostContext, CostTable, LatencyTable, RewardTerm, get_cost
 from ..report.metrics import MetricsLog, read_metrics
 from ..runtime import (
     available_memory_bytes,
@@ -139,7 +139,6 @@ class Search:
             image_size=ds.image_size,
             steps=cfg.space.steps,
         )
-        self.cost_ctx = CostContext(CostTable(self.target, cfg.target.auxiliary), self.target)
         try:
             names = {"params", "flops", cfg.reward.cost} | {
                 t.cost for s in cfg.stages for t in s.extra_costs
@@ -148,6 +147,9 @@ class Search:
             base = {ct: resolve_op_set(getattr(cfg.space, f"{ct}_ops")) for ct in CELL_TYPES}
         except KeyError as err:
             raise ConfigError(str(err.args[0])) from None
+        self.cost_ctx = CostContext(
+            CostTable(self.target, cfg.target.auxiliary), self.target, self._latency_table(base)
+        )
         for k in range(len(cfg.stages)):
             left = {
                 ct: len(base[ct]) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: k + 1])
@@ -254,6 +256,7 @@ class Search:
             "params_mean": sum(params) / len(params) if params else None,
             "flops_mean": sum(flops) / len(flops) if flops else None,
             "entropy": float(s.policy.entropy()),
+            **{f"{name}_mean": sum(v) / len(v) if v else None for name, v in res.others.items()},
         }
         if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
             argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
@@ -438,6 +441,23 @@ class Search:
                 print(f"tndnas: warning: {rec['problem']}", file=sys.stderr)
         return records
 
+    def _latency_table(self, ops: dict[str, list[str]]) -> LatencyTable | None:
+        """The run's latency table (``reward.latency_table``), checked against the target network
+        and the op sets; a resumed run reads the copy in its run directory."""
+        path = self.cfg.reward.latency_table
+        if path is None:
+            if "latency_ms" in self.costs:
+                raise ConfigError(
+                    "the reward uses the latency_ms cost but reward.latency_table is not set; measure "
+                    "a table with tndnas latency-table (same preset and --set options) --out FILE, "
+                    "then set reward.latency_table=FILE."
+                )
+            return None
+        copy = self.rundir.latency_table
+        table = LatencyTable.load(copy if copy.exists() else path, expect=self.target)
+        table.check_covers(ops)
+        return table
+
     def _macro(self, layers: int) -> Macro:
         return Macro(
             channels=self.cfg.space.channels,
@@ -466,6 +486,9 @@ class Search:
             memory = self.check_memory(0, self.initial_candidates)  # before anything is written
             self.rundir.create()
             save_config(cfg, self.rundir.config)
+            latency = self.cost_ctx.latency
+            if latency is not None:  # the run keeps its own copy: a resume reads the same table
+                write_json_atomic(self.rundir.latency_table, latency.to_dict())
             write_json_atomic(
                 self.rundir.run_info,
                 {
@@ -473,6 +496,9 @@ class Search:
                     "environment": environment(self.device),
                     "config": config_to_dict(cfg),
                     "memory_estimate": memory,
+                    "latency_table": None
+                    if latency is None
+                    else {"file": latency.source, **latency.info},
                 },
             )
             prog, s = Progress(candidates=self.initial_candidates), None
@@ -612,6 +638,7 @@ class Search:
             "params": cost.params,
             "params_with_auxiliary": cost.params_with_aux,
             "flops": cost.flops,
+            "latency_ms": None if self.cost_ctx.latency is None else self.cost_ctx.latency.latency_ms(final),
             "seconds_total": sum(prog.stage_seconds),
             "seconds_per_stage": prog.stage_seconds,
             "peak_memory_mb": self._run_peak_memory_mb(),

@@ -23,6 +23,7 @@ class RunDir:
         self.run_info = self.root / "run.json"
         self.alpha_dir = self.root / "alpha"
         self.plots = self.root / "plots"
+        self.latency_table = self.root / "latency_table.json"  # the run's copy, read on resume
 
     def alpha_file(self, stage: int, epoch: int) -> Path:
         return self.alpha_dir / f"stage{stage}_epoch{epoch:03d}.json"

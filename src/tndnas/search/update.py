@@ -23,6 +23,7 @@ class UpdateResult:
     params: list[float]  # M params of the samples that can be built
     flops: list[float]  # MFLOPs of the same
     baseline: float  # b used for this update (previous updates only)
+    others: dict[str, list[float]]  # every other cost of the reward (e.g. latency_ms), same samples
 
 
 def sample_costs(
@@ -69,13 +70,16 @@ def reinforce_update(
     paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
     accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
     rewards, params, flops = [], [], []
+    others: dict[str, list[float]] = {n: [] for n in costs if n not in ("params", "flops")}
     for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
         if c is None:
             rewards.append(0.0)
             continue
         params.append(c["params"])
         flops.append(c["flops"])
+        for name, values in others.items():
+            values.append(c[name])
         rewards.append(scalarize(None if accs is None else float(accs[m]), c, terms))
     r = torch.tensor(rewards, dtype=torch.float32)
     baseline = reinforce.step(g, r)
-    return UpdateResult(g, accs, r, params, flops, baseline)
+    return UpdateResult(g, accs, r, params, flops, baseline, others)

@@ -1,0 +1,114 @@
+"""``tndnas latency-table``: measure the per-piece latency table of a search's target network."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
+from .options import add_config_source, add_dataset_options, option_overrides
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "latency-table",
+        help="measure the latency table that the latency_ms cost looks up",
+        description=(
+            "Measure, on this machine, the inference latency of every piece of the search's target "
+            "network (target.channels x target.layers) for every op of its op sets, and write the "
+            "table that reward.latency_table points the latency_ms cost to."
+        ),
+    )
+    add_config_source(p, preset_names(), DEFAULT_PRESET)
+    add_dataset_options(p)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key as in tndnas search, e.g. --set target.channels=16 (repeatable)")  # fmt: skip
+    p.add_argument("--device", default="cpu", help="where to measure: cpu | cuda | cuda:N (default cpu)")  # fmt: skip
+    p.add_argument("--batch", type=int, default=1, help="images per forward (default 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads while timing (default: torch's current number)")  # fmt: skip
+    p.add_argument("--channels-last", action="store_true", help="time in NHWC memory format")
+    p.add_argument("--min-time", type=float, default=0.05,
+                   help="seconds of repeated runs per piece; the median is kept (default 0.05)")  # fmt: skip
+    p.add_argument("--check", type=int, default=10, metavar="N",
+                   help="also time N random networks end to end against the table's prediction (default 10; 0: none)")  # fmt: skip
+    p.add_argument("--out", required=True, help="the JSON file to write")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..objectives.latency import LatencyTable, random_genotypes, rank_correlation
+    from ..runtime import environment, resolve_device, write_json_atomic
+    from ..space.macro import Macro
+    from ..space.op_sets import resolve_op_set
+    from .info import dataset_shape
+
+    for flag, value, low in (("--batch", args.batch, 1), ("--check", args.check, 0)):
+        if value < low:
+            raise ConfigError(f"{flag}={value} is invalid; use an integer >= {low}.")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads={args.threads} is invalid; use an integer >= 1.")
+    if not args.min_time > 0:
+        raise ConfigError(
+            f"--min-time={args.min_time} is invalid; use a positive number of seconds."
+        )
+    preset = args.preset if args.preset or args.config else DEFAULT_PRESET
+    overrides = option_overrides(
+        args, (("dataset", "dataset.name"), ("data_dir", "dataset.data_dir"))
+    )
+    cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
+    device = resolve_device(args.device)
+    in_ch, size, classes = dataset_shape(cfg.dataset.name, cfg.dataset.data_dir)
+    macro = Macro(channels=cfg.target.channels, layers=cfg.target.layers, num_classes=classes,
+                  in_channels=in_ch, image_size=size, steps=cfg.space.steps)  # fmt: skip
+    ops = {ct: list(resolve_op_set(getattr(cfg.space, f"{ct}_ops"))) for ct in ("normal", "reduce")}
+    table = LatencyTable(macro, device=device, batch_size=args.batch, threads=args.threads,
+                         channels_last=args.channels_last, min_run_time=args.min_time)  # fmt: skip
+    print(f"measuring on {device} ({table.threads} threads, batch {args.batch}): the target network "
+          f"of {macro.channels} channels x {macro.layers} cells, {len(ops['normal'])} normal and "
+          f"{len(ops['reduce'])} reduce ops", flush=True)  # fmt: skip
+    start = time.perf_counter()
+    table.measure_space(ops)
+    seconds = time.perf_counter() - start
+    env = environment(device)
+    table.info = {
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "device": str(device),
+        "device_name": env.get("gpu") or env["platform"],
+        "torch": env["torch"],
+        "tndnas": env["tndnas"],
+        "preset": args.preset,
+        "config": args.config,
+        "overrides": overrides,
+        "op_sets": {ct: getattr(cfg.space, f"{ct}_ops") for ct in ops},
+        "seconds": round(seconds, 1),
+    }
+    if args.check:
+        genotypes = random_genotypes(ops, macro.steps, args.check, seed=cfg.seed)
+        predicted = [table.latency_ms(g) for g in genotypes]
+        measured = [table.measure_network(g) for g in genotypes]
+        ratios = [p / m for p, m in zip(predicted, measured, strict=True)]
+        table.info["check"] = {
+            "networks": args.check,
+            "predicted_ms": predicted,
+            "measured_ms": measured,
+            "median_predicted_over_measured": statistics.median(ratios),
+            "rank_correlation": rank_correlation(predicted, measured) if args.check > 1 else None,
+        }
+    out = Path(args.out)
+    if out.parent != Path():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out, table.to_dict())
+    print(f"{len(table.pieces)} pieces measured in {seconds:.0f} s; wrote {out}")
+    if args.check:
+        c = table.info["check"]
+        rho = "-" if c["rank_correlation"] is None else f"{c['rank_correlation']:.2f}"
+        print(f"check on {args.check} random networks: predicted {min(predicted):.2f}-{max(predicted):.2f} ms, "
+              f"measured {min(measured):.2f}-{max(measured):.2f} ms, median predicted/measured "
+              f"{c['median_predicted_over_measured']:.2f}, rank correlation {rho}")  # fmt: skip
+    print(
+        f"use it: tndnas search ... --set reward.cost=latency_ms --set reward.latency_table={out}"
+    )
+    return 0

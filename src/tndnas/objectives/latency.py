@@ -1,0 +1,243 @@
+"""Inference latency of an evaluation network, predicted from a per-piece latency table (ms).
+
+The latency of every piece of the evaluation network (:mod:`tndnas.objectives.pieces`) is
+measured once on the device that matters -- the deployment device if it runs PyTorch, or the
+search machine -- and stored as a JSON table (``tndnas latency-table``).  A genotype's latency
+is then predicted as the sum of its pieces' latencies: microseconds a lookup, so the search
+can put latency into its reward (the ``latency_ms`` cost) without timing a network per sample.
+This is the lookup-table method of hardware-aware NAS; the sum ignores what a whole network
+adds or saves beyond its pieces (caches, kernel-launch overlap), so ``tndnas latency-table
+--check N`` times N random networks end to end and reports how well the sum ranks and
+matches them.
+
+Latency here is eager PyTorch inference: ``module.eval()``, ``torch.inference_mode()``,
+BatchNorm not folded, one batch of ``batch_size`` images, the median of
+``torch.utils.benchmark.Timer.blocked_autorange``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.benchmark import Timer
+
+from ..config import ConfigError
+from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
+from ..space.macro import Macro
+from ..space.network import EvalNetwork
+from .pieces import PieceTable
+
+FORMAT = "tndnas-latency-table"
+VERSION = 1
+MACRO_FIELDS = (
+    "channels",
+    "layers",
+    "num_classes",
+    "in_channels",
+    "image_size",
+    "stem_multiplier",
+    "steps",
+)
+
+
+class LatencyTableError(ConfigError):
+    """A latency table that is missing, malformed, or made for another network or op set."""
+
+
+def _describe(macro: Macro) -> str:
+    return (
+        f"{macro.channels} channels x {macro.layers} cells, {macro.steps} steps, "
+        f"{macro.in_channels}x{macro.image_size}x{macro.image_size} inputs, {macro.num_classes} classes"
+    )
+
+
+class LatencyTable(PieceTable):
+    """Per-piece forward latency (ms) of the evaluation network of one :class:`Macro`.
+
+    Made by measuring (:meth:`measure_space`, or lazily by :meth:`latency_ms`) on ``device``,
+    or read from a file (:meth:`load`); a table read from a file only looks up, and a piece it
+    lacks is an error naming the piece.
+    """
+
+    zero = (0.0,)
+
+    def __init__(
+        self,
+        macro: Macro,
+        *,
+        device: str | torch.device = "cpu",
+        batch_size: int = 1,
+        threads: int | None = None,
+        channels_last: bool = False,
+        min_run_time: float = 0.05,
+    ):
+        super().__init__(macro)
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.threads = threads or torch.get_num_threads()
+        self.channels_last = channels_last
+        self.min_run_time = min_run_time
+        self.source: str | None = None  # the file it was read from
+        self.info: dict[str, Any] = {}  # where it was measured (filled by tndnas latency-table)
+
+    # ------------------------------------------------------------------ measuring
+    def _timed(self, module: nn.Module, shape: tuple[int, ...]) -> float:
+        """Median milliseconds of one inference forward of ``module`` on a batch of ``shape``."""
+        module = module.eval().to(self.device)
+        x = torch.randn((self.batch_size, *shape[1:]), device=self.device)
+        if self.channels_last and x.dim() == 4:
+            module = module.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        timer = Timer(stmt="m(x)", globals={"m": module, "x": x}, num_threads=self.threads)
+        with torch.inference_mode():
+            for _ in range(3):  # warm-up: allocator, kernel selection
+                module(x)
+            return timer.blocked_autorange(min_run_time=self.min_run_time).median * 1e3
+
+    def measure(self, module: nn.Module, shape: tuple[int, ...]) -> tuple[float]:
+        return (self._timed(module, shape),)
+
+    def piece(
+        self, key: str, build: Callable[[], nn.Module], shape: tuple[int, ...]
+    ) -> tuple[float, ...]:
+        """As :meth:`PieceTable.piece`; a table read from a file only looks up."""
+        if self.source is not None and key not in self.pieces:
+            raise LatencyTableError(
+                f"the latency table {self.source} has no entry for the piece '{key}' (an op or "
+                "shape it was not measured for); measure one for this search's op sets and "
+                "target network with tndnas latency-table."
+            )
+        return super().piece(key, build, shape)
+
+    def latency_ms(self, genotype: Genotype) -> float:
+        """Predicted inference latency of ``EvalNetwork(genotype, macro)``, ms (auxiliary head
+        excluded: it does not run in inference)."""
+        return self.total(genotype)[0]
+
+    def measure_network(self, genotype: Genotype) -> float:
+        """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms."""
+        net = EvalNetwork(genotype, self.macro)
+        m = self.macro
+        return self._timed(_LogitsOnly(net), (1, m.in_channels, m.image_size, m.image_size))
+
+    # ------------------------------------------------------------------ files
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "unit": "ms",
+            "macro": {f: getattr(self.macro, f) for f in MACRO_FIELDS},
+            "batch_size": self.batch_size,
+            "threads": self.threads,
+            "channels_last": self.channels_last,
+            "dtype": "float32",
+            "info": self.info,
+            "pieces": {k: v[0] for k, v in sorted(self.pieces.items())},
+        }
+
+    @classmethod
+    def load(cls, path: str | Path, expect: Macro | None = None) -> LatencyTable:
+        """Read a table written by ``tndnas latency-table``; with ``expect``, refuse a table
+        measured for another network."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise LatencyTableError(
+                f"latency table {path} does not exist; measure one with tndnas latency-table "
+                f"--out {path} (same preset and target as the search)."
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise LatencyTableError(
+                f"latency table {path} cannot be read ({err}); measure it again with tndnas latency-table."
+            ) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise LatencyTableError(
+                f'{path} is not a tndnas latency table (no "format": "{FORMAT}"); '
+                "make one with tndnas latency-table."
+            )
+        if data.get("version") != VERSION:
+            raise LatencyTableError(
+                f"latency table {path} has version {data.get('version')!r}, this tndnas reads "
+                f"version {VERSION}; measure it again with tndnas latency-table."
+            )
+        try:
+            macro = Macro(**{f: data["macro"][f] for f in MACRO_FIELDS})
+            pieces = data["pieces"]
+            bad = [k for k, v in pieces.items() if not _is_ms(v)]
+            table = cls(
+                macro,
+                batch_size=int(data["batch_size"]),
+                threads=int(data["threads"]),
+                channels_last=bool(data["channels_last"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise LatencyTableError(
+                f"latency table {path} is malformed ({type(err).__name__}: {err}); "
+                "measure it again with tndnas latency-table."
+            ) from None
+        if bad:
+            raise LatencyTableError(
+                f"latency table {path} has {len(bad)} entries that are not finite, non-negative "
+                f"milliseconds (first: '{bad[0]}'); measure it again with tndnas latency-table."
+            )
+        if expect is not None and expect != macro:
+            raise LatencyTableError(
+                f"latency table {path} was measured for {_describe(macro)}, but this run's "
+                f"target network has {_describe(expect)}; measure a table for the target with "
+                "tndnas latency-table (same preset and --set options)."
+            )
+        table.pieces = {k: (float(v),) for k, v in pieces.items()}
+        table.info = dict(data.get("info") or {})
+        table.source = str(path)
+        return table
+
+    def check_covers(self, ops: Mapping[str, list[str]]) -> None:
+        """Raise :class:`LatencyTableError` unless every genotype over ``ops`` can be looked up."""
+        self.measure_space(ops)
+
+
+def _is_ms(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+class _LogitsOnly(nn.Module):
+    def __init__(self, net: EvalNetwork):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[0]
+
+
+def random_genotypes(
+    ops: Mapping[str, list[str]], steps: int, n: int, seed: int = 0
+) -> list[Genotype]:
+    """``n`` architectures drawn as the search's first samples are: one op per edge, uniformly
+    from each cell type's op list ('none' removes the edge)."""
+    rng = random.Random(seed)
+    candidates = {ct: [list(ops[ct])] * len(edge_pairs(steps)) for ct in CELL_TYPES}
+    out = []
+    for _ in range(n):
+        weights = {
+            ct: [[rng.random() for _ in ops[ct]] for _ in edge_pairs(steps)] for ct in CELL_TYPES
+        }
+        out.append(derive_genotype(weights, candidates, steps))
+    return out
+
+
+def rank_correlation(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation of two equally long lists (ties broken by position)."""
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError("rank_correlation needs two lists of the same length, at least 2")
+    ra = torch.tensor(a).argsort().argsort().double()
+    rb = torch.tensor(b).argsort().argsort().double()
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / (ra.norm() * rb.norm()))

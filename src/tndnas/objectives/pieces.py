@@ -1,0 +1,228 @@
+"""The evaluation network of one macro-structure cut into pieces whose measurements add up.
+
+A piece is a module with a fixed input shape: the stem; per cell, the preprocessing of each
+input a live edge reads, one op per live edge, one addition for every further edge a node
+sums, and the concatenation of the cell's live nodes; last the classifier (global pooling,
+flatten, linear layer).  Together they are exactly the operations of
+``EvalNetwork(genotype, macro)`` in inference (``tests/test_cost_table.py`` records every
+tensor operation of both and compares them).
+
+The cells of one type all share the genotype's edges, so an edge's measurement is summed once
+over every cell of its type, at each cell's width and size; the rest (stem, preprocessing,
+classifier) depends only on the number of live nodes of each cell type and on which inputs
+each type reads.  A genotype's total is then a few dictionary lookups.  Subclasses say what a
+piece measures: parameters and FLOPs (:class:`~tndnas.objectives.cost_table.CostTable`) or
+measured latency (:class:`~tndnas.objectives.latency.LatencyTable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache, partial
+
+import torch
+from torch import nn
+
+from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
+from ..space.macro import Macro
+from ..space.ops import FactorizedReduce, ReLUConvBN, build_op
+
+Measure = tuple[float, ...]
+
+
+class Add(nn.Module):
+    """One addition of two edge outputs of a node (measured as ``x + x``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + x
+
+
+class Concat(nn.Module):
+    """The concatenation of a cell's ``m`` live nodes (measured on ``m`` copies of one)."""
+
+    def __init__(self, m: int):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x] * self.m, dim=1)
+
+
+def classifier(C: int, num_classes: int) -> nn.Module:
+    """Global average pooling, flatten and the linear classifier of the evaluation network."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(C, num_classes))
+
+
+def _sum(a: Measure, b: Measure) -> Measure:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def _times(n: int, a: Measure) -> Measure:
+    return tuple(n * x for x in a)
+
+
+class PieceTable:
+    """Sums a per-piece measurement over the evaluation network of one :class:`Macro`.
+
+    Subclasses define :meth:`measure` (a module and its input shape, batch 1, to a tuple of
+    numbers, the same length for every piece) and :attr:`zero`.  Each distinct piece is
+    measured once, under a readable key, and kept in :attr:`pieces`.
+    """
+
+    zero: Measure = ()
+
+    def __init__(self, macro: Macro):
+        self.macro = macro
+        self.plan = macro.cell_plan()
+        # spatial size of each cell's input s1 (the previous cell's output)
+        self._in_size = [macro.image_size] + [size for *_, size in self.plan[:-1]]
+        self.pieces: dict[str, Measure] = {}
+        self._edge: dict[str, dict[tuple[str, bool], Measure]] = {ct: {} for ct in CELL_TYPES}
+        self._skeleton = lru_cache(maxsize=None)(self._skeleton_cost)
+        self._glue = lru_cache(maxsize=None)(self._glue_cost)
+
+    # ------------------------------------------------------------------ measuring
+    def measure(self, module: nn.Module, shape: tuple[int, ...]) -> Measure:
+        raise NotImplementedError
+
+    def piece(self, key: str, build: Callable[[], nn.Module], shape: tuple[int, ...]) -> Measure:
+        """The measurement of the piece ``key`` (``build()`` on an input of ``shape``)."""
+        if key not in self.pieces:
+            self.pieces[key] = tuple(self.measure(build(), shape))
+        return self.pieces[key]
+
+    def op_piece(self, name: str, C: int, stride: int, size: int) -> Measure:
+        """One op of the search space on a ``C``-channel, ``size`` x ``size`` input."""
+        return self.piece(
+            f"op {name} {C}c stride{stride} {size}px",
+            lambda: build_op(name, C, stride, True),
+            (1, C, size, size),
+        )
+
+    # ------------------------------------------------------------------ pieces of a genotype
+    def edge_cost(self, cell_type: str, op: str, from_input: bool) -> Measure:
+        """One genotype edge, summed over every cell of ``cell_type``."""
+        table = self._edge[cell_type]
+        key = (op, from_input)
+        if key not in table:
+            want = cell_type == "reduce"
+            total = self.zero
+            for i, (red, _, C, size) in enumerate(self.plan):
+                if red != want:
+                    continue
+                stride = 2 if red and from_input else 1
+                size_in = self._in_size[i] if stride == 2 else size
+                total = _sum(total, self.op_piece(op, C, stride, size_in))
+            table[key] = total
+        return table[key]
+
+    def _glue_cost(self, cell_type: str, adds: int, m: int) -> Measure:
+        """Per cell of ``cell_type``: ``adds`` additions and the concatenation of ``m`` nodes."""
+        want = cell_type == "reduce"
+        total = self.zero
+        for red, _, C, size in self.plan:
+            if red != want:
+                continue
+            shape = (1, C, size, size)
+            if adds:
+                total = _sum(total, _times(adds, self.piece(f"add {C}c {size}px", Add, shape)))
+            total = _sum(total, self.piece(f"concat {m}x{C}c {size}px", lambda: Concat(m), shape))
+        return total
+
+    def _skeleton_cost(
+        self, m_n: int, m_r: int, uses_n: tuple[bool, bool], uses_r: tuple[bool, bool]
+    ) -> Measure:
+        """Stem, preprocessing of every cell and classifier, for given live-node counts."""
+        macro = self.macro
+        C_stem = macro.stem_multiplier * macro.channels
+        s, n_in = macro.image_size, macro.in_channels
+        total = self.piece(
+            f"stem {n_in}>{C_stem}c {s}px",
+            lambda: nn.Sequential(
+                nn.Conv2d(n_in, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem)
+            ),
+            (1, n_in, s, s),
+        )
+        C_pp, C_p = C_stem, C_stem
+        size_pp = size_p = s
+        for red, red_prev, C, size in self.plan:
+            use0, use1 = uses_r if red else uses_n
+            if use0:
+                if red_prev:
+                    key, build = (
+                        f"reduce {C_pp}>{C}c {size_pp}px",
+                        partial(FactorizedReduce, C_pp, C),
+                    )
+                else:
+                    key, build = (
+                        f"1x1 {C_pp}>{C}c {size_pp}px",
+                        partial(ReLUConvBN, C_pp, C, 1, 1, 0),
+                    )
+                total = _sum(total, self.piece(key, build, (1, C_pp, size_pp, size_pp)))
+            if use1:
+                total = _sum(
+                    total,
+                    self.piece(
+                        f"1x1 {C_p}>{C}c {size_p}px",
+                        partial(ReLUConvBN, C_p, C, 1, 1, 0),
+                        (1, C_p, size_p, size_p),
+                    ),
+                )
+            C_pp, C_p = C_p, (m_r if red else m_n) * C
+            size_pp, size_p = size_p, size
+        k = macro.num_classes
+        return _sum(
+            total,
+            self.piece(
+                f"classifier {C_p}c {size_p}px>{k}",
+                lambda: classifier(C_p, k),
+                (1, C_p, size_p, size_p),
+            ),
+        )
+
+    def live_summary(self, genotype: Genotype) -> dict[str, tuple[list, list[int], bool, bool]]:
+        """Per cell type: live edges, live nodes, and whether inputs 0 and 1 are read."""
+        if genotype.steps != self.macro.steps:
+            raise GenotypeError(
+                f"genotype has {genotype.steps} steps but the network has {self.macro.steps}"
+            )
+        out = {}
+        for ct in CELL_TYPES:
+            edges, nodes = genotype.live(ct)
+            if not nodes:
+                raise GenotypeError(
+                    f"the {ct} cell has no live intermediate node, so no network can be built from it"
+                )
+            sources = {src for _, src, _ in edges}
+            out[ct] = (edges, nodes, 0 in sources, 1 in sources)
+        return out
+
+    def total(self, genotype: Genotype) -> Measure:
+        """The sum over every piece of ``EvalNetwork(genotype, macro)`` (no auxiliary head)."""
+        live = self.live_summary(genotype)
+        total = self.zero
+        for ct, (edges, nodes, _, _) in live.items():
+            for op, src, _ in edges:
+                total = _sum(total, self.edge_cost(ct, op, src < 2))
+            total = _sum(total, self._glue(ct, len(edges) - len(nodes), len(nodes)))
+        n, r = live["normal"], live["reduce"]
+        return _sum(total, self._skeleton(len(n[1]), len(r[1]), n[2:], r[2:]))
+
+    def measure_space(self, ops: dict[str, list[str]]) -> None:
+        """Measure every piece any genotype over the op lists ``ops`` (per cell type) can use."""
+        steps = self.macro.steps
+        for ct in CELL_TYPES:
+            for op in ops[ct]:
+                for from_input in (True, False):
+                    self.edge_cost(ct, op, from_input)
+            max_edges = sum(range(2, 2 + steps))
+            for m in range(1, steps + 1):
+                for adds in (0, 1):  # an addition's piece is the same for every count
+                    if adds <= max_edges - m:
+                        self._glue(ct, adds, m)
+        reads = [(a, b) for a in (False, True) for b in (False, True) if a or b]
+        for m_n in range(1, steps + 1):
+            for m_r in range(1, steps + 1):
+                for uses_n in reads:
+                    for uses_r in reads:
+                        self._skeleton(m_n, m_r, uses_n, uses_r)

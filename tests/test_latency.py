@@ -1,0 +1,240 @@
+"""The latency table: its pieces are exactly the network's operations, its files, the
+``latency_ms`` cost in a search, and ``tndnas latency-table``."""
+
+import json
+import random
+import zlib
+from collections import Counter
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from tndnas.cli import main
+from tndnas.config import ConfigError
+from tndnas.objectives import LatencyTable, LatencyTableError
+from tndnas.objectives.latency import random_genotypes, rank_correlation
+from tndnas.objectives.pieces import PieceTable
+from tndnas.search import search
+from tndnas.space import EvalNetwork, Genotype, Macro
+from tndnas.space.genotype import edge_pairs
+from tndnas.space.op_sets import resolve_op_set
+
+from .conftest import random_genotype
+from .test_search import TINY, tiny
+
+MACRO = Macro(channels=4, layers=5, num_classes=7, in_channels=3, image_size=12)
+OPS = {"normal": list(resolve_op_set("tnd-normal")), "reduce": list(resolve_op_set("tnd-reduce"))}
+
+
+class _Record(TorchDispatchMode):
+    """Counts every tensor operation run under it, by name and output shape."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+        self.ops[(str(func), shape)] += 1
+        return out
+
+
+def _recorded(module: torch.nn.Module, shape) -> Counter:
+    module.eval()
+    x = torch.zeros(*shape)
+    with torch.no_grad(), _Record() as rec:
+        module(x)
+    return rec.ops
+
+
+def _summary(ops: Counter) -> tuple[int, int, int]:
+    """(operations, elements written, a checksum of the (operation, shape) multiset): sums of
+    these are equal only for the same operations."""
+    count = sum(ops.values())
+    elements = sum(n * torch.Size(s).numel() for (_, s), n in ops.items() if s is not None)
+    check = sum(n * zlib.crc32(repr(k).encode()) for k, n in ops.items())
+    return count, elements, check
+
+
+class OpCountTable(PieceTable):
+    """Measures a piece by the tensor operations it runs."""
+
+    zero = (0, 0, 0)
+
+    def measure(self, module, shape):
+        return _summary(_recorded(module, shape))
+
+
+def _network_ops(g: Genotype, macro: Macro) -> tuple[int, int, int]:
+    shape = (1, macro.in_channels, macro.image_size, macro.image_size)
+    return _summary(_recorded(_Logits(EvalNetwork(g, macro)), shape))
+
+
+class _Logits(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)[0]
+
+
+def test_pieces_are_exactly_the_networks_operations():
+    """Every tensor operation of the evaluation network's inference forward -- stem,
+    preprocessing, ops, the additions of multi-input nodes, concatenations, classifier -- is in
+    exactly one piece, on random genotypes and extreme in-degrees."""
+    table = OpCountTable(MACRO)
+    rng = random.Random(0)
+    full = tuple(("sep_conv_3x3", s, d) for s, d in edge_pairs())  # node 5: in-degree 5
+    deep = (("conv_1x1", 1, 2), ("conv_3x3", 2, 3), ("skip_connect", 3, 4), ("dil_conv_5x5", 4, 5))
+    genotypes = [
+        Genotype(full, deep),
+        Genotype(deep, full),
+        Genotype((("skip_connect", 0, 2),), full),
+    ]
+    genotypes += [
+        random_genotype(rng, OPS["normal"], OPS["reduce"], p_edge=p) for p in (0.3, 0.6, 0.9) * 3
+    ]
+    for g in genotypes:
+        assert table.total(g) == _network_ops(g, MACRO), g
+
+
+def test_measured_table_predicts_the_sum_of_its_pieces_and_round_trips(tmp_path):
+    table = LatencyTable(MACRO, min_run_time=0.001)
+    table.measure_space(OPS)
+    assert len(table.pieces) > 20 and all(v[0] > 0 for v in table.pieces.values())
+    genotypes = random_genotypes(OPS, MACRO.steps, 5, seed=1)
+    predicted = [table.latency_ms(g) for g in genotypes]
+    assert all(p > 0 for p in predicted)
+    path = tmp_path / "lat.json"
+    path.write_text(json.dumps(table.to_dict()))
+    loaded = LatencyTable.load(path, expect=MACRO)
+    assert [loaded.latency_ms(g) for g in genotypes] == predicted
+    loaded.check_covers(OPS)
+    assert loaded.measure_network(genotypes[0]) > 0  # the same device can still time networks
+    # a table measured on a narrower op set cannot answer for a wider one: named, not measured
+    small = LatencyTable(MACRO, min_run_time=0.001)
+    small.measure_space({"normal": ["skip_connect", "none"], "reduce": ["max_pool_3x3"]})
+    path.write_text(json.dumps(small.to_dict()))
+    with pytest.raises(
+        LatencyTableError,
+        match=r"has no entry for the piece 'op sep_conv_3x3 .*tndnas latency-table",
+    ):
+        LatencyTable.load(path).check_covers(OPS)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "does not exist; measure one with tndnas latency-table"),
+        ("{not json", "cannot be read"),
+        ('{"pieces": {}}', "is not a tndnas latency table"),
+        ('{"format": "tndnas-latency-table", "version": 9}', "has version 9"),
+        ('{"format": "tndnas-latency-table", "version": 1, "macro": {}}', "is malformed"),
+    ],
+)
+def test_bad_latency_files_are_named(tmp_path, content, message):
+    path = tmp_path / "lat.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(LatencyTableError, match=message):
+        LatencyTable.load(path)
+
+
+def test_wrong_network_and_bad_values_are_refused(tmp_path):
+    table = LatencyTable(MACRO, min_run_time=0.001)
+    table.measure_space({"normal": ["skip_connect"], "reduce": ["max_pool_3x3"]})
+    data = table.to_dict()
+    path = tmp_path / "lat.json"
+    path.write_text(json.dumps(data))
+    other = Macro(channels=8, layers=5, num_classes=7, in_channels=3, image_size=12)
+    with pytest.raises(
+        LatencyTableError, match=r"measured for 4 channels x 5 cells.* has 8 channels"
+    ):
+        LatencyTable.load(path, expect=other)
+    first = next(iter(data["pieces"]))
+    for bad in (-1.0, "fast", float("nan")):
+        data["pieces"][first] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(LatencyTableError, match="not finite, non-negative milliseconds"):
+            LatencyTable.load(path)
+    assert issubclass(LatencyTableError, ConfigError)  # one line and status 2 from the CLI
+
+
+def test_rank_correlation():
+    assert rank_correlation([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert -1 < rank_correlation([1, 2, 3, 4], [2, 1, 4, 3]) < 1
+
+
+def _table_args(out):
+    argv = ["latency-table", "--preset", "quick", "--min-time", "0.001", "--out", str(out)]
+    for item in TINY:
+        argv += ["--set", item]
+    return argv
+
+
+def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
+    table = tmp_path / "tables" / "lat.json"
+    assert main([*_table_args(table), "--check", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "pieces measured" in out and "rank correlation" in out and "reward.latency_table=" in out
+    data = json.loads(table.read_text())
+    assert data["macro"]["channels"] == 8 and data["macro"]["layers"] == 5  # TINY's target
+    assert len(data["info"]["check"]["measured_ms"]) == 3 and data["info"]["device"] == "cpu"
+    # a search whose reward is latency: it records the table and the final network's latency
+    one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 20.0, beta: -0.5}]"
+    cfg = tiny("reward.cost=latency_ms", f"reward.latency_table={table}", one)
+    summary = search(cfg, tmp_path / "run", progress=False, plots=False)
+    loaded = LatencyTable.load(table)
+    from tndnas.space import genotype_from_dict
+
+    final = genotype_from_dict(summary["genotype"])
+    assert summary["latency_ms"] == pytest.approx(loaded.latency_ms(final))
+    assert (
+        json.loads((tmp_path / "run" / "latency_table.json").read_text())["pieces"]
+        == data["pieces"]
+    )
+    alpha = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert any("latency_ms" in json.dumps(r) for r in alpha if r["kind"] == "alpha")
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["latency_table"]["file"] == str(table) and info["latency_table"]["device"] == "cpu"
+
+
+def test_latency_cost_without_a_table_stops_before_anything_is_written(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="reward.latency_table is not set; measure a table"):
+        search(tiny("reward.cost=latency_ms"), tmp_path / "run", progress=False, plots=False)
+    assert not (tmp_path / "run").exists()
+    argv = [
+        "search",
+        "--preset",
+        "quick",
+        "--out",
+        str(tmp_path / "r"),
+        "--set",
+        "reward.latency_table=nope.json",
+    ]
+    for item in TINY:
+        argv += ["--set", item]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "latency table nope.json does not exist" in err
+    assert (
+        main(
+            [
+                "latency-table",
+                "--preset",
+                "quick",
+                "--batch",
+                "0",
+                "--out",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
+    assert "--batch=0 is invalid" in capsys.readouterr().err
