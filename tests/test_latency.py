@@ -3,6 +3,7 @@
 
 import json
 import random
+import unittest.mock
 import zlib
 from collections import Counter
 
@@ -170,7 +171,19 @@ def test_rank_correlation():
 
 
 def _table_args(out):
-    argv = ["latency-table", "--preset", "quick", "--min-time", "0.001", "--out", str(out)]
+    argv = [
+        "latency-table",
+        "--preset",
+        "quick",
+        "--min-time",
+        "0.001",
+        "--check-time",
+        "0.01",
+        "--rounds",
+        "2",
+        "--out",
+        str(out),
+    ]
     for item in TINY:
         argv += ["--set", item]
     return argv
@@ -180,10 +193,13 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     table = tmp_path / "tables" / "lat.json"
     assert main([*_table_args(table), "--check", "3"]) == 0
     out = capsys.readouterr().out
-    assert "pieces measured" in out and "rank correlation" in out and "reward.latency_table=" in out
+    for words in ("pieces measured", "FLOPs': ", "a second measurement", "reward.latency_table="):
+        assert words in out
     data = json.loads(table.read_text())
     assert data["macro"]["channels"] == 8 and data["macro"]["layers"] == 5  # TINY's target
-    assert len(data["info"]["check"]["measured_ms"]) == 3 and data["info"]["device"] == "cpu"
+    check = data["info"]["check"]
+    assert [len(p) for p in check["measured_ms"]] == [3, 3] and data["info"]["device"] == "cpu"
+    assert len(check["flops"]) == 3 and -1 <= check["flops_rank_correlation"] <= 1
     # a search whose reward is latency: it records the table and the final network's latency
     one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 20.0, beta: -0.5}]"
     cfg = tiny("reward.cost=latency_ms", f"reward.latency_table={table}", one)
@@ -238,3 +254,33 @@ def test_latency_cost_without_a_table_stops_before_anything_is_written(tmp_path,
         == 2
     )
     assert "--batch=0 is invalid" in capsys.readouterr().err
+
+
+class _Ones(PieceTable):
+    """Every piece measures 1: a genotype's total is the number of pieces it adds up."""
+
+    zero = (0,)
+
+    def measure(self, module, shape):
+        return (1,)
+
+
+def test_rounds_keep_each_pieces_median():
+    class Steady(LatencyTable):
+        def measure(self, module, shape):
+            return (10.0,)
+
+    speeds = iter([1.0, 3.0, 0.5])  # a machine slow in the second round, fast in the third
+    one_round = PieceTable.measure_space
+
+    def drifting_round(self, ops):
+        factor = next(speeds)
+        one_round(self, ops)
+        self.pieces = {k: (v[0] * factor,) for k, v in self.pieces.items()}
+
+    t = Steady(MACRO)
+    with unittest.mock.patch.object(PieceTable, "measure_space", drifting_round):
+        t.measure_space({"normal": ["conv_1x1"], "reduce": ["max_pool_3x3"]}, rounds=3)
+    assert {v[0] for v in t.pieces.values()} == {10.0}  # the median of 10, 30 and 5
+    g = Genotype((("conv_1x1", 0, 2),), (("max_pool_3x3", 1, 2),))
+    assert t.latency_ms(g) == pytest.approx(10.0 * _Ones(MACRO).total(g)[0])

@@ -274,3 +274,33 @@ def test_jobs_that_cannot_run_together_stop_at_once(tmp_path, monkeypatch, capsy
     assert text.count("search FAILED") == 2
     assert "this sweep runs 2 jobs at once on cpu" in text and "tndnas sweep --jobs 1" in text
     assert not any(p.is_dir() for p in out.iterdir())  # no run directory was started
+
+
+def test_latency_sweep_front_is_over_latency(tmp_path):
+    """A sweep whose reward.cost is latency_ms collects each job's predicted latency and draws
+    its fronts over latency, not over params."""
+    spec = sweep_mod.SweepSpec(
+        betas=[-0.1, -0.5, -1.0],
+        refs=[20.0],
+        out=tmp_path,
+        overrides=[*TINY, "reward.cost=latency_ms", "reward.latency_table=lat.json"],
+    )
+    jobs = sweep_mod.plan_jobs(spec)
+    # (latency ms, params, arch acc): over latency jobs 0 and 2 are the front, over params 1 and 2
+    for job, (lat, params, acc) in zip(
+        jobs, [(10.0, 3e6, 0.8), (20.0, 1e6, 0.7), (30.0, 2e6, 0.9)]
+    ):
+        job.dir.mkdir()
+        (job.dir / "summary.json").write_text(
+            json.dumps({"params": params, "flops": 1e7, "latency_ms": lat, "seconds_total": 1.0})
+        )
+        (job.dir / "metrics.jsonl").write_text(
+            json.dumps({"kind": "epoch", "arch_acc_argmax": acc}) + "\n"
+        )
+    rows = sweep_mod.collect(jobs, {}, tmp_path)
+    assert [r["latency_ms"] for r in rows] == [10.0, 20.0, 30.0]
+    assert [r["pareto"] for r in rows] == [True, False, True]
+    assert read_csv(tmp_path / "pareto.csv")[0]["latency_ms"] == "10.0"
+    assert_nontrivial_png(tmp_path / "pareto.png")
+    assert "lat_ms" in sweep_mod.format_table(rows)
+    assert "lat_ms" not in sweep_mod.format_table([{**r, "latency_ms": None} for r in rows])

@@ -34,9 +34,16 @@ if TYPE_CHECKING:
 DEFAULT_TRAIN_PRESET = "quick"
 POLL_SECONDS = 0.2
 COLUMNS = (
-    "job", "beta", "ref", "params", "flops", "arch_acc", "search_seconds", "test_error",
-    "pareto", "pareto_test", "status",
+    "job", "beta", "ref", "params", "flops", "latency_ms", "arch_acc", "search_seconds",
+    "test_error", "pareto", "pareto_test", "status",
 )  # fmt: skip
+# the cost on each Pareto front's x-axis: the sweep's primary cost (reward.cost) when the
+# summaries hold it, else params -- (row key, scale, axis label)
+FRONT_AXES = {
+    "params": ("params", 1e-6, "parameters of the evaluation network (M)"),
+    "flops": ("flops", 1e-6, "MFLOPs of the evaluation network (one image)"),
+    "latency_ms": ("latency_ms", 1.0, "predicted inference latency of the evaluation network (ms)"),
+}
 
 #: ``(job_dir, train_preset, epochs, device) -> argv`` of the command that trains a searched genotype.
 TrainCommand = Callable[[Path, str, int, str | None], list[str]]
@@ -467,6 +474,7 @@ def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
         "ref": job.ref,
         "params": int(summary["params"]) if "params" in summary else None,
         "flops": int(summary["flops"]) if "flops" in summary else None,
+        "latency_ms": summary.get("latency_ms"),
         "arch_acc": None if acc is None else 100.0 * acc,
         "search_seconds": summary.get("seconds_total"),
         "test_error": None if test_error is None else float(test_error),
@@ -476,16 +484,21 @@ def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
     }
 
 
-def mark_fronts(rows: list[dict[str, Any]]) -> None:
-    """Set ``pareto`` (params vs arch_acc) and, when any row has a test error,
-    ``pareto_test`` (params vs test_error) in place."""
+def front_axis(cost: str) -> str:
+    """The row key on the fronts' x-axis for a sweep whose primary cost is ``cost``."""
+    return cost if cost in FRONT_AXES else "params"
+
+
+def mark_fronts(rows: list[dict[str, Any]], x: str = "params") -> None:
+    """Set ``pareto`` (``x`` vs arch_acc) and, when any row has a test error, ``pareto_test``
+    (``x`` vs test_error) in place."""
     from .report.pareto import pareto_front
 
-    front = pareto_front([(r["params"], r["arch_acc"]) for r in rows], (True, False))
+    front = pareto_front([(r[x], r["arch_acc"]) for r in rows], (True, False))
     for r, f in zip(rows, front):
         r["pareto"] = f
     if any(r["test_error"] is not None for r in rows):
-        front = pareto_front([(r["params"], r["test_error"]) for r in rows], (True, True))
+        front = pareto_front([(r[x], r["test_error"]) for r in rows], (True, True))
         for r, f in zip(rows, front):
             r["pareto_test"] = f
 
@@ -502,20 +515,23 @@ def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     return [csv_path, json_path]
 
 
-def write_plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
-    """``pareto.png`` (arch-half accuracy vs params) and, with test errors, ``pareto_test.png``."""
+def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> list[Path]:
+    """``pareto.png`` (arch-half accuracy vs the cost ``x``) and, with test errors,
+    ``pareto_test.png``."""
     from .report.pareto import plot_front
 
+    _, scale, xlabel = FRONT_AXES[x]
+    what = "size" if x == "params" else x.replace("_ms", "")
     written = []
     p = plot_front(
         rows,
-        "params",
+        x,
         "arch_acc",
         out / "pareto.png",
-        x_scale=1e-6,
-        xlabel="parameters of the evaluation network (M)",
+        x_scale=scale,
+        xlabel=xlabel,
         ylabel="architecture-half accuracy, argmax architecture (%)",
-        title="Sweep: accuracy in the supernet vs size",
+        title=f"Sweep: accuracy in the supernet vs {what}",
     )
     written += [p] if p else []
     if p is None:  # no finished job: no stale plot from an earlier collection either
@@ -523,14 +539,14 @@ def write_plots(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     if any(r["test_error"] is not None for r in rows):
         p = plot_front(
             rows,
-            "params",
+            x,
             "test_error",
             out / "pareto_test.png",
-            x_scale=1e-6,
+            x_scale=scale,
             minimize=(True, True),
-            xlabel="parameters of the evaluation network (M)",
+            xlabel=xlabel,
             ylabel="test error (%)",
-            title="Sweep: test error after training vs size",
+            title=f"Sweep: test error after training vs {what}",
         )
         written += [p] if p else []
     return written
@@ -545,7 +561,9 @@ def _cell(v: Any, fmt: str) -> str:
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A short text table of the rows; ``*`` marks the front (``*`` after the test error: the
     test-error front)."""
-    head = ("job", "beta", "ref", "params(M)", "MFLOPs", "arch_acc%", "test_err%", "search_s", "")
+    latency = any(r["latency_ms"] is not None for r in rows)
+    head = ("job", "beta", "ref", "params(M)", "MFLOPs", *(("lat_ms",) if latency else ()),
+            "arch_acc%", "test_err%", "search_s", "")  # fmt: skip
     body = []
     for r in rows:
         mark = "*" if r["pareto"] else ""
@@ -559,6 +577,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
                 _cell(r["ref"], "g"),
                 _cell(params, ".4f"),
                 _cell(flops, ".2f"),
+                *((_cell(r["latency_ms"], ".2f"),) if latency else ()),
                 _cell(r["arch_acc"], ".2f"),
                 test,
                 _cell(r["search_seconds"], ".0f"),
@@ -577,11 +596,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def collect(jobs: list[Job], failures: dict[str, Failure], out: Path) -> list[dict[str, Any]]:
-    """Rows of every job, their Pareto flags, and the files ``pareto.{csv,json,png}``."""
+    """Rows of every job, their Pareto flags (over the sweep's primary cost), and the files
+    ``pareto.{csv,json,png}``."""
     rows = [job_row(job, failures.get(job.name)) for job in jobs]
-    mark_fronts(rows)
+    x = front_axis(jobs[0].config.reward.cost) if jobs else "params"
+    mark_fronts(rows, x)
     write_table_files(rows, out)
-    write_plots(rows, out)
+    write_plots(rows, out, x)
     return rows
 
 

@@ -83,8 +83,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"plots:    none drawn; tndnas plot {run_dir} draws them")
     print(
         f"final network ({cfg.target.channels} channels, {cfg.target.layers} layers): "
-        f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
-        f"search took {summary['seconds_total']:.0f} s"
+        f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs"
+        + (
+            ""
+            if summary.get("latency_ms") is None
+            else f", {summary['latency_ms']:.2f} ms predicted latency"
+        )
+        + f"; search took {summary['seconds_total']:.0f} s"
     )
     return 0
 

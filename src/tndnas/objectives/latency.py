@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ class LatencyTable(PieceTable):
         self.info: dict[str, Any] = {}  # where it was measured (filled by tndnas latency-table)
 
     # ------------------------------------------------------------------ measuring
-    def _timed(self, module: nn.Module, shape: tuple[int, ...]) -> float:
+    def _timed(
+        self, module: nn.Module, shape: tuple[int, ...], min_run_time: float | None = None
+    ) -> float:
         """Median milliseconds of one inference forward of ``module`` on a batch of ``shape``."""
         module = module.eval().to(self.device)
         x = torch.randn((self.batch_size, *shape[1:]), device=self.device)
@@ -99,7 +102,8 @@ class LatencyTable(PieceTable):
         with torch.inference_mode():
             for _ in range(3):  # warm-up: allocator, kernel selection
                 module(x)
-            return timer.blocked_autorange(min_run_time=self.min_run_time).median * 1e3
+            t = timer.blocked_autorange(min_run_time=min_run_time or self.min_run_time)
+        return t.median * 1e3
 
     def measure(self, module: nn.Module, shape: tuple[int, ...]) -> tuple[float]:
         return (self._timed(module, shape),)
@@ -116,16 +120,41 @@ class LatencyTable(PieceTable):
             )
         return super().piece(key, build, shape)
 
+    def measure_space(self, ops: Mapping[str, list[str]], rounds: int = 1) -> None:
+        """Measure every piece any genotype over ``ops`` can use; with ``rounds`` > 1 every
+        piece is measured once per round, the rounds one after another, and its median kept,
+        so that a machine whose speed drifts during the measurement shifts all pieces alike."""
+        if self.source is not None or rounds <= 1:
+            super().measure_space(ops)
+            return
+        seen: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            self._forget()
+            super().measure_space(ops)
+            for k, v in self.pieces.items():
+                seen.setdefault(k, []).append(v[0])
+        self._forget()
+        self.pieces = {k: (statistics.median(v),) for k, v in seen.items()}
+
+    def _forget(self) -> None:
+        """Drop every measured piece and every sum made from them."""
+        self.pieces = {}
+        self._edge = {ct: {} for ct in CELL_TYPES}
+        self._skeleton.cache_clear()
+        self._glue.cache_clear()
+
     def latency_ms(self, genotype: Genotype) -> float:
         """Predicted inference latency of ``EvalNetwork(genotype, macro)``, ms (auxiliary head
         excluded: it does not run in inference)."""
         return self.total(genotype)[0]
 
-    def measure_network(self, genotype: Genotype) -> float:
-        """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms."""
+    def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
+        """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms
+        (``min_run_time``: seconds of repeated runs, default the table's)."""
         net = EvalNetwork(genotype, self.macro)
         m = self.macro
-        return self._timed(_LogitsOnly(net), (1, m.in_channels, m.image_size, m.image_size))
+        shape = (1, m.in_channels, m.image_size, m.image_size)
+        return self._timed(_LogitsOnly(net), shape, min_run_time)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
