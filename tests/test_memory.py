@@ -194,7 +194,9 @@ def test_memory_share_from_the_environment(monkeypatch):
     assert share == MemoryShare(3, 3000) and share.bytes_each(torch.device("cpu")) == 1000
     assert MemoryShare(2).bytes_each(torch.device("cpu")) is None  # no pool given, not a GPU
     assert memory_share() == MemoryShare(*map(int, share.encode().split(":")))
-    for bad in ("0", "two", "2:lots", "-1"):
+    monkeypatch.setenv(MEMORY_SHARE_ENV, "2::3")  # two jobs on each of three GPUs
+    assert memory_share() == MemoryShare(2, None, 3)
+    for bad in ("0", "two", "2:lots", "-1", "2::0", "2:1:1:1"):
         monkeypatch.setenv(MEMORY_SHARE_ENV, bad)
         with pytest.raises(ConfigError, match=f"{MEMORY_SHARE_ENV}=.* is malformed.*unset it"):
             memory_share()
@@ -217,6 +219,10 @@ def test_a_sweep_job_must_fit_its_share(tmp_path, monkeypatch):
     assert "this sweep runs 3 jobs at once on cpu" in problem
     assert "run at most 2 at once (tndnas sweep --jobs 2)" in problem
     assert problem.count(".") >= 1 and "\n" not in problem
+    # two GPUs, three jobs at once on each, memory for two per GPU: four jobs in all
+    monkeypatch.setenv(MEMORY_SHARE_ENV, MemoryShare(3, int(2.5 * largest), 2).encode())
+    problem = next(r["problem"] for r in s.memory_plan(0, s.initial_candidates) if r["problem"])
+    assert "run at most 2 at once per GPU (tndnas sweep --jobs 4)" in problem
     # enough for all three: no problem
     monkeypatch.setenv(MEMORY_SHARE_ENV, MemoryShare(3, int(3.5 * largest)).encode())
     assert all(r["fits"] and r["problem"] is None for r in s.memory_plan(0, s.initial_candidates))
@@ -233,11 +239,11 @@ def test_memory_shares_of_sweep_slots(monkeypatch):
     assert memory_shares([None] * 2, "auto", []) == [MemoryShare(2, 8000)] * 2  # no GPU here
     # two GPUs, three slots: the two slots on GPU 0 share it, GPU 1 has its slot to itself
     assert memory_shares(["0", "1", "0"], "auto", ["0", "1"]) == [
-        MemoryShare(2),
+        MemoryShare(2, None, 2),
         None,
-        MemoryShare(2),
+        MemoryShare(2, None, 2),
     ]
     assert memory_shares([None] * 2, "auto", ["0"]) == [MemoryShare(2)] * 2  # one GPU, shared
     monkeypatch.setenv("TNDNAS_MEMORY_SHARE", "9")
-    assert _child_env(None, 2, MemoryShare(2, 8000))["TNDNAS_MEMORY_SHARE"] == "2:8000"
+    assert _child_env(None, 2, MemoryShare(2, 8000))["TNDNAS_MEMORY_SHARE"] == "2:8000:1"
     assert "TNDNAS_MEMORY_SHARE" not in _child_env(None, 1, None)

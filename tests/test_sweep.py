@@ -270,7 +270,9 @@ def test_jobs_that_cannot_run_together_stop_at_once(tmp_path, monkeypatch, capsy
     assert sweep_cmd.run(sweep_args(out)) == 1
     text = capsys.readouterr().out
     plan = json.loads((out / "sweep.json").read_text())
-    assert plan["memory_shares"] == [{"processes": 2, "pool_bytes": int(1.5 * need)}] * 2
+    assert (
+        plan["memory_shares"] == [{"processes": 2, "pool_bytes": int(1.5 * need), "devices": 1}] * 2
+    )
     assert text.count("search FAILED") == 2
     assert "this sweep runs 2 jobs at once on cpu" in text and "tndnas sweep --jobs 1" in text
     assert not any(p.is_dir() for p in out.iterdir())  # no run directory was started

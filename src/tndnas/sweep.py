@@ -38,11 +38,11 @@ COLUMNS = (
     "test_error", "pareto", "pareto_test", "status",
 )  # fmt: skip
 # the cost on each Pareto front's x-axis: the sweep's primary cost (reward.cost) when the
-# summaries hold it, else params -- (row key, scale, axis label)
+# summaries hold it, else params -- row key: (scale, axis label)
 FRONT_AXES = {
-    "params": ("params", 1e-6, "parameters of the evaluation network (M)"),
-    "flops": ("flops", 1e-6, "MFLOPs of the evaluation network (one image)"),
-    "latency_ms": ("latency_ms", 1.0, "predicted inference latency of the evaluation network (ms)"),
+    "params": (1e-6, "parameters of the evaluation network (M)"),
+    "flops": (1e-6, "MFLOPs of the evaluation network (one image)"),
+    "latency_ms": (1.0, "predicted inference latency of the evaluation network (ms)"),
 }
 
 #: ``(job_dir, train_preset, epochs, device) -> argv`` of the command that trains a searched genotype.
@@ -317,7 +317,10 @@ def memory_shares(
         import torch
 
         return [MemoryShare(n, available_memory_bytes(torch.device("cpu")))] * n
-    return [MemoryShare(slots.count(g)) if slots.count(g) > 1 else None for g in slots]
+    devices = len(set(slots))
+    return [
+        MemoryShare(slots.count(g), None, devices) if slots.count(g) > 1 else None for g in slots
+    ]
 
 
 def _child_env(gpu: str | None, jobs: int, share: MemoryShare | None = None) -> dict[str, str]:
@@ -520,7 +523,7 @@ def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> lis
     ``pareto_test.png``."""
     from .report.pareto import plot_front
 
-    _, scale, xlabel = FRONT_AXES[x]
+    scale, xlabel = FRONT_AXES[x]
     what = "size" if x == "params" else x.replace("_ms", "")
     written = []
     p = plot_front(
@@ -626,7 +629,9 @@ def _write_plan(
         "gpus": slots,
         # per slot: jobs sharing its device's memory, and the memory they share (None: all of it)
         "memory_shares": [
-            None if m is None else {"processes": m.processes, "pool_bytes": m.pool_bytes}
+            None
+            if m is None
+            else {"processes": m.processes, "pool_bytes": m.pool_bytes, "devices": m.devices}
             for m in shares
         ],
         "train_epochs": spec.train_epochs,

@@ -84,8 +84,8 @@ def check_table(
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
+    from ..search.algorithm import space_ops
     from ..space.macro import Macro
-    from ..space.op_sets import resolve_op_set
     from .info import dataset_shape
 
     _check_arguments(args)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     in_ch, size, classes = dataset_shape(cfg.dataset.name, cfg.dataset.data_dir)
     macro = Macro(channels=cfg.target.channels, layers=cfg.target.layers, num_classes=classes,
                   in_channels=in_ch, image_size=size, steps=cfg.space.steps)  # fmt: skip
-    ops = {ct: list(resolve_op_set(getattr(cfg.space, f"{ct}_ops"))) for ct in ("normal", "reduce")}
+    ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
     table = LatencyTable(macro, device=device, batch_size=args.batch, threads=args.threads,
                          channels_last=args.channels_last, min_run_time=args.min_time)  # fmt: skip
     print(f"measuring on {device} ({table.threads} threads, batch {args.batch}): the target network "
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "device_name": env.get("gpu") or env["platform"],
         "torch": env["torch"],
         "tndnas": env["tndnas"],
-        "preset": args.preset,
+        "preset": preset if not args.config else None,
         "config": args.config,
         "overrides": overrides,
         "op_sets": {ct: getattr(cfg.space, f"{ct}_ops") for ct in ops},
@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(table.pieces)} pieces measured in {seconds:.0f} s", flush=True)
     if args.check:
         c = table.info["check"] = check_table(table, ops, args.check, args.check_time, cfg.seed)
-        pred, meas = c["predicted_ms"], [min(pair) for pair in zip(*c["measured_ms"], strict=True)]
+        pred = c["predicted_ms"]
+        meas = [statistics.median(pair) for pair in zip(*c["measured_ms"], strict=True)]
         rho, again, by_flops = (
             "-" if c[k] is None else f"{c[k]:.2f}"
             for k in ("rank_correlation", "repeat_rank_correlation", "flops_rank_correlation")

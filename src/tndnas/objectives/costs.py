@@ -6,13 +6,14 @@ network, 2 FLOPs per multiply-add), both looked up in the :class:`CostTable` of 
 target macro-structure -- never by building a network per sample -- and ``latency_ms``
 (predicted inference latency of that network, from the run's :class:`LatencyTable`).
 
-A user plugs in any other measure, e.g. latency measured on a device::
+A user plugs in any other measure, e.g. energy from a model of the device::
 
     from tndnas.objectives import register_cost
 
-    @register_cost("latency_ms", unit="ms")
-    def latency(genotype, ctx):      # ctx.table: CostTable, ctx.macro: Macro
-        return my_latency_lookup(genotype)
+    @register_cost("energy_mj", unit="mJ")
+    def energy(genotype, ctx):      # ctx.table: CostTable, ctx.macro: Macro, ctx.latency
+        c = ctx.table.cost(genotype)
+        return my_energy_model(c.flops, c.params)
 """
 
 from __future__ import annotations

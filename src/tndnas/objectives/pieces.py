@@ -4,7 +4,7 @@ A piece is a module with a fixed input shape: the stem; per cell, the preprocess
 input a live edge reads, one op per live edge, one addition for every further edge a node
 sums, and the concatenation of the cell's live nodes; last the classifier (global pooling,
 flatten, linear layer).  Together they are exactly the operations of
-``EvalNetwork(genotype, macro)`` in inference (``tests/test_cost_table.py`` records every
+``EvalNetwork(genotype, macro)`` in inference (``tests/test_latency.py`` records every
 tensor operation of both and compares them).
 
 The cells of one type all share the genotype's edges, so an edge's measurement is summed once
@@ -25,6 +25,7 @@ from torch import nn
 
 from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
 from ..space.macro import Macro
+from ..space.network import make_stem
 from ..space.ops import FactorizedReduce, ReLUConvBN, build_op
 
 Measure = tuple[float, ...]
@@ -137,11 +138,7 @@ class PieceTable:
         C_stem = macro.stem_multiplier * macro.channels
         s, n_in = macro.image_size, macro.in_channels
         total = self.piece(
-            f"stem {n_in}>{C_stem}c {s}px",
-            lambda: nn.Sequential(
-                nn.Conv2d(n_in, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem)
-            ),
-            (1, n_in, s, s),
+            f"stem {n_in}>{C_stem}c {s}px", partial(make_stem, n_in, C_stem), (1, n_in, s, s)
         )
         C_pp, C_p = C_stem, C_stem
         size_pp = size_p = s
@@ -213,6 +210,8 @@ class PieceTable:
         steps = self.macro.steps
         for ct in CELL_TYPES:
             for op in ops[ct]:
+                if op == "none":  # a 'none' edge is never live: no piece
+                    continue
                 for from_input in (True, False):
                     self.edge_cost(ct, op, from_input)
             max_edges = sum(range(2, 2 + steps))

@@ -91,15 +91,18 @@ class MemoryShare:
 
     ``processes``: how many of the sweep's jobs run at once on this device (this one included);
     ``pool_bytes``: the memory the sweep found available when it started, to be divided among
-    them (None: the device's total memory, as on a GPU the sweep has to itself).  ``tndnas
-    sweep`` sets it for every job it launches, as ``TNDNAS_MEMORY_SHARE=PROCESSES[:POOL_BYTES]``.
+    them (None: the device's total memory, as on a GPU the sweep has to itself); ``devices``:
+    how many devices (GPUs) the sweep spreads its jobs over.  ``tndnas sweep`` sets it for every
+    job it launches, as ``TNDNAS_MEMORY_SHARE=PROCESSES[:[POOL_BYTES][:DEVICES]]``.
     """
 
     processes: int
     pool_bytes: int | None = None
+    devices: int = 1
 
     def encode(self) -> str:
-        return str(self.processes) + ("" if self.pool_bytes is None else f":{self.pool_bytes}")
+        pool = "" if self.pool_bytes is None else str(self.pool_bytes)
+        return f"{self.processes}:{pool}:{self.devices}"
 
     def bytes_each(self, device: torch.device) -> int | None:
         """One job's share of the pool, in bytes; None when the pool cannot be told."""
@@ -114,10 +117,16 @@ def memory_share() -> MemoryShare | None:
     text = os.environ.get(MEMORY_SHARE_ENV, "").strip()
     if not text:
         return None
-    jobs, _, pool = text.partition(":")
-    if not jobs.isdigit() or int(jobs) < 1 or (pool and not pool.isdigit()):
+    jobs, pool, devices, *rest = [*text.split(":"), "", ""]
+    if (
+        not jobs.isdigit()
+        or int(jobs) < 1
+        or (pool and not pool.isdigit())
+        or (devices and (not devices.isdigit() or int(devices) < 1))
+        or any(rest)
+    ):
         raise ConfigError(
-            f"{MEMORY_SHARE_ENV}={text!r} is malformed; it is PROCESSES or PROCESSES:POOL_BYTES "
+            f"{MEMORY_SHARE_ENV}={text!r} is malformed; it is PROCESSES[:[POOL_BYTES][:DEVICES]] "
             "(set by tndnas sweep for its jobs), so unset it."
         )
-    return MemoryShare(int(jobs), int(pool) if pool else None)
+    return MemoryShare(int(jobs), int(pool) if pool else None, int(devices) if devices else 1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,10 +106,12 @@ class Search:
         cfg: SearchConfig,
         run_dir: str | Path,
         *,
+        resume: bool = False,
         progress: bool | None = None,
         plots: bool = True,
     ):
         self.cfg = cfg
+        self.resume = resume  # continue the run in run_dir (run() then reads its checkpoint)
         self.rundir = RunDir(run_dir)
         self.device = resolve_device(cfg.device)
         if (
@@ -144,9 +146,9 @@ class Search:
                 t.cost for s in cfg.stages for t in s.extra_costs
             }
             self.costs = {name: get_cost(name) for name in sorted(names)}
-            base = {ct: resolve_op_set(getattr(cfg.space, f"{ct}_ops")) for ct in CELL_TYPES}
         except KeyError as err:
             raise ConfigError(str(err.args[0])) from None
+        base = space_ops(cfg)
         self.cost_ctx = CostContext(
             CostTable(self.target, cfg.target.auxiliary), self.target, self._latency_table(base)
         )
@@ -253,10 +255,10 @@ class Search:
             "baseline": baseline,
             "acc_max": None if accs is None else float(accs.max()),
             "acc_mean": None if accs is None else float(accs.mean()),
+            **{f"{name}_mean": sum(v) / len(v) if v else None for name, v in res.others.items()},
             "params_mean": sum(params) / len(params) if params else None,
             "flops_mean": sum(flops) / len(flops) if flops else None,
             "entropy": float(s.policy.entropy()),
-            **{f"{name}_mean": sum(v) / len(v) if v else None for name, v in res.others.items()},
         }
         if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
             argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
@@ -379,6 +381,8 @@ class Search:
             stages.append((k, st, dict(kept), est))
             for ct in CELL_TYPES:
                 kept[ct] -= getattr(st, f"drop_{ct}")
+        if not stages:  # resumed after the last stage: nothing left to estimate
+            return []
         largest = max(est.total for *_, est in stages)
         records = []
         for k, st, kept, est in stages:
@@ -387,7 +391,7 @@ class Search:
             problem = None
             if fits is False or fits_share is False:
                 fixes = "lower weights.batch_size"
-                limit = available if fits is False else each
+                limit = min(x for x in (available, each) if x is not None)
                 if not checkpointed and not sampled:
                     ck = probes[st.layers].estimate(kept, w.batch_size, checkpoint=True).total
                     if ck <= limit:
@@ -405,9 +409,14 @@ class Search:
                     )
                 else:
                     pool = each * share.processes
-                    jobs = pool // largest
+                    jobs = (
+                        pool // largest
+                    )  # on this device; the sweep spreads its jobs over share.devices
+                    per = " per GPU" if share.devices > 1 else ""
                     fewer = (
-                        f"run at most {jobs} at once (tndnas sweep --jobs {jobs}), " if jobs else ""
+                        f"run at most {jobs} at once{per} (tndnas sweep --jobs {jobs * share.devices}), "
+                        if jobs
+                        else ""
                     )
                     problem = (
                         f"{what}, but this sweep runs {share.processes} jobs at once on {self.device} with "
@@ -441,7 +450,7 @@ class Search:
                 print(f"tndnas: warning: {rec['problem']}", file=sys.stderr)
         return records
 
-    def _latency_table(self, ops: dict[str, list[str]]) -> LatencyTable | None:
+    def _latency_table(self, ops: Mapping[str, Sequence[str]]) -> LatencyTable | None:
         """The run's latency table (``reward.latency_table``), checked against the target network
         and the op sets; a resumed run reads the copy in its run directory."""
         path = self.cfg.reward.latency_table
@@ -454,7 +463,9 @@ class Search:
                 )
             return None
         copy = self.rundir.latency_table
-        table = LatencyTable.load(copy if copy.exists() else path, expect=self.target)
+        table = LatencyTable.load(
+            copy if self.resume and copy.exists() else path, expect=self.target
+        )
         table.check_covers(ops)
         return table
 
@@ -469,8 +480,12 @@ class Search:
         )
 
     # ------------------------------------------------------------------ Algorithm 2
-    def run(self, resume: bool = False) -> dict:
+    def run(self, resume: bool | None = None) -> dict:
+        """Algorithm 2, from the start or (``resume``, default as constructed) from the run
+        directory's last checkpoint; returns the summary."""
         cfg = self.cfg
+        if resume is None:
+            resume = self.resume
         if resume:
             self.rundir.check_resumable()
             if self.rundir.summary.exists():
@@ -660,6 +675,18 @@ class Search:
         return summary
 
 
+def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
+    """Each cell type's candidate ops (``space.normal_ops``, ``space.reduce_ops``), validated;
+    an unknown set or a bad list raises a one-line :class:`ConfigError` naming its key."""
+    ops = {}
+    for ct in CELL_TYPES:
+        try:
+            ops[ct] = resolve_op_set(getattr(cfg.space, f"{ct}_ops"))
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
+    return ops
+
+
 class MemoryCheckError(ConfigError):
     """A stage's estimated weight-step memory exceeds what the device has left."""
 
@@ -698,4 +725,4 @@ def search(
     plots: bool = True,
 ) -> dict:
     """Run (or resume) a TND-NAS search into ``run_dir``; returns the summary."""
-    return Search(cfg, run_dir, progress=progress, plots=plots).run(resume=resume)
+    return Search(cfg, run_dir, resume=resume, progress=progress, plots=plots).run()

@@ -77,6 +77,11 @@ class EvalCell(nn.Module):
         return torch.cat([states[n] for n in self.nodes], dim=1)
 
 
+def make_stem(in_channels: int, C: int) -> nn.Sequential:
+    """The stem of the cell networks: a 3x3 convolution to ``C`` channels and BatchNorm."""
+    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+
+
 class AuxiliaryHead(nn.Module):
     """DARTS's auxiliary classifier (exact for 8x8 inputs; adapts its pooling to smaller ones)."""
 
@@ -114,10 +119,7 @@ class EvalNetwork(nn.Module):
         self.macro = macro
         self.drop_path_prob = 0.0
         C_stem = macro.stem_multiplier * macro.channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(macro.in_channels, C_stem, 3, padding=1, bias=False),
-            nn.BatchNorm2d(C_stem),
-        )
+        self.stem = make_stem(macro.in_channels, C_stem)
         live = {ct: genotype.live(ct) for ct in ("normal", "reduce")}
         C_pp, C_p = C_stem, C_stem
         self.cells = nn.ModuleList()
