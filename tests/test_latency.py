@@ -219,6 +219,12 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     assert any("latency_ms" in json.dumps(r) for r in alpha if r["kind"] == "alpha")
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["latency_table"]["file"] == str(table) and info["latency_table"]["device"] == "cpu"
+    # --resume reads the run's copy: the original may be gone
+    table.unlink()
+    again = search(cfg, tmp_path / "run", resume=True, progress=False, plots=False)
+    assert again["latency_ms"] == summary["latency_ms"]
+    with pytest.raises(LatencyTableError, match="does not exist"):
+        search(cfg, tmp_path / "new", progress=False, plots=False)  # a new run needs the file
 
 
 def test_latency_cost_without_a_table_stops_before_anything_is_written(tmp_path, capsys):
