@@ -10,7 +10,7 @@
 # benchmarks/gpu_wheels.sh fetches on a machine with internet.
 #
 # Each part has its own time limit and writes its own file, so a part that fails or runs out of
-# time leaves the other parts' figures.  Files written (at most 9):
+# time leaves the other parts' figures.  Files written (at most 10):
 #   env.txt         GPU, driver, Python and torch versions
 #   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
 #                   sync, CUDA-graph scoring against direct scoring, sampled mode, train, export)
@@ -20,7 +20,8 @@
 #                   and the alpha update with and without CUDA graphs (cuda_graphs_speedup)
 #   loop-graphs.json   the loop with policy.cuda_graphs=true
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
-#   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated)
+#   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated),
+#           latency-c10-cuda.json (tndnas latency-table on the GPU, its prediction checked on 10 networks)
 #   log.txt         everything printed
 set -uo pipefail
 OUTDIR=${1:-${OUT:-bench-gpu}}
@@ -69,5 +70,6 @@ if [ -n "${FULL:-}" ]; then
   part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
   part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
   part memory 90 "$PY" -m benchmarks.memory_estimate --preset paper-c10 --batch 128 --stages 1,2,3 --device cuda --json "$OUTDIR/memory.json"
+  part latency 120 "$PY" -m tndnas.cli latency-table --preset paper-c10 --device cuda --check 10 --out "$OUTDIR/latency-c10-cuda.json"
 fi
 echo "done $(date -u +%H:%M:%S)"

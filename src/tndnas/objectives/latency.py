@@ -17,6 +17,7 @@ BatchNorm not folded, one batch of ``batch_size`` images, the median of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -36,15 +37,7 @@ from .pieces import PieceTable
 
 FORMAT = "tndnas-latency-table"
 VERSION = 1
-MACRO_FIELDS = (
-    "channels",
-    "layers",
-    "num_classes",
-    "in_channels",
-    "image_size",
-    "stem_multiplier",
-    "steps",
-)
+MACRO_FIELDS = tuple(f.name for f in dataclasses.fields(Macro))  # what a table was measured for
 
 
 class LatencyTableError(ConfigError):

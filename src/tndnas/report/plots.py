@@ -316,6 +316,34 @@ def plot_cost(alpha: list[dict], stages_done: list[dict], path: Path) -> Path | 
     return _save(fig, path)
 
 
+# alpha-record means that are not a cost of the reward
+_NOT_COSTS = {"reward_mean", "acc_mean", "params_mean", "flops_mean"}
+
+
+def other_costs(alpha: list[dict]) -> list[str]:
+    """Names of the reward's other costs logged per update (``<name>_mean``, e.g. latency_ms)."""
+    keys = {k for r in alpha for k in r if k.endswith("_mean") and k not in _NOT_COSTS}
+    return sorted(k[: -len("_mean")] for k in keys)
+
+
+def plot_other_cost(alpha: list[dict], name: str, path: Path) -> Path | None:
+    """The sampled architectures' mean of one further cost of the reward (e.g. latency_ms)."""
+    values = _column(alpha, f"{name}_mean")
+    if not _has(values):
+        return None
+    x, stages = _x_axis_alpha(alpha)
+    fig = _figure(9, 4.8)
+    ax = fig.add_subplot()
+    ax.plot(x, values, color="C2", lw=1.3, label=f"{name}, sampled mean")
+    _mark_stages(ax, x, stages)
+    ax.set_title(f"{name} of sampled architectures (evaluation network)")
+    ax.set_xlabel(X_UPDATES)
+    ax.set_ylabel(name.replace("_ms", " (ms)"))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    return _save(fig, path)
+
+
 def plot_reward(alpha: list[dict], path: Path) -> Path | None:
     """REINFORCE reward (mean and max over the sampled architectures) and the baseline."""
     series = [
@@ -556,6 +584,13 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ("entropy", lambda: plot_entropy(alpha, out / "entropy.png")),
         ("epochs", lambda: plot_epochs(epochs, out / "epochs.png")),
     ]
+    for name in other_costs(alpha):
+        jobs.append(
+            (
+                f"cost_{name}",
+                lambda name=name: plot_other_cost(alpha, name, out / f"cost_{name}.png"),
+            )
+        )
     for ct in CELL_TYPES:
         jobs.append(
             (
