@@ -290,3 +290,31 @@ def test_rounds_keep_each_pieces_median():
     assert {v[0] for v in t.pieces.values()} == {10.0}  # the median of 10, 30 and 5
     g = Genotype((("conv_1x1", 0, 2),), (("max_pool_3x3", 1, 2),))
     assert t.latency_ms(g) == pytest.approx(10.0 * _Ones(MACRO).total(g)[0])
+
+
+def test_info_predicts_latency_for_the_network_the_table_was_measured_for(tmp_path, capsys):
+    digits = Macro(channels=4, layers=5, num_classes=10, in_channels=1, image_size=8)
+    table = LatencyTable(digits, min_run_time=0.001)
+    table.measure_space({ct: list(resolve_op_set("darts")) for ct in ("normal", "reduce")})
+    path = tmp_path / "lat.json"
+    path.write_text(json.dumps(table.to_dict()))
+    argv = [
+        "info",
+        "darts-v2",
+        "--dataset",
+        "digits",
+        "--layers",
+        "5",
+        "--latency-table",
+        str(path),
+    ]
+    assert main([*argv, "--widths", "4,6", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    from tndnas.space import load_genotype
+
+    assert rows[0]["latency_ms"] == pytest.approx(table.latency_ms(load_genotype("darts-v2")))
+    assert rows[1]["latency_ms"] is None  # 6 channels: not the network it was measured for
+    assert main([*argv, "--widths", "4,6"]) == 0
+    assert "latency (ms)" in capsys.readouterr().out
+    assert main([*argv, "--channels", "6"]) == 2
+    assert "pass --channels 4 --layers 5" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..objectives.cost_table import CostTable
+from ..objectives.latency import LatencyTable, LatencyTableError
 from ..space.genotype import load_genotype
 from ..space.macro import Macro
 
@@ -59,13 +60,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated widths to compare, e.g. 16,24,36 (S/M/L scaling)",
     )
+    p.add_argument("--latency-table", default=None, metavar="FILE",
+                   help="also predict the inference latency from a table of tndnas latency-table "
+                        "(for the width, depth and dataset it was measured for)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(run=run)
 
 
 def describe(
-    genotype_spec: str, dataset: str, data_dir: str | None, channels: int, layers: int
+    genotype_spec: str,
+    dataset: str,
+    data_dir: str | None,
+    channels: int,
+    layers: int,
+    latency: LatencyTable | None = None,
 ) -> dict:
+    """Cells, exact params and FLOPs of the evaluation network at one width and depth; with
+    ``latency``, its predicted latency when the table was measured for that network (else None)."""
     geno = load_genotype(genotype_spec)
     in_ch, size, classes = dataset_shape(dataset, data_dir)
     macro = Macro(
@@ -88,6 +99,7 @@ def describe(
         "params_with_auxiliary": cost.params_with_aux,
         "flops": cost.flops,
         "macs": cost.macs,
+        "latency_ms": latency.latency_ms(geno) if latency and latency.macro == macro else None,
         "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in ("normal", "reduce")},
         "_genotype": geno,
     }
@@ -95,7 +107,18 @@ def describe(
 
 def run(args: argparse.Namespace) -> int:
     widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
-    infos = [describe(args.genotype, args.dataset, args.data_dir, w, args.layers) for w in widths]
+    table = LatencyTable.load(args.latency_table) if args.latency_table else None
+    infos = [
+        describe(args.genotype, args.dataset, args.data_dir, w, args.layers, table) for w in widths
+    ]
+    if table is not None and all(i["latency_ms"] is None for i in infos):
+        m = table.macro
+        raise LatencyTableError(
+            f"the latency table {args.latency_table} was measured for {m.channels} channels x "
+            f"{m.layers} cells on {m.in_channels}x{m.image_size}x{m.image_size} inputs with "
+            f"{m.num_classes} classes; pass --channels {m.channels} --layers {m.layers} and the "
+            "dataset it was measured for."
+        )
     if args.json:
         out = [{k: v for k, v in i.items() if not k.startswith("_")} for i in infos]
         print(json.dumps(out if args.widths else out[0], indent=1))
@@ -107,12 +130,19 @@ def run(args: argparse.Namespace) -> int:
         f"input shape: {tuple(first['input_shape'])} ({args.dataset}, {first['classes']} classes)"
     )
     print("evaluation network (FLOPs = 2 x multiply-adds, one image, inference; MACs = FLOPs / 2):")
+    lat = table is not None
     print(
         f"  {'width':>5} {'layers':>6} {'params (no aux head)':>21} {'params (with aux)':>18} {'FLOPs':>15} {'MACs':>15}"
+        + (f" {'latency (ms)':>13}" if lat else "")
     )
     for i in infos:
+        ms = "-" if i["latency_ms"] is None else f"{i['latency_ms']:.2f}"
         print(
             f"  {i['channels']:>5} {i['layers']:>6} {i['params']:>21,} {i['params_with_auxiliary']:>18,} "
-            f"{i['flops']:>15,} {i['macs']:>15,}"
+            f"{i['flops']:>15,} {i['macs']:>15,}" + (f" {ms:>13}" if lat else "")
         )
+    if lat:
+        where = table.info.get("device_name") or table.info.get("device") or "its device"
+        print(f"latency: predicted by {args.latency_table} (batch {table.batch_size}, measured on "
+              f"{where}); '-': not the network it was measured for")  # fmt: skip
     return 0

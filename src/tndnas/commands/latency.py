@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     table.info = {
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "device": str(device),
-        "device_name": env.get("gpu") or env["platform"],
+        "device_name": env.get("gpu") or f"{env['cpu']}, {table.threads} threads",
         "torch": env["torch"],
         "tndnas": env["tndnas"],
         "preset": preset if not args.config else None,

@@ -26,6 +26,17 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what the platform module says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(device: torch.device) -> dict[str, Any]:
     """Versions and device of this process (recorded with every run)."""
     import numpy
@@ -39,6 +50,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "device": str(device),
+        "cpu": _cpu_model(),
         "cpu_threads": torch.get_num_threads(),
     }
     if device.type == "cuda":
