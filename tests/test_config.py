@@ -299,6 +299,11 @@ def test_missing_and_bad_yaml_file(tmp_path):
         (["stages.2.layers=3"], "must not decrease"),
         (["stages.0.skip_dropout=1.0"], "skip_dropout"),
         (["stages.0.ref=0"], "stages.0.ref"),
+        (["stages.0.beta_below=.inf"], "stages.0.beta_below"),
+        (
+            ["stages.0.extra_costs=[{cost: flops, beta_below: .nan}]", "reward.weight=1"],
+            "extra_costs.0.beta_below",
+        ),
         (["stages.0.drop_normal=-1"], "drop_normal"),
         (["dataset.arch_fraction=1.0"], "arch_fraction"),
         (["policy.samples=0"], "policy.samples"),

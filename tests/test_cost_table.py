@@ -83,6 +83,15 @@ def test_dead_cell_cost_is_an_error():
         table.cost(g)
 
 
+def test_beta_below_switches_the_exponent_at_ref():
+    budget = RewardTerm("latency_ms", 1.0, 10.0, -2.0, beta_below=0.0)
+    assert [budget.factor(c) for c in (5.0, 10.0, 20.0)] == pytest.approx([1.0, 1.0, 0.25])
+    assert scalarize(0.8, {"latency_ms": 5.0}, [budget]) == pytest.approx(0.8)
+    assert scalarize(0.8, {"latency_ms": 20.0}, [budget]) == pytest.approx(0.2)
+    paper = RewardTerm("latency_ms", 1.0, 10.0, -2.0)  # Eq. 9: one exponent on both sides
+    assert paper.factor(5.0) == pytest.approx(4.0) and paper.factor(20.0) == pytest.approx(0.25)
+
+
 def test_registered_costs_and_reward():
     macro = MACROS[0]
     ctx = CostContext(CostTable(macro), macro)

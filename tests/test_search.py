@@ -318,6 +318,29 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     assert sum(o in ("none", "skip_connect") for o in ops) >= 8 and last < first / 2, results[-2.0]
 
 
+def test_beta_below_zero_makes_ref_a_budget(tmp_path):
+    """Cost only, beta = -2 on params, P = 1.5 M, the first samples about 3.6 M: Eq. 9 keeps
+    pushing the networks down far below P, while beta_below = 0 (no reward for being smaller
+    than P) lets them settle just within it."""
+    last, final = {}, {}
+    for name, below in (("paper", "null"), ("budget", "0.0")):
+        cfg = load_search_config(
+            preset="quick",
+            overrides=[
+                "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
+                "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
+                "target.channels=64", "target.layers=5",
+                f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, ref: 1.5, beta: -2.0, beta_below: {below}}}]",
+            ],
+        )  # fmt: skip
+        final[name] = search(cfg, tmp_path / name, progress=False, plots=False)["params"] / 1e6
+        alpha = [r for r in _records(tmp_path / name) if r["kind"] == "alpha"]
+        assert sum(r["params_mean"] for r in alpha[:5]) / 5 > 3.0  # the budget binds at first
+        last[name] = sum(r["params_mean"] for r in alpha[-5:]) / 5
+    assert last["budget"] <= 1.5 * 1.1 and final["budget"] <= 1.5
+    assert last["budget"] > 1.3 * last["paper"], (last, final)
+
+
 def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
     out = tmp_path / "q"
     rc = main(["search", "--preset", "quick", "--out", str(out), "--no-progress", "--set", "weights.max_steps_per_epoch=2",

@@ -119,6 +119,7 @@ class CostTerm:
     weight: float = 0.0
     ref: float = 1.0
     beta: float = 0.0
+    beta_below: float | None = None  # exponent while cost <= ref (None: beta); 0 makes ref a budget
 
 
 @dataclass
@@ -132,6 +133,7 @@ class StageConfig:
     drop_reduce: int = 0  # n_k for reduction cells
     ref: float = 1.0  # P of the primary cost (Eq. 9), in that cost's unit
     beta: float = 0.0  # beta of the primary cost (Eq. 9)
+    beta_below: float | None = None  # exponent while cost <= ref (None: beta); 0 makes ref a budget
     skip_dropout: float = 0.0  # dropout after skip_connect in the supernet
     extra_costs: list[CostTerm] = field(default_factory=list)  # further Eq. (10) terms
 
@@ -731,6 +733,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         _positive_int(st.drop_reduce, f"{key}.drop_reduce", 0)
         _at_least(st.ref, f"{key}.ref", 0, strict=True)
         _finite(st.beta, f"{key}.beta")
+        if st.beta_below is not None:
+            _finite(st.beta_below, f"{key}.beta_below")
         _in_unit(st.skip_dropout, f"{key}.skip_dropout")
         for j, term in enumerate(st.extra_costs):
             tkey = f"{key}.extra_costs.{j}"
@@ -738,6 +742,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
             _at_least(term.weight, f"{tkey}.weight", 0)
             _at_least(term.ref, f"{tkey}.ref", 0, strict=True)
             _finite(term.beta, f"{tkey}.beta")
+            if term.beta_below is not None:
+                _finite(term.beta_below, f"{tkey}.beta_below")
         if st.extra_costs:
             total = r.weight + sum(term.weight for term in st.extra_costs)
             _check(

@@ -222,8 +222,8 @@ class Search:
 
     def _reward_terms(self, k: int) -> list[RewardTerm]:
         st, r = self.cfg.stages[k], self.cfg.reward
-        terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta)]
-        terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta) for t in st.extra_costs]
+        terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta, st.beta_below)]
+        terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta, t.beta_below) for t in st.extra_costs]
         return terms
 
     # ------------------------------------------------------------------ the alpha update, Eqs. (4)-(8)
