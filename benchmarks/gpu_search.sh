@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# GPU figures for BENCHMARKS.md in one go: at most 9.5 minutes (the parts' limits add up to 9).
+# GPU figures for BENCHMARKS.md in one go: at most 9.5 minutes (the parts' limits add up to 9;
+# with FULL=1 about 17.5: longer than one 10-minute device call, so run it only with time to spare).
 #
 #   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
-#   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop and the eval-c10 training step
+#   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop, the eval-c10 training step,
+#                                               # the memory estimate and a latency table
 #
 # Run from the repository root.  Python: $PY if set, else .venv/bin/python when its torch sees a
 # GPU, else python3 -- a GPU host's own PyTorch environment will do; tndnas is taken from src/.

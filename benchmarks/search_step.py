@@ -200,7 +200,7 @@ def main(argv=None) -> dict:
     table = CostTable(target)
     ctx = CostContext(table, target)
     costs = {n: get_cost(n) for n in ("params", "flops")}
-    terms = [RewardTerm("params", 1.0, st.ref, st.beta)]
+    terms = [RewardTerm("params", 1.0, st.ref, st.beta, st.beta_below)]
     w = {ct: pr.to(device) for ct, pr in pol.probs().items()}
     res: dict = {
         "preset": args.preset,
@@ -289,7 +289,7 @@ def main(argv=None) -> dict:
                     params.append(count_parameters(EvalNetwork(geno, target)))
                 except Exception:
                     params.append(0)
-        r = torch.tensor([a * (max(q, 1) / 1e6 / st.ref) ** st.beta for a, q in zip(accs, params)])
+        r = torch.tensor([a * terms[0].factor(max(q, 1) / 1e6) for a, q in zip(accs, params)])
         rl.step(g, r)
 
     res["alpha_update_naive_s"] = timeit(naive, 1, sync, warmup=1)

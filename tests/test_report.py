@@ -345,14 +345,14 @@ def test_dot_source_has_only_live_edges_and_nodes():
 
 
 def test_other_costs_of_the_reward_get_their_plot(tmp_path):
-    """A run whose reward has a further cost (e.g. latency_ms) logs <name>_mean per update and
+    """A run whose reward has a further cost (e.g. latency_ms) logs its mean per update and
     gets a plot of it; runs without one get none."""
     run = make_run(tmp_path, alpha_files=False, genotypes=False)
     lines = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
     assert not any(p.name.startswith("cost_") for p in plot_run(run))
     for r in lines:
         if r["kind"] == "alpha":
-            r["latency_ms_mean"] = 10.0 - 0.05 * r["update"]
+            r["costs_mean"] = {"latency_ms": 10.0 - 0.05 * r["update"]}
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     written = {p.name for p in plot_run(run)}
     assert "cost_latency_ms.png" in written

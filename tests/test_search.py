@@ -318,6 +318,30 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     assert sum(o in ("none", "skip_connect") for o in ops) >= 8 and last < first / 2, results[-2.0]
 
 
+def test_reward_terms_carry_every_exponent(tmp_path):
+    from tndnas.search.algorithm import Search
+
+    extra = (
+        "stages.0.extra_costs=[{cost: flops, weight: 0.4, ref: 5.0, beta: -1.0, beta_below: 0.0}]"
+    )
+    s = Search(tiny("stages.0.beta_below=0.5", "reward.weight=0.6", extra), tmp_path / "r")
+    primary, term = s._reward_terms(0)
+    assert (primary.cost, primary.weight, primary.beta, primary.beta_below) == (
+        "params",
+        0.6,
+        -0.3,
+        0.5,
+    )
+    assert (term.cost, term.weight, term.ref, term.beta, term.beta_below) == (
+        "flops",
+        0.4,
+        5.0,
+        -1.0,
+        0.0,
+    )
+    assert s._reward_terms(1)[0].beta_below is None  # stage 1 keeps Eq. 9
+
+
 def test_beta_below_zero_makes_ref_a_budget(tmp_path):
     """Cost only, beta = -2 on params, P = 1.5 M, the first samples about 3.6 M: Eq. 9 keeps
     pushing the networks down far below P, while beta_below = 0 (no reward for being smaller

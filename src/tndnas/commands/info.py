@@ -105,6 +105,26 @@ def describe(
     }
 
 
+def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN001 - a Genotype
+    """The sentence for a latency table made for none of the networks asked about."""
+    m = table.macro
+    shape = (m.in_channels, m.image_size, m.num_classes)
+    named = [n for n, v in KNOWN_SHAPES.items() if v == shape]
+    dataset = (
+        f"--dataset {named[0]}"
+        if named
+        else (
+            f"a dataset of {m.in_channels}x{m.image_size}x{m.image_size} images and {m.num_classes} classes"
+        )
+    )
+    if geno.steps != m.steps:
+        return (f"the latency table {path} was measured for cells of {m.steps} steps, but the "
+                f"genotype has {geno.steps}; measure a table for its search space with tndnas latency-table.")  # fmt: skip
+    return (f"the latency table {path} was measured for {m.channels} channels x {m.layers} cells on "
+            f"{m.in_channels}x{m.image_size}x{m.image_size} inputs with {m.num_classes} classes; pass "
+            f"--channels {m.channels} (or include {m.channels} in --widths), --layers {m.layers} and {dataset}.")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
     table = LatencyTable.load(args.latency_table) if args.latency_table else None
@@ -112,13 +132,7 @@ def run(args: argparse.Namespace) -> int:
         describe(args.genotype, args.dataset, args.data_dir, w, args.layers, table) for w in widths
     ]
     if table is not None and all(i["latency_ms"] is None for i in infos):
-        m = table.macro
-        raise LatencyTableError(
-            f"the latency table {args.latency_table} was measured for {m.channels} channels x "
-            f"{m.layers} cells on {m.in_channels}x{m.image_size}x{m.image_size} inputs with "
-            f"{m.num_classes} classes; pass --channels {m.channels} --layers {m.layers} and the "
-            "dataset it was measured for."
-        )
+        raise LatencyTableError(_table_mismatch(args.latency_table, table, infos[0]["_genotype"]))
     if args.json:
         out = [{k: v for k, v in i.items() if not k.startswith("_")} for i in infos]
         print(json.dumps(out if args.widths else out[0], indent=1))

@@ -22,7 +22,7 @@ import json
 import math
 import random
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ class LatencyTable(PieceTable):
             )
         return super().piece(key, build, shape)
 
-    def measure_space(self, ops: Mapping[str, list[str]], rounds: int = 1) -> None:
+    def measure_space(self, ops: Mapping[str, Sequence[str]], rounds: int = 1) -> None:
         """Measure every piece any genotype over ``ops`` can use; with ``rounds`` > 1 every
         piece is measured once per round, the rounds one after another, and its median kept,
         so that a machine whose speed drifts during the measurement shifts all pieces alike."""
@@ -221,7 +221,7 @@ class LatencyTable(PieceTable):
         table.source = str(path)
         return table
 
-    def check_covers(self, ops: Mapping[str, list[str]]) -> None:
+    def check_covers(self, ops: Mapping[str, Sequence[str]]) -> None:
         """Raise :class:`LatencyTableError` unless every genotype over ``ops`` can be looked up."""
         self.measure_space(ops)
 

@@ -17,7 +17,7 @@ measured latency (:class:`~tndnas.objectives.latency.LatencyTable`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache, partial
 
 import torch
@@ -205,7 +205,7 @@ class PieceTable:
         n, r = live["normal"], live["reduce"]
         return _sum(total, self._skeleton(len(n[1]), len(r[1]), n[2:], r[2:]))
 
-    def measure_space(self, ops: dict[str, list[str]]) -> None:
+    def measure_space(self, ops: Mapping[str, Sequence[str]]) -> None:
         """Measure every piece any genotype over the op lists ``ops`` (per cell type) can use."""
         steps = self.macro.steps
         for ct in CELL_TYPES:

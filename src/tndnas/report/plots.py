@@ -6,7 +6,8 @@ Reads what the search writes:
 
   - ``"alpha"`` (one per alpha update): stage, epoch, step, update, reward_mean, reward_max,
     baseline, acc_max, acc_mean (0..1), params_mean (M), flops_mean (MFLOPs), entropy (nats),
-    and every few updates argmax_acc;
+    costs_mean (the reward's further costs by name, e.g. latency_ms) and every few updates
+    argmax_acc (``cost_<name>.png`` plots each further cost);
   - ``"epoch"``: stage, epoch, train_loss, train_acc, arch_acc_supernet, arch_acc_argmax
     (null while pretraining), seconds, peak_memory_mb, lr;
   - ``"stage"``: stage, seconds, params_m, flops_m, genotype.
@@ -316,19 +317,14 @@ def plot_cost(alpha: list[dict], stages_done: list[dict], path: Path) -> Path | 
     return _save(fig, path)
 
 
-# alpha-record means that are not a cost of the reward
-_NOT_COSTS = {"reward_mean", "acc_mean", "params_mean", "flops_mean"}
-
-
 def other_costs(alpha: list[dict]) -> list[str]:
-    """Names of the reward's other costs logged per update (``<name>_mean``, e.g. latency_ms)."""
-    keys = {k for r in alpha for k in r if k.endswith("_mean") and k not in _NOT_COSTS}
-    return sorted(k[: -len("_mean")] for k in keys)
+    """Names of the reward's further costs logged per update (``costs_mean``, e.g. latency_ms)."""
+    return sorted({k for r in alpha for k in (r.get("costs_mean") or {})})
 
 
 def plot_other_cost(alpha: list[dict], name: str, path: Path) -> Path | None:
     """The sampled architectures' mean of one further cost of the reward (e.g. latency_ms)."""
-    values = _column(alpha, f"{name}_mean")
+    values = _column([r.get("costs_mean") or {} for r in alpha], name)
     if not _has(values):
         return None
     x, stages = _x_axis_alpha(alpha)

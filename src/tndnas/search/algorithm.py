@@ -255,10 +255,11 @@ class Search:
             "baseline": baseline,
             "acc_max": None if accs is None else float(accs.max()),
             "acc_mean": None if accs is None else float(accs.mean()),
-            **{f"{name}_mean": sum(v) / len(v) if v else None for name, v in res.others.items()},
             "params_mean": sum(params) / len(params) if params else None,
             "flops_mean": sum(flops) / len(flops) if flops else None,
             "entropy": float(s.policy.entropy()),
+            # the reward's further costs (e.g. latency_ms): sampled mean per cost name
+            "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.others.items()},
         }
         if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
             argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
@@ -409,9 +410,8 @@ class Search:
                     )
                 else:
                     pool = each * share.processes
-                    jobs = (
-                        pool // largest
-                    )  # on this device; the sweep spreads its jobs over share.devices
+                    # jobs that fit on this device; the sweep spreads its jobs over share.devices
+                    jobs = pool // largest
                     per = " per GPU" if share.devices > 1 else ""
                     fewer = (
                         f"run at most {jobs} at once{per} (tndnas sweep --jobs {jobs * share.devices}), "
