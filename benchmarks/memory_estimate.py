@@ -18,6 +18,7 @@ import sys
 import torch
 
 from tndnas.config import load_search_config
+from tndnas.search.algorithm import candidates_left
 from tndnas.space import Macro, resolve_op_set
 from tndnas.space.genotype import CELL_TYPES, edge_pairs
 from tndnas.train.memory import probe_supernet
@@ -47,10 +48,7 @@ def main(argv=None) -> dict:
     rows = []
     for stage in (int(s) for s in args.stages.split(",")):
         st = cfg.stages[stage - 1]
-        kept = {
-            ct: len(full[ct][0]) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: stage - 1])
-            for ct in CELL_TYPES
-        }
+        kept = candidates_left(cfg, stage - 1)
         macro = Macro(cfg.space.channels, st.layers, classes, in_ch, size, steps=cfg.space.steps)
         est = probe_supernet(full, macro, amp=amp).estimate(
             kept, args.batch, checkpoint=args.checkpoint

@@ -29,6 +29,7 @@ import torch
 
 from tndnas.config import COMPILE_MODES, load_search_config
 from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
+from tndnas.search.algorithm import candidates_left
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
@@ -49,9 +50,10 @@ def stage_candidates(cfg, stage: int) -> dict[str, list[list[str]]]:
     skip_connect and none, gives an upper bound on time and memory.
     """
     out = {}
+    left_at = candidates_left(cfg, stage - 1)
     for ct in CELL_TYPES:
         ops = list(resolve_op_set(getattr(cfg.space, f"{ct}_ops")))
-        left = len(ops) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: stage - 1])
+        left = left_at[ct]
         ranked = [o for o in ops if o not in ("none", "skip_connect")] + [
             o for o in ("skip_connect", "none") if o in ops
         ]

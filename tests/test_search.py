@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tndnas.cli import main
-from tndnas.config import load_search_config
+from tndnas.config import ConfigError, load_search_config
 from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search, shrink_keep
 from tndnas.search.scoring import score_paths
 from tndnas.space import Macro, resolve_op_set
@@ -340,6 +340,21 @@ def test_reward_terms_carry_every_exponent(tmp_path):
         0.0,
     )
     assert s._reward_terms(1)[0].beta_below is None  # stage 1 keeps Eq. 9
+
+
+def test_candidates_left_and_too_many_drops(tmp_path):
+    from tndnas.search.algorithm import Search, candidates_left
+
+    cfg = tiny()  # quick op sets: 10 normal, 6 reduce; TINY drops 4/2 then 3/2
+    assert [candidates_left(cfg, k) for k in range(3)] == [
+        {"normal": 10, "reduce": 6},
+        {"normal": 6, "reduce": 4},
+        {"normal": 3, "reduce": 2},
+    ]
+    with pytest.raises(
+        ConfigError, match=r"stages 0..1 drop more reduce candidates .* lower stages.1.drop_reduce"
+    ):
+        Search(tiny("stages.1.drop_reduce=4"), tmp_path / "r")
 
 
 def test_beta_below_zero_makes_ref_a_budget(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, SearchConfig, load_search_config, preset_names
@@ -96,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 def dry_run(cfg: SearchConfig, run_dir: Path) -> int:
     """Load the data and the config as a search would, print each stage's estimated memory;
-    0 when the search would start, 2 (with the sentence it would stop with) when a stage does
-    not fit and ``weights.memory_check`` is ``error``."""
+    0 when the search would start; :class:`MemoryCheckError` (the sentence it would stop with,
+    status 2 from the CLI) when a stage does not fit and ``weights.memory_check`` is ``error``."""
     from ..search.algorithm import Search
 
     s = Search(cfg, run_dir, progress=False)
@@ -116,15 +115,8 @@ def dry_run(cfg: SearchConfig, run_dir: Path) -> int:
         print(f"  {r['stage'] + 1:>5} {r['layers']:>5} {cand:>10} {r['batch_size']:>5} "
               f"{r['weights_mb'] / 1024:>9.2f} {r['activations_mb'] / 1024:>11.2f} "
               f"{r['total_mb'] / 1024:>9.2f}  {fits}")  # fmt: skip
-    problems = [r["problem"] for r in rows if r["problem"]]
-    mode = cfg.weights.memory_check
-    if problems and mode == "error":
-        print(f"tndnas: error: {problems[0]}", file=sys.stderr)
-        return 2
-    for problem in problems:
-        if mode == "warn":
-            print(f"tndnas: warning: {problem}", file=sys.stderr)
-    if problems and mode == "ignore":
+    s.act_on_memory_plan(rows)  # error: one line and status 2, as the search would stop
+    if any(r["problem"] for r in rows) and cfg.weights.memory_check == "ignore":
         print("weights.memory_check=ignore: the search would start without this check")
     print(f"nothing written; run without --dry-run to search into {run_dir}")
     return 0

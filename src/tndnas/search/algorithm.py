@@ -153,11 +153,7 @@ class Search:
             CostTable(self.target, cfg.target.auxiliary), self.target, self._latency_table(base)
         )
         for k in range(len(cfg.stages)):
-            left = {
-                ct: len(base[ct]) - sum(getattr(s, f"drop_{ct}") for s in cfg.stages[: k + 1])
-                for ct in CELL_TYPES
-            }
-            for ct, n_left in left.items():
+            for ct, n_left in candidates_left(cfg, k + 1).items():
                 if n_left < 1:
                     raise ConfigError(
                         f"stages 0..{k} drop more {ct} candidates than the op set has ({len(base[ct])}); lower stages.{k}.drop_{ct}."
@@ -439,16 +435,21 @@ class Search:
         """:meth:`memory_plan`, acted on as ``weights.memory_check`` says: raises
         :class:`MemoryCheckError` on ``error`` when a stage will not fit, prints a warning on
         ``warn``; ``ignore`` estimates nothing."""
-        mode = self.cfg.weights.memory_check
-        if mode == "ignore":
+        if self.cfg.weights.memory_check == "ignore":
             return []
         records = self.memory_plan(first, candidates, resume=resume)
+        self.act_on_memory_plan(records)
+        return records
+
+    def act_on_memory_plan(self, records: list[dict]) -> None:
+        """As ``weights.memory_check`` says: raise :class:`MemoryCheckError` with the first
+        stage that will not fit (``error``), or print each as a warning (``warn``)."""
+        mode = self.cfg.weights.memory_check
         for rec in records:
             if rec["problem"] and mode == "error":
                 raise MemoryCheckError(rec["problem"])
-            if rec["problem"]:
+            if rec["problem"] and mode == "warn":
                 print(f"tndnas: warning: {rec['problem']}", file=sys.stderr)
-        return records
 
     def _latency_table(self, ops: Mapping[str, Sequence[str]]) -> LatencyTable | None:
         """The run's latency table (``reward.latency_table``), checked against the target network
@@ -685,6 +686,17 @@ def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
         except (KeyError, ValueError) as err:
             raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
     return ops
+
+
+def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
+    """Per cell type, how many candidates each edge has at the start of stage ``stage``
+    (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
+    stages before it (Eq. 11)."""
+    ops = space_ops(cfg)
+    return {
+        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage])
+        for ct in CELL_TYPES
+    }
 
 
 class MemoryCheckError(ConfigError):
