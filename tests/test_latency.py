@@ -320,3 +320,31 @@ def test_info_predicts_latency_for_the_network_the_table_was_measured_for(tmp_pa
     assert main([*argv, "--channels", "6"]) == 2
     err = capsys.readouterr().err
     assert "pass --channels 4 (or include 4 in --widths), --layers 5 and --dataset digits." in err
+
+
+def test_onnxruntime_backend_pays_one_call_per_network(tmp_path, capsys):
+    """ONNX Runtime runs a whole network in one call: each piece is measured less an empty
+    call on its input, and the table adds one call per network."""
+    pytest.importorskip("onnxruntime")  # the export extra; the test extra installs it
+    ops = {"normal": ["skip_connect", "conv_1x1"], "reduce": ["max_pool_3x3"]}
+    table = LatencyTable(MACRO, min_run_time=0.001, backend="onnxruntime")
+    table.measure_space(ops)
+    assert table.pieces["call"][0] > 0 and all(v[0] >= 0 for v in table.pieces.values())
+    g = Genotype((("conv_1x1", 0, 2), ("skip_connect", 1, 2)), (("max_pool_3x3", 0, 2),))
+    assert table.latency_ms(g) == pytest.approx(table.total(g)[0] + table.pieces["call"][0])
+    assert table.measure_network(g) > 0  # the built network runs in ONNX Runtime too
+    data = table.to_dict()
+    assert data["backend"] == "onnxruntime"
+    path = tmp_path / "ort.json"
+    path.write_text(json.dumps(data))
+    assert LatencyTable.load(path).latency_ms(g) == pytest.approx(table.latency_ms(g))
+    del data["pieces"]["call"]  # a table without its call piece is named, not guessed
+    path.write_text(json.dumps(data))
+    with pytest.raises(LatencyTableError, match="no entry for the piece 'call'"):
+        LatencyTable.load(path).latency_ms(g)
+    # the command refuses what the backend would silently ignore, and unknown backends
+    out = str(tmp_path / "x.json")
+    assert main(["latency-table", "--backend", "onnxruntime", "--channels-last", "--out", out]) == 2
+    assert "drop --device and --channels-last" in capsys.readouterr().err
+    assert main(["latency-table", "--backend", "tflite", "--out", out]) == 2
+    assert "latency backend" in capsys.readouterr().err

@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..objectives.latency_backends import ONNX_OPSET
 from ..space.network import EvalNetwork
 
 FORMATS = ("onnx", "torchscript")
-ONNX_OPSET = 17
 
 
 class InferenceNetwork(nn.Module):

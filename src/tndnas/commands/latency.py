@@ -31,7 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=1, help="images per forward (default 1)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads while timing (default: torch's current number)")  # fmt: skip
-    p.add_argument("--channels-last", action="store_true", help="time in NHWC memory format")
+    p.add_argument(
+        "--channels-last", action="store_true", help="time in NHWC memory format (torch backend)"
+    )
+    p.add_argument("--backend", default="torch",
+                   help="what runs the pieces: torch (eager PyTorch on --device) or onnxruntime "
+                        "(each piece exported to ONNX and run by ONNX Runtime on the CPU; needs tndnas[export])")  # fmt: skip
     p.add_argument("--min-time", type=float, default=0.05,
                    help="seconds of repeated runs per piece; the median is kept (default 0.05)")  # fmt: skip
     p.add_argument("--rounds", type=int, default=3,
@@ -52,6 +57,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
     for flag, value in (("--min-time", args.min_time), ("--check-time", args.check_time)):
         if not value > 0:
             raise ConfigError(f"{flag}={value} is invalid; use a positive number of seconds.")
+    if args.backend == "onnxruntime" and (args.device != "cpu" or args.channels_last):
+        raise ConfigError(
+            "--backend onnxruntime runs on the CPU in ONNX Runtime's own memory layout; "
+            "drop --device and --channels-last, or use --backend torch."
+        )
 
 
 def check_table(
@@ -98,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
                   in_channels=in_ch, image_size=size, steps=cfg.space.steps)  # fmt: skip
     ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
     table = LatencyTable(macro, device=device, batch_size=args.batch, threads=args.threads,
-                         channels_last=args.channels_last, min_run_time=args.min_time)  # fmt: skip
-    print(f"measuring on {device} ({table.threads} threads, batch {args.batch}): the target network "
+                         channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
+    print(f"measuring with {args.backend} on {device} ({table.threads} threads, batch {args.batch}): the target network "
           f"of {macro.channels} channels x {macro.layers} cells, {len(ops['normal'])} normal and "
           f"{len(ops['reduce'])} reduce ops", flush=True)  # fmt: skip
     start = time.perf_counter()
@@ -109,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     table.info = {
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "device": str(device),
+        "backend": args.backend,
         "device_name": env.get("gpu") or f"{env['cpu']}, {table.threads} threads",
         "torch": env["torch"],
         "tndnas": env["tndnas"],

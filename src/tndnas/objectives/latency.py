@@ -10,9 +10,10 @@ adds or saves beyond its pieces (caches, kernel-launch overlap), so ``tndnas lat
 --check N`` times N random networks end to end and reports how well the sum ranks and
 matches them.
 
-Latency here is eager PyTorch inference: ``module.eval()``, ``torch.inference_mode()``,
-BatchNorm not folded, one batch of ``batch_size`` images, the median of
-``torch.utils.benchmark.Timer.blocked_autorange``.
+Latency here is inference of one batch of ``batch_size`` images, the median of
+``torch.utils.benchmark.Timer.blocked_autorange``, run by a backend
+(:mod:`tndnas.objectives.latency_backends`): eager PyTorch (``module.eval()``,
+``torch.inference_mode()``, BatchNorm not folded) or ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..config import ConfigError
 from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
 from ..space.macro import Macro
 from ..space.network import EvalNetwork
+from .latency_backends import get_latency_backend
 from .pieces import PieceTable
 
 FORMAT = "tndnas-latency-table"
@@ -70,8 +72,11 @@ class LatencyTable(PieceTable):
         threads: int | None = None,
         channels_last: bool = False,
         min_run_time: float = 0.05,
+        backend: str = "torch",
     ):
         super().__init__(macro)
+        get_latency_backend(backend)  # an unknown name stops here, in one sentence
+        self.backend = backend
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.threads = threads or torch.get_num_threads()
@@ -92,15 +97,29 @@ class LatencyTable(PieceTable):
             x = x.contiguous(memory_format=torch.channels_last)
         from torch.utils.benchmark import Timer
 
-        timer = Timer(stmt="m(x)", globals={"m": module, "x": x}, num_threads=self.threads)
+        run = get_latency_backend(self.backend).runner(module, x, self.threads)
+        timer = Timer(stmt="run()", globals={"run": run}, num_threads=self.threads)
         with torch.inference_mode():
             for _ in range(3):  # warm-up: allocator, kernel selection
-                module(x)
+                run()
             t = timer.blocked_autorange(min_run_time=min_run_time or self.min_run_time)
         return t.median * 1e3
 
     def measure(self, module: nn.Module, shape: tuple[int, ...]) -> tuple[float]:
-        return (self._timed(module, shape),)
+        ms = self._timed(module, shape)
+        if get_latency_backend(self.backend).one_call:  # less the fixed cost of a call
+            ms = max(ms - self._timed(nn.Identity(), shape), 0.0)
+        return (ms,)
+
+    def _call_ms(self) -> float:
+        """One backend call per network (``Backend.one_call``), else nothing: the ``call`` piece."""
+        if not get_latency_backend(self.backend).one_call:
+            return 0.0
+        m = self.macro
+        shape = (1, m.in_channels, m.image_size, m.image_size)
+        if "call" not in self.pieces and self.source is None:  # measured as is, nothing less
+            self.pieces["call"] = (self._timed(nn.Identity(), shape),)
+        return self.piece("call", nn.Identity, shape)[0]
 
     def piece(
         self, key: str, build: Callable[[], nn.Module], shape: tuple[int, ...]
@@ -120,11 +139,13 @@ class LatencyTable(PieceTable):
         so that a machine whose speed drifts during the measurement shifts all pieces alike."""
         if self.source is not None or rounds <= 1:
             super().measure_space(ops)
+            self._call_ms()
             return
         seen: dict[str, list[float]] = {}
         for _ in range(rounds):
             self._forget()
             super().measure_space(ops)
+            self._call_ms()
             for k, v in self.pieces.items():
                 seen.setdefault(k, []).append(v[0])
         self._forget()
@@ -140,7 +161,7 @@ class LatencyTable(PieceTable):
     def latency_ms(self, genotype: Genotype) -> float:
         """Predicted inference latency of ``EvalNetwork(genotype, macro)``, ms (auxiliary head
         excluded: it does not run in inference)."""
-        return self.total(genotype)[0]
+        return self.total(genotype)[0] + self._call_ms()
 
     def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
         """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms
@@ -159,6 +180,7 @@ class LatencyTable(PieceTable):
             "batch_size": self.batch_size,
             "threads": self.threads,
             "channels_last": self.channels_last,
+            "backend": self.backend,
             "dtype": "float32",
             "info": self.info,
             "pieces": {k: v[0] for k, v in sorted(self.pieces.items())},
@@ -199,6 +221,7 @@ class LatencyTable(PieceTable):
                 batch_size=int(data["batch_size"]),
                 threads=int(data["threads"]),
                 channels_last=bool(data["channels_last"]),
+                backend=str(data.get("backend", "torch")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise LatencyTableError(
