@@ -288,6 +288,20 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     assert _strip(_records(killed)) == _strip(_records(tmp_path / "full"))
 
 
+def cost_only(reward: str):
+    """A one-stage search on the costs alone (no accuracy), sampled weights, a 64-channel target;
+    ``reward``: the stage's ref/beta keys, e.g. ``"ref: 3.0, beta: -2.0"``."""
+    return load_search_config(
+        preset="quick",
+        overrides=[
+            "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
+            "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
+            "target.channels=64", "target.layers=5",
+            f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, {reward}}}]",
+        ],
+    )  # fmt: skip
+
+
 def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to none/skip (Fig. 6).
 
@@ -296,15 +310,7 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     """
     results = {}
     for beta in (2.0, -2.0):
-        cfg = load_search_config(
-            preset="quick",
-            overrides=[
-                "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
-                "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
-                "target.channels=64", "target.layers=5",
-                f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, ref: 3.0, beta: {beta}}}]",
-            ],
-        )  # fmt: skip
+        cfg = cost_only(f"ref: 3.0, beta: {beta}")
         search(cfg, tmp_path / f"b{beta}", progress=False, plots=False)
         geno = json.loads((tmp_path / f"b{beta}" / "genotype.json").read_text())
         alpha = [r for r in _records(tmp_path / f"b{beta}") if r["kind"] == "alpha"]
@@ -363,15 +369,7 @@ def test_beta_below_zero_makes_ref_a_budget(tmp_path):
     than P) lets them settle just within it."""
     last, final = {}, {}
     for name, below in (("paper", "null"), ("budget", "0.0")):
-        cfg = load_search_config(
-            preset="quick",
-            overrides=[
-                "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
-                "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
-                "target.channels=64", "target.layers=5",
-                f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, ref: 1.5, beta: -2.0, beta_below: {below}}}]",
-            ],
-        )  # fmt: skip
+        cfg = cost_only(f"ref: 1.5, beta: -2.0, beta_below: {below}")
         final[name] = search(cfg, tmp_path / name, progress=False, plots=False)["params"] / 1e6
         alpha = [r for r in _records(tmp_path / name) if r["kind"] == "alpha"]
         assert sum(r["params_mean"] for r in alpha[:5]) / 5 > 3.0  # the budget binds at first
