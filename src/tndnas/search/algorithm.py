@@ -603,8 +603,11 @@ class Search:
                 seen += len(y)
                 bar.update(1)
                 if last is not None and step % 10 == 0:
+                    others = {
+                        n: "-" if v is None else f"{v:.3g}" for n, v in last["costs_mean"].items()
+                    }
                     bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", reward=f"{last['reward_mean']:.3f}",
-                                    baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]))  # fmt: skip
+                                    baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]), **others)  # fmt: skip
             t_eval = time.perf_counter()
             acc_mix, acc_arg = self.evaluate(s)
             t_end = time.perf_counter()
