@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
@@ -65,11 +66,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def check_table(
-    table: LatencyTable, ops: dict[str, list[str]], n: int, seconds: float, seed: int
+    table: LatencyTable, ops: Mapping[str, Sequence[str]], n: int, seconds: float, seed: int
 ) -> dict:
     """Time ``n`` random networks end to end, twice, against the table's predictions.  How well
-    the second pass ranks the networks like the first is the most any prediction can be expected
-    to do on this machine (its noise)."""
+    the second pass ranks the networks like the first tells how much this machine's noise alone
+    reorders them."""
     genotypes = random_genotypes(ops, table.macro.steps, n, seed=seed)
     predicted = [table.latency_ms(g) for g in genotypes]
     costs = CostTable(table.macro)
