@@ -82,33 +82,51 @@ class LatencyTable(PieceTable):
         self.threads = threads or torch.get_num_threads()
         self.channels_last = channels_last
         self.min_run_time = min_run_time
+        self._empty_calls: dict[tuple[int, ...], float] = {}  # ms per input shape, this round
         self.source: str | None = None  # the file it was read from
         self.info: dict[str, Any] = {}  # where it was measured (filled by tndnas latency-table)
 
     # ------------------------------------------------------------------ measuring
-    def _timed(
-        self, module: nn.Module, shape: tuple[int, ...], min_run_time: float | None = None
-    ) -> float:
-        """Median milliseconds of one inference forward of ``module`` on a batch of ``shape``."""
+    def _runner(self, module: nn.Module, shape: tuple[int, ...]) -> Callable[[], Any]:
+        """``run()``: one inference forward of ``module`` on a batch of ``shape``, prepared once
+        (for ONNX Runtime: exported and loaded once), warmed up."""
         module = module.eval().to(self.device)
         x = torch.randn((self.batch_size, *shape[1:]), device=self.device)
         if self.channels_last and x.dim() == 4:
             module = module.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-        from torch.utils.benchmark import Timer
-
         run = get_latency_backend(self.backend).runner(module, x, self.threads)
-        timer = Timer(stmt="run()", globals={"run": run}, num_threads=self.threads)
         with torch.inference_mode():
             for _ in range(3):  # warm-up: allocator, kernel selection
                 run()
+        return run
+
+    def _time_run(self, run: Callable[[], Any], min_run_time: float | None = None) -> float:
+        """Median milliseconds of ``run()``."""
+        from torch.utils.benchmark import Timer
+
+        timer = Timer(stmt="run()", globals={"run": run}, num_threads=self.threads)
+        with torch.inference_mode():
             t = timer.blocked_autorange(min_run_time=min_run_time or self.min_run_time)
         return t.median * 1e3
+
+    def _timed(
+        self, module: nn.Module, shape: tuple[int, ...], min_run_time: float | None = None
+    ) -> float:
+        """Median milliseconds of one inference forward of ``module`` on a batch of ``shape``."""
+        return self._time_run(self._runner(module, shape), min_run_time)
+
+    def _empty_call_ms(self, shape: tuple[int, ...]) -> float:
+        """A backend call that computes nothing, on an input of ``shape``: timed once per shape
+        and round (many pieces share a shape)."""
+        if shape not in self._empty_calls:
+            self._empty_calls[shape] = self._timed(nn.Identity(), shape)
+        return self._empty_calls[shape]
 
     def measure(self, module: nn.Module, shape: tuple[int, ...]) -> tuple[float]:
         ms = self._timed(module, shape)
         if get_latency_backend(self.backend).one_call:  # less the fixed cost of a call
-            ms = max(ms - self._timed(nn.Identity(), shape), 0.0)
+            ms = max(ms - self._empty_call_ms(shape), 0.0)
         return (ms,)
 
     def _call_ms(self) -> float:
@@ -118,7 +136,7 @@ class LatencyTable(PieceTable):
         m = self.macro
         shape = (1, m.in_channels, m.image_size, m.image_size)
         if "call" not in self.pieces and self.source is None:  # measured as is, nothing less
-            self.pieces["call"] = (self._timed(nn.Identity(), shape),)
+            self.pieces["call"] = (self._empty_call_ms(shape),)
         return self.piece("call", nn.Identity, shape)[0]
 
     def piece(
@@ -154,6 +172,7 @@ class LatencyTable(PieceTable):
     def _forget(self) -> None:
         """Drop every measured piece and every sum made from them."""
         self.pieces = {}
+        self._empty_calls = {}
         self._edge = {ct: {} for ct in CELL_TYPES}
         self._skeleton.cache_clear()
         self._glue.cache_clear()
@@ -163,12 +182,18 @@ class LatencyTable(PieceTable):
         excluded: it does not run in inference)."""
         return self.total(genotype)[0] + self._call_ms()
 
+    def network_timer(self, genotype: Genotype) -> Callable[[float | None], float]:
+        """``timer(min_run_time=None)`` measures the inference latency (ms) of the built
+        ``EvalNetwork(genotype, macro)``; the network is built (and exported) once, so it can be
+        timed again without that cost."""
+        m = self.macro
+        run = self._runner(EvalNetwork(genotype, m), (1, m.in_channels, m.image_size, m.image_size))
+        return lambda min_run_time=None: self._time_run(run, min_run_time)
+
     def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
         """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms
         (``min_run_time``: seconds of repeated runs, default the table's)."""
-        m = self.macro
-        shape = (1, m.in_channels, m.image_size, m.image_size)
-        return self._timed(EvalNetwork(genotype, m), shape, min_run_time)
+        return self.network_timer(genotype)(min_run_time)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
