@@ -18,7 +18,7 @@ import sys
 import torch
 
 from tndnas.config import load_search_config
-from tndnas.search.algorithm import candidates_left
+from tndnas.search.stages import candidates_left
 from tndnas.space import Macro, resolve_op_set
 from tndnas.space.genotype import CELL_TYPES, edge_pairs
 from tndnas.train.memory import probe_supernet

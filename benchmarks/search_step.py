@@ -29,11 +29,11 @@ import torch
 
 from tndnas.config import COMPILE_MODES, load_search_config
 from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
-from tndnas.search.algorithm import candidates_left
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
 from tndnas.search.scoring import score_paths
+from tndnas.search.stages import candidates_left
 from tndnas.search.update import reinforce_update
 from tndnas.space import EvalNetwork, Macro, count_parameters, resolve_op_set
 from tndnas.space.genotype import CELL_TYPES, edge_pairs

@@ -83,14 +83,17 @@ def test_paper_c10_matches_table_iii():
     assert [s.drop_reduce for s in cfg.stages] == [2, 2, 1]
     assert [s.ref for s in cfg.stages] == [4.4, 3.2, 1.8]
     assert [s.beta for s in cfg.stages] == [-0.6, -0.6, -0.6]
-    assert [s.skip_dropout for s in cfg.stages] == [0.3, 0.3, 0.3]
+    # the skip-connect dropout the authors ran: P-DARTS rates per stage, decaying within each
+    assert [s.skip_dropout for s in cfg.stages] == [0.1, 0.4, 0.7]
     w = cfg.weights
+    assert (w.skip_dropout_schedule, w.skip_dropout_decay) == ("pdarts", 0.2)
     assert (w.mode, w.batch_size, w.lr, w.lr_min) == ("mixed", 128, 0.025, 0.0)
     assert (w.momentum, w.weight_decay, w.grad_clip) == (0.9, 4e-5, 5.0)
     assert (w.crop_padding, w.flip, w.cutout) == (4, True, 0)
     p = cfg.policy
-    assert (p.samples, p.rl_interval, p.arch_batch_size, p.lr) == (10, 1, 64, 0.01)
-    assert (p.betas, p.weight_decay, p.baseline_decay) == ([0.5, 0.999], 1e-3, 0.95)
+    assert (p.samples, p.rl_interval, p.arch_batch_size, p.lr) == (10, 1, 128, 0.01)
+    # no decay on alpha (the authors' logged searches) and the leave-one-out baseline
+    assert (p.betas, p.weight_decay, p.baseline) == ([0.5, 0.999], 0.0, "leave_one_out")
     assert (cfg.reward.cost, cfg.reward.accuracy) == ("params", True)
     assert (cfg.target.channels, cfg.target.layers) == (24, 20)
 
@@ -111,7 +114,9 @@ def test_quick_and_pdarts_schedules():
     assert q.dataset.name == "digits" and q.space.channels == 8
     assert [s.layers for s in q.stages] == [3, 4, 5]
     assert [(s.drop_normal, s.drop_reduce) for s in q.stages] == [(4, 2), (3, 2), (2, 1)]
-    assert sum(s.epochs for s in q.stages) == 9
+    # 66 / 44 / 33 alpha updates (11 weight steps per epoch on digits), 32 samples each
+    assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(8, 2), (6, 2), (5, 2)]
+    assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (32, 0.07, 0.0)
     assert (q.target.channels, q.target.layers) == (16, 8)
     p = load_search_config("pdarts-c10")
     assert (p.space.normal_ops, p.space.reduce_ops, p.space.channels) == ("darts", "darts", 16)
@@ -291,7 +296,7 @@ def test_missing_and_bad_yaml_file(tmp_path):
             ["weights.compile_mode=reduce-overhead"],
             "weights.compile_mode='reduce-overhead' is invalid; use one of: default, max-autotune-no-cudagraphs",
         ),
-        (["stages.0.pretrain_epochs=4"], "pretrain_epochs"),
+        (["stages.0.pretrain_epochs=9"], "pretrain_epochs"),
         (["stages.0.extra_costs=[{cost: flops, weight: 0.5}]"], "Eq. (10)"),
         (["reward.weight=0.6", "stages.1.extra_costs=[{weight: 0.3}]"], "sum to 1"),
         (["stages=[]"], "stages"),

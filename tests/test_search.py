@@ -106,11 +106,11 @@ def test_normalized_advantage_of_equal_rewards_is_no_step():
 def test_baseline_uses_only_previous_rewards():
     b = MovingAverageBaseline(decay=0.9)
     r0, r1, r2 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0]), torch.tensor([0.0, 0.0])
-    assert b.current(r0) == 2.0  # first step: its own mean
+    assert b.current(r0).tolist() == [2.0, 2.0]  # first step: its own mean
     b.update(r0)
-    assert b.current(r1) == 2.0  # not influenced by r1
+    assert b.current(r1).tolist() == [2.0, 2.0]  # not influenced by r1
     b.update(r1)
-    assert b.current(r2) == pytest.approx(0.9 * 2.0 + 0.1 * 10.0)
+    assert b.current(r2).tolist() == pytest.approx([0.9 * 2.0 + 0.1 * 10.0] * 2)
 
 
 def test_reinforce_returns_previous_baseline():
@@ -288,26 +288,25 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     assert _strip(_records(killed)) == _strip(_records(tmp_path / "full"))
 
 
-def cost_only(reward: str):
-    """A one-stage search on the costs alone (no accuracy), sampled weights, a 64-channel target;
-    ``reward``: the stage's ref/beta keys, e.g. ``"ref: 3.0, beta: -2.0"``."""
+def cost_only(reward: str, updates: int = 350):
+    """A one-stage search on the costs alone (no accuracy) of ``updates`` alpha updates, with the
+    policy of the ``paper-c10`` preset as it is (M, lr, Adam, baseline); a tiny sampled-weights
+    supernet on digits and a 64-channel target.  ``reward``: the stage's ref/beta keys, e.g.
+    ``"ref: 3.0, beta: -2.0"``."""
     return load_search_config(
-        preset="quick",
+        preset="paper-c10",
         overrides=[
-            "space.channels=4", "weights.batch_size=32", "weights.mode=sampled",
-            "reward.accuracy=false", "policy.samples=8", "policy.lr=0.2",
-            "target.channels=64", "target.layers=5",
-            f"stages=[{{layers: 3, epochs: 2, pretrain_epochs: 0, {reward}}}]",
+            "dataset.name=digits", "space.channels=4", "weights.batch_size=2", "weights.mode=sampled",
+            "weights.crop_padding=1", "weights.flip=false", f"weights.max_steps_per_epoch={updates}",
+            "reward.accuracy=false", "target.channels=64", "target.layers=5",
+            f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, skip_dropout: 0.0, {reward}}}]",
         ],
     )  # fmt: skip
 
 
 def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
-    """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to none/skip (Fig. 6).
-
-    P (ref) is set near the sampled networks' size so that the reward is O(1): alpha's Adam
-    uses coupled weight decay, which would otherwise swamp the gradient of a tiny reward.
-    """
+    """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to
+    none/skip (Fig. 6), with the paper-c10 preset's policy settings unchanged."""
     results = {}
     for beta in (2.0, -2.0):
         cfg = cost_only(f"ref: 3.0, beta: {beta}")
@@ -364,18 +363,18 @@ def test_candidates_left_and_too_many_drops(tmp_path):
 
 
 def test_beta_below_zero_makes_ref_a_budget(tmp_path):
-    """Cost only, beta = -2 on params, P = 1.5 M, the first samples about 3.6 M: Eq. 9 keeps
-    pushing the networks down far below P, while beta_below = 0 (no reward for being smaller
-    than P) lets them settle just within it."""
+    """Cost only, beta = -2 on params, P = 1.5 M, the first samples about 3.8 M: Eq. 9 keeps
+    pushing the networks down below P, while beta_below = 0 (no reward for being smaller than
+    P) lets them settle near it, and the found network is within it."""
     last, final = {}, {}
     for name, below in (("paper", "null"), ("budget", "0.0")):
-        cfg = cost_only(f"ref: 1.5, beta: -2.0, beta_below: {below}")
+        cfg = cost_only(f"ref: 1.5, beta: -2.0, beta_below: {below}", updates=450)
         final[name] = search(cfg, tmp_path / name, progress=False, plots=False)["params"] / 1e6
         alpha = [r for r in _records(tmp_path / name) if r["kind"] == "alpha"]
         assert sum(r["params_mean"] for r in alpha[:5]) / 5 > 3.0  # the budget binds at first
-        last[name] = sum(r["params_mean"] for r in alpha[-5:]) / 5
-    assert last["budget"] <= 1.5 * 1.1 and final["budget"] <= 1.5
-    assert last["budget"] > 1.3 * last["paper"], (last, final)
+        last[name] = sum(r["params_mean"] for r in alpha[-20:]) / 20
+    assert 1.5 <= last["budget"] <= 1.5 * 1.2 and final["budget"] <= 1.5, (last, final)
+    assert last["paper"] < 0.9 * last["budget"], (last, final)
 
 
 def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
@@ -415,6 +414,7 @@ def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     )
     (out / "summary.json").unlink()
     (out / "checkpoint.pt").write_bytes(b"garbage")
+    capsys.readouterr()  # the search's own warnings (a tiny stage barely moves alpha)
     assert main(["search", "--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert "corrupt" in err and err.count("\n") == 1
@@ -430,6 +430,7 @@ def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsy
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["device_type"] == "cpu"
     torch.save({**ckpt, "device_type": "cuda"}, out / "checkpoint.pt")
+    capsys.readouterr()  # the search's own warnings (a tiny stage barely moves alpha)
     assert main(["search", "--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert "written by a run on cuda and cannot continue on cpu" in err and err.count("\n") == 1
@@ -454,9 +455,9 @@ def test_authors_baseline_variant_updates_before_use():
     """policy.baseline=current, decay 0.05: the authors' b += 0.95 * (mean - b), from b = 0."""
     b = MovingAverageBaseline(decay=0.05, mode="current")
     r0, r1 = torch.tensor([1.0, 3.0]), torch.tensor([10.0, 10.0])
-    assert b.current(r0) == pytest.approx(0.95 * 2.0)
+    assert b.current(r0).tolist() == pytest.approx([0.95 * 2.0] * 2)
     b.update(r0)
-    assert b.current(r1) == pytest.approx(0.95 * 2.0 + 0.95 * (10.0 - 0.95 * 2.0))
+    assert b.current(r1).tolist() == pytest.approx([0.95 * 2.0 + 0.95 * (10.0 - 0.95 * 2.0)] * 2)
     with pytest.raises(ValueError):
         MovingAverageBaseline(0.9, mode="next")
     cfg = load_search_config(preset="quick", overrides=["policy.baseline=current"])

@@ -134,7 +134,9 @@ class StageConfig:
     ref: float = 1.0  # P of the primary cost (Eq. 9), in that cost's unit
     beta: float = 0.0  # beta of the primary cost (Eq. 9)
     beta_below: float | None = None  # exponent while cost <= ref (None: beta); 0 makes ref a budget
-    skip_dropout: float = 0.0  # dropout after skip_connect in the supernet
+    skip_dropout: float = (
+        0.0  # stage's starting rate of dropout after skip_connect (weights.skip_dropout_schedule)
+    )
     extra_costs: list[CostTerm] = field(default_factory=list)  # further Eq. (10) terms
 
 
@@ -172,6 +174,8 @@ class WeightsConfig:
     flip: bool = True
     cutout: int = 0
     max_steps_per_epoch: int | None = None  # cap on steps per epoch (None = the whole weight half)
+    skip_dropout_schedule: str = "pdarts"  # pdarts (decays within a stage) | constant
+    skip_dropout_decay: float = 0.2  # pdarts: rate = start * exp(-decay * epochs since alpha began)
     channels_last: bool = True  # channels-last memory format for supernet and batches
     checkpoint: bool = False  # recompute each cell in backward (activation checkpointing)
     amp: bool = True  # bf16 autocast on CUDA (ignored on the CPU)
@@ -186,13 +190,13 @@ class PolicyConfig:
 
     samples: int = 10  # M architectures sampled per update
     rl_interval: int = 1  # update alpha every this many weight steps
-    arch_batch_size: int = 64  # images of the architecture half scored per update
+    arch_batch_size: int = 128  # images of the architecture half scored per update (Table III)
     lr: float = 0.01  # Adam
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
-    weight_decay: float = 1e-3
+    weight_decay: float = 0.0  # on alpha; the authors' logged searches ran 0 (their default: 1e-3)
     grad_clip: float = 5.0  # 0 = off
     baseline_decay: float = 0.95  # b <- decay*b + (1-decay)*mean(R), after the update
-    baseline: str = "previous"  # previous (paper) | current (the authors' code: updated before use)
+    baseline: str = "leave_one_out"  # leave_one_out (other samples' mean) | previous (paper) | current (authors' code)
     weight_decay_mode: str = "coupled"  # coupled (Adam, the authors' code) | decoupled (AdamW)
     normalize_advantage: bool = False  # divide R - b by the std of the M rewards
     entropy_weight: float = 0.0
@@ -673,6 +677,7 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _at_least(w.grad_clip, "weights.grad_clip", 0)
     _positive_int(w.crop_padding, "weights.crop_padding", 0)
     _positive_int(w.cutout, "weights.cutout", 0)
+    _at_least(w.skip_dropout_decay, "weights.skip_dropout_decay", 0)
     if w.max_steps_per_epoch is not None:
         _positive_int(w.max_steps_per_epoch, "weights.max_steps_per_epoch")
 
@@ -691,8 +696,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _at_least(p.grad_clip, "policy.grad_clip", 0)
     _in_unit(p.baseline_decay, "policy.baseline_decay")
     _check(
-        p.baseline in ("previous", "current"),
-        f"policy.baseline={p.baseline!r} is invalid; use 'previous' (the paper) or 'current' (the authors' code)",
+        p.baseline in ("previous", "current", "leave_one_out"),
+        f"policy.baseline={p.baseline!r} is invalid; use 'leave_one_out' (the other samples' mean), 'previous' (the paper) or 'current' (the authors' code)",
     )
     _check(
         p.weight_decay_mode in ("coupled", "decoupled"),

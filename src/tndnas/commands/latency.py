@@ -96,7 +96,7 @@ def check_table(
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
-    from ..search.algorithm import space_ops
+    from ..search.stages import space_ops
     from ..space.macro import Macro
     from .info import dataset_shape
 

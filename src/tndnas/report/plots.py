@@ -366,14 +366,18 @@ def plot_reward(alpha: list[dict], path: Path) -> Path | None:
 
 
 def plot_entropy(alpha: list[dict], path: Path) -> Path | None:
-    """Mean policy entropy per edge."""
+    """Mean policy entropy per edge, with each stage's maximum (uniform over its candidates)."""
     ent = _column(alpha, "entropy")
     if not _has(ent):
         return None
     x, stages = _x_axis_alpha(alpha)
     fig = _figure(9, 4.0)
     ax = fig.add_subplot()
-    ax.plot(x, ent, color="C4", lw=1.3)
+    ax.plot(x, ent, color="C4", lw=1.3, label="entropy")
+    top = _column(alpha, "entropy_max")  # absent in runs written before it was recorded
+    if _has(top):
+        ax.plot(x, top, color="0.3", lw=1.0, ls="--", label="maximum (uniform)")
+        ax.legend(loc="lower left", fontsize=8, frameon=False)
     _mark_stages(ax, x, stages)
     ax.set_title("Policy entropy (mean per edge)")
     ax.set_xlabel(X_UPDATES)

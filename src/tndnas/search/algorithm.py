@@ -45,16 +45,17 @@ from ..runtime import (
 )
 from ..space.genotype import CELL_TYPES, derive_genotype, edge_pairs
 from ..space.macro import Macro
-from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
 from ..train.memory import MemoryProbe, probe_supernet
-from ..train.search_step import cosine_lr, set_lr, weight_step
+from ..train.search_step import SKIP_DROPOUT_SCHEDULES, cosine_lr, set_lr, weight_step
 from . import op_graphs
+from .diagnostics import max_entropy, stage_learning, still_warning
 from .op_graphs import OpGraphs
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
 from .run_dir import RunDir
 from .scoring import batch_statistics, score_paths
+from .stages import candidates_left, reward_terms, space_ops, stage_seed, steps_per_epoch
 from .update import reinforce_update
 
 
@@ -63,10 +64,6 @@ def shrink_keep(probs: torch.Tensor, n_drop: int) -> list[list[int]]:
     keep = probs.shape[1] - n_drop
     order = torch.argsort(probs, dim=1, descending=True, stable=True)
     return [sorted(row[:keep].tolist()) for row in order]
-
-
-def _stage_seed(seed: int, stage: int, stream: int) -> int:
-    return (seed * 1_000_003 + stage * 101 + stream) % (2**63)
 
 
 @dataclass
@@ -81,6 +78,8 @@ class StageState:
     gen_arch: torch.Generator
     gen_policy: torch.Generator
     updates: int = 0
+    alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
+    params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
     graphs: OpGraphs | None = (
         None  # CUDA graphs of the scored ops (policy.cuda_graphs); not checkpointed
     )
@@ -95,6 +94,7 @@ class Progress:
     candidates: dict[str, list[list[str]]] = field(default_factory=dict)
     stage_seconds: list[float] = field(default_factory=list)
     stage_genotypes: list[dict] = field(default_factory=list)
+    stage_learning: list[dict] = field(default_factory=list)  # diagnostics.stage_learning per stage
     metrics_lines: int = 0
 
 
@@ -162,6 +162,12 @@ class Search:
         self.initial_candidates = {
             ct: [list(base[ct]) for _ in range(self.edges)] for ct in CELL_TYPES
         }
+        schedule = cfg.weights.skip_dropout_schedule
+        if schedule not in SKIP_DROPOUT_SCHEDULES:
+            raise ConfigError(
+                f"weights.skip_dropout_schedule={schedule!r} is invalid; use one of: {', '.join(SKIP_DROPOUT_SCHEDULES)}"
+            )
+        self.skip_dropout_rate = SKIP_DROPOUT_SCHEDULES[schedule]
         self.augment = AugmentConfig(cfg.weights.crop_padding, cfg.weights.flip, cfg.weights.cutout)
         self.memory_format = (
             torch.channels_last if cfg.weights.channels_last else torch.contiguous_format
@@ -172,7 +178,7 @@ class Search:
     # ------------------------------------------------------------------ building a stage
     def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
         cfg, st = self.cfg, self.cfg.stages[k]
-        torch.manual_seed(_stage_seed(cfg.seed, k, 0))  # weight init and dropout
+        torch.manual_seed(stage_seed(cfg.seed, k, 0))  # weight init and dropout
         if self.device.type == "cuda":  # the epochs' peak_memory_mb is this stage's
             torch.cuda.reset_peak_memory_stats(self.device)
         macro = self._macro(st.layers)
@@ -191,36 +197,24 @@ class Search:
             weight_decay=cfg.weights.weight_decay,
         )
         gens = [
-            torch.Generator(device=d).manual_seed(_stage_seed(cfg.seed, k, i))
+            torch.Generator(device=d).manual_seed(stage_seed(cfg.seed, k, i))
             for i, d in ((1, self.device), (2, self.device), (3, "cpu"))
         ]
-        init_gen = torch.Generator().manual_seed(_stage_seed(cfg.seed, k, 4))
+        init_gen = torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4))
         policy = CategoricalPolicy(
             {ct: len(candidates[ct][0]) for ct in CELL_TYPES}, self.edges, init_gen
         )
-        p = cfg.policy
-        reinforce = Reinforce(
-            policy,
-            p.lr,
-            tuple(p.betas),
-            p.weight_decay,
-            p.grad_clip,
-            p.baseline_decay,
-            p.entropy_weight,
-            p.baseline,
-            decoupled_weight_decay=p.weight_decay_mode == "decoupled",
-            normalize_advantage=p.normalize_advantage,
-        )
+        reinforce = Reinforce.from_config(policy, cfg.policy)
         graphs = None
         if cfg.policy.cuda_graphs:
             graphs = OpGraphs(emulate=self.device.type != "cuda")
-        return StageState(supernet, optimizer, policy, reinforce, *gens, graphs=graphs)
+        return StageState(
+            supernet, optimizer, policy, reinforce, *gens,
+            alpha_start=policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+        )  # fmt: skip
 
     def _reward_terms(self, k: int) -> list[RewardTerm]:
-        st, r = self.cfg.stages[k], self.cfg.reward
-        terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta, st.beta_below)]
-        terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta, t.beta_below) for t in st.extra_costs]
-        return terms
+        return reward_terms(self.cfg, k)
 
     # ------------------------------------------------------------------ the alpha update, Eqs. (4)-(8)
     def alpha_update(
@@ -254,6 +248,7 @@ class Search:
             "params_mean": sum(params) / len(params) if params else None,
             "flops_mean": sum(flops) / len(flops) if flops else None,
             "entropy": float(s.policy.entropy()),
+            "entropy_max": max_entropy(s.policy.alpha),
             # the reward's further costs (e.g. latency_ms): sampled mean per cost name
             "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.others.items()},
         }
@@ -295,6 +290,7 @@ class Search:
                 "candidates": prog.candidates,
                 "stage_seconds": prog.stage_seconds,
                 "stage_genotypes": prog.stage_genotypes,
+                "stage_learning": prog.stage_learning,
                 "metrics_lines": prog.metrics_lines,
             },
             "torch_rng": torch.get_rng_state(),
@@ -327,6 +323,7 @@ class Search:
             p["candidates"],
             list(p["stage_seconds"]),
             list(p["stage_genotypes"]),
+            list(p.get("stage_learning", [])),
             p["metrics_lines"],
         )
         s = None
@@ -533,9 +530,15 @@ class Search:
             geno = derive_genotype(probs, prog.candidates, cfg.space.steps, {"stage": k})
             geno.to_json(self.rundir.stage_genotype(k))
             cost = self.cost_ctx.table.cost(geno)
+            learning = stage_learning(s.alpha_start, s.policy, s.updates)
+            warning = still_warning(k, learning) if s.updates else None
+            if warning:
+                print(f"tndnas: warning: {warning}", file=sys.stderr)
+            learning["warning"] = warning
             log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "params_m": cost.params / 1e6,
-                       "flops_m": cost.flops / 1e6, "genotype": geno.to_dict()})  # fmt: skip
+                       "flops_m": cost.flops / 1e6, "genotype": geno.to_dict(), **learning})  # fmt: skip
             prog.stage_genotypes.append(geno.to_dict())
+            prog.stage_learning.append(learning)
             drops = {"normal": st.drop_normal, "reduce": st.drop_reduce}
             keep = {ct: shrink_keep(probs[ct], drops[ct]) for ct in CELL_TYPES}
             prog.candidates = {
@@ -554,9 +557,7 @@ class Search:
             self.data.train_x, self.data.train_y, cfg.weights.batch_size, mean=self.data.mean, std=self.data.std,
             augment=self.augment, generator=s.gen_data, indices=self.weight_idx, memory_format=self.memory_format,
         )  # fmt: skip
-        steps = len(weight_batches)
-        if cfg.weights.max_steps_per_epoch:
-            steps = min(steps, cfg.weights.max_steps_per_epoch)
+        steps = steps_per_epoch(cfg, len(self.data.train_y))
         show = _is_tty() if self.show_progress is None else self.show_progress
         bar = tqdm(
             total=st.epochs * steps, initial=prog.epoch * steps, disable=not show,
@@ -567,7 +568,14 @@ class Search:
             t0 = time.perf_counter()
             lr = cosine_lr(cfg.weights.lr, cfg.weights.lr_min, epoch, st.epochs)
             set_lr(s.optimizer, lr)
-            s.supernet.set_skip_dropout(st.skip_dropout)
+            skip_dropout = self.skip_dropout_rate(
+                st.skip_dropout,
+                epoch,
+                st.epochs,
+                st.pretrain_epochs,
+                cfg.weights.skip_dropout_decay,
+            )
+            s.supernet.set_skip_dropout(skip_dropout)
             arch_batches = _cycle(
                 BatchIterator(
                     self.data.train_x, self.data.train_y, cfg.policy.arch_batch_size, mean=self.data.mean,
@@ -596,7 +604,7 @@ class Search:
                     path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
                 loss, ok = weight_step(
                     s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
-                    weights=None if path else w, path=path, amp=self.amp,
+                    weights=None if path else w, path=path, amp=self.amp, params=s.params,
                 )  # fmt: skip
                 loss_sum += loss * len(y)
                 correct += ok
@@ -606,7 +614,8 @@ class Search:
                     others = {
                         n: "-" if v is None else f"{v:.3g}" for n, v in last["costs_mean"].items()
                     }
-                    bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", reward=f"{last['reward_mean']:.3f}",
+                    bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
+                                    reward=f"{last['reward_mean']:.3f}",
                                     baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]), **others)  # fmt: skip
             t_eval = time.perf_counter()
             acc_mix, acc_arg = self.evaluate(s)
@@ -614,7 +623,7 @@ class Search:
             prog.stage_seconds[k] += t_end - t0
             log.write(
                 {
-                    "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "alpha_updates": rl_on,
+                    "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "skip_dropout": skip_dropout, "alpha_updates": rl_on,
                     "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
                     "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
                     "seconds": prog.stage_seconds[k], "eval_seconds": t_end - t_eval, "steps": steps,
@@ -660,6 +669,8 @@ class Search:
             "latency_ms": None if self.cost_ctx.latency is None else self.cost_ctx.latency.latency_ms(final),
             "seconds_total": sum(prog.stage_seconds),
             "seconds_per_stage": prog.stage_seconds,
+            # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
+            "stages": [{"stage": k, **rec} for k, rec in enumerate(prog.stage_learning)],
             "peak_memory_mb": self._run_peak_memory_mb(),
             "seed": cfg.seed,
             "dataset": cfg.dataset.name,
@@ -677,29 +688,6 @@ class Search:
             summary["plots_error"] = f"{type(err).__name__}: {err}"
         write_json_atomic(self.rundir.summary, summary)
         return summary
-
-
-def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
-    """Each cell type's candidate ops (``space.normal_ops``, ``space.reduce_ops``), validated;
-    an unknown set or a bad list raises a one-line :class:`ConfigError` naming its key."""
-    ops = {}
-    for ct in CELL_TYPES:
-        try:
-            ops[ct] = resolve_op_set(getattr(cfg.space, f"{ct}_ops"))
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
-    return ops
-
-
-def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
-    """Per cell type, how many candidates each edge has at the start of stage ``stage``
-    (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
-    stages before it (Eq. 11)."""
-    ops = space_ops(cfg)
-    return {
-        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage])
-        for ct in CELL_TYPES
-    }
 
 
 class MemoryCheckError(ConfigError):

@@ -12,6 +12,15 @@ import torch
 from ..space.genotype import CELL_TYPES
 
 
+def mean_entropy(alpha: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Mean entropy per edge (nats) of softmax(alpha), over both cell types."""
+    ents = []
+    for a in alpha.values():
+        p = torch.softmax(a, dim=-1)
+        ents.append(-(p * torch.log(p.clamp_min(1e-30))).sum(-1))
+    return torch.cat(ents).mean()
+
+
 class CategoricalPolicy:
     """pi(g) = prod over edges of softmax(alpha_e)[g_e]  (Eqs. 4-5)."""
 
@@ -71,8 +80,7 @@ class CategoricalPolicy:
 
     def entropy(self) -> torch.Tensor:
         """Mean entropy per edge (nats), over both cell types."""
-        ents = [-(p * torch.log(p.clamp_min(1e-30))).sum(-1) for p in self.probs().values()]
-        return torch.cat(ents).mean()
+        return mean_entropy(self.alpha)
 
     def entropy_grad(self) -> dict[str, torch.Tensor]:
         """d (sum over edges of entropy) / d alpha = -p (log p + H) per edge."""

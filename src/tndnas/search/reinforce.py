@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
+from ..config import PolicyConfig
 from ..space.genotype import CELL_TYPES
 from .policy import CategoricalPolicy
 
-BASELINE_MODES = ("previous", "current")
+BASELINE_MODES = ("previous", "current", "leave_one_out")
 
 
 class MovingAverageBaseline:
@@ -16,7 +17,11 @@ class MovingAverageBaseline:
     ``mode="previous"`` (the paper): b averages the rewards of *previous* updates only; the first
     update, having none, uses its own batch mean.  ``mode="current"`` (the authors' code): b
     starts at 0 and takes the current batch into the average *before* it is used; with
-    ``decay=0.05`` this is their ``b += 0.95 * (mean - b)``.
+    ``decay=0.05`` this is their ``b += 0.95 * (mean - b)``.  ``mode="leave_one_out"``: each
+    sample's baseline is the mean reward of the *other* M - 1 samples of the same update (they
+    were scored on the same batch by the same weights), so neither the batch's difficulty nor
+    the weights' progress since earlier updates enters R - b, and b stays independent of the
+    sample it is subtracted from (no bias).  The moving average is still kept, for the record.
     """
 
     def __init__(self, decay: float, mode: str = "previous"):
@@ -30,11 +35,18 @@ class MovingAverageBaseline:
         mean = float(rewards.mean())
         return mean if self.value is None else self.decay * self.value + (1 - self.decay) * mean
 
-    def current(self, rewards: torch.Tensor) -> float:
-        """The baseline for this update's ``rewards``."""
+    def current(self, rewards: torch.Tensor) -> torch.Tensor:
+        """The baseline of each of this update's ``rewards`` (M,)."""
+        if self.mode == "leave_one_out":
+            m = rewards.numel()
+            if m < 2:  # no other sample: no advantage, no step
+                return rewards.clone()
+            return (rewards.sum() - rewards) / (m - 1)
         if self.mode == "current":
-            return self._averaged(rewards)
-        return float(rewards.mean()) if self.value is None else self.value
+            b = self._averaged(rewards)
+        else:
+            b = float(rewards.mean()) if self.value is None else self.value
+        return torch.full_like(rewards, b)
 
     def update(self, rewards: torch.Tensor) -> None:
         """Fold this update's rewards into the average (after they were used)."""
@@ -80,8 +92,19 @@ class Reinforce:
         self.entropy_weight = entropy_weight
         self.baseline = MovingAverageBaseline(baseline_decay, baseline_mode)
 
+    @classmethod
+    def from_config(cls, policy: CategoricalPolicy, cfg: PolicyConfig) -> Reinforce:
+        """REINFORCE on ``policy`` with the settings of a config's ``policy`` section."""
+        return cls(
+            policy, cfg.lr, tuple(cfg.betas), cfg.weight_decay, cfg.grad_clip, cfg.baseline_decay,
+            cfg.entropy_weight, cfg.baseline,
+            decoupled_weight_decay=cfg.weight_decay_mode == "decoupled",
+            normalize_advantage=cfg.normalize_advantage,
+        )  # fmt: skip
+
     def step(self, samples: dict[str, torch.Tensor], rewards: torch.Tensor) -> float:
-        """Update alpha from M sampled architectures and their rewards; returns the baseline used."""
+        """Update alpha from M sampled architectures and their rewards; returns the baseline used
+        (the mean of the M samples' baselines)."""
         b = self.baseline.current(rewards)
         advantage = rewards - b
         if self.normalize_advantage:  # equal rewards (or M = 1): no step, not a division by ~0
@@ -100,7 +123,7 @@ class Reinforce:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.baseline.update(rewards)
-        return b
+        return float(b.mean())
 
     def state_dict(self) -> dict:
         return {"optimizer": self.optimizer.state_dict(), "baseline": self.baseline.state_dict()}

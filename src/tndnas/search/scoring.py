@@ -20,19 +20,22 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
     batch (a sub-network's statistics differ from the supernet's running ones) and neither its
     running mean/var nor its batch counter change.
     """
-    was_training = model.training
-    model.eval()
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
-    saved = [(m.training, m.track_running_stats) for m in bns]
+    modules = list(model.modules())
+    modes = [m.training for m in modules]
+    bns = [m for m in modules if isinstance(m, _BatchNorm)]
+    tracking = [m.track_running_stats for m in bns]
+    for m in modules:  # model.eval() without its recursion (a supernet has thousands of modules)
+        m.__dict__["training"] = False
     for m in bns:
         m.training = True
         m.track_running_stats = False
     try:
         yield
     finally:
-        for m, (tr, track) in zip(bns, saved):
-            m.training, m.track_running_stats = tr, track
-        model.train(was_training)
+        for m, mode in zip(modules, modes):  # every module's own mode back, as it was
+            m.__dict__["training"] = mode
+        for m, track in zip(bns, tracking):
+            m.track_running_stats = track
 
 
 @torch.no_grad()

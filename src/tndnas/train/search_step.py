@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -12,6 +12,34 @@ from torch import nn
 def cosine_lr(base: float, floor: float, epoch: int, epochs: int) -> float:
     """Cosine annealing from ``base`` to ``floor`` over ``epochs`` (value for ``epoch``)."""
     return floor + 0.5 * (base - floor) * (1 + math.cos(math.pi * epoch / max(1, epochs)))
+
+
+def pdarts_skip_dropout(
+    start: float, epoch: int, epochs: int, pretrain: int, decay: float
+) -> float:
+    """P-DARTS's dropout after skip_connect, as its authors (and TND-NAS's) ran it.
+
+    During the weight-only epochs it falls linearly, ``start * (epochs - epoch - 1) / epochs``;
+    from the first epoch with alpha updates it restarts at ``start`` and decays exponentially,
+    ``start * exp(-decay * (epoch - pretrain))`` (their ``scale_factor`` is 0.2).
+    """
+    if epoch < pretrain:
+        return start * (epochs - epoch - 1) / epochs
+    return start * math.exp(-decay * (epoch - pretrain))
+
+
+def constant_skip_dropout(
+    start: float, epoch: int, epochs: int, pretrain: int, decay: float
+) -> float:
+    """The stage's rate in every epoch."""
+    return start
+
+
+#: ``weights.skip_dropout_schedule``: name -> rate(start, epoch, epochs, pretrain_epochs, decay).
+SKIP_DROPOUT_SCHEDULES: dict[str, Callable[[float, int, int, int, float], float]] = {
+    "pdarts": pdarts_skip_dropout,
+    "constant": constant_skip_dropout,
+}
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -29,21 +57,24 @@ def weight_step(
     weights: Mapping[str, torch.Tensor] | None = None,
     path: Mapping[str, list[int]] | None = None,
     amp: bool = False,
+    params: Sequence[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy step on a batch of the weight half.
 
     ``weights`` given: the mixed forward of Eq. (1) with those (detached) op weights -- the
     paper's mode.  ``path`` given: only that sampled path runs and learns (``sampled`` mode).
-    ``amp``: bf16 autocast of the forward (CUDA).  Returns the loss and the number of correct
-    predictions, as tensors (no host sync).
+    ``amp``: bf16 autocast of the forward (CUDA).  ``params``: the supernet's parameters, listed
+    once by the caller (listing them walks every module).  Returns the loss and the number of
+    correct predictions, as tensors (no host sync).
     """
-    supernet.train()
+    if not supernet.training:  # eval() and train() walk thousands of modules: only when needed
+        supernet.train()
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
         loss = nn.functional.cross_entropy(logits.float(), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
-        nn.utils.clip_grad_norm_(supernet.parameters(), grad_clip)
+        nn.utils.clip_grad_norm_(supernet.parameters() if params is None else params, grad_clip)
     optimizer.step()
     return loss.detach(), (logits.detach().argmax(1) == y).sum()

@@ -1,0 +1,69 @@
+"""What each stage of a search holds, from the config alone: its candidates (Eq. 11), its weight
+steps and alpha updates per epoch, and its reward terms (Eqs. 9, 10).  Nothing here loads data or
+builds a network, so benchmarks and tests can ask the same questions as the search."""
+
+from __future__ import annotations
+
+from ..config import ConfigError, SearchConfig
+from ..objectives import RewardTerm
+from ..space.genotype import CELL_TYPES
+from ..space.op_sets import resolve_op_set
+
+
+def stage_seed(seed: int, stage: int, stream: int) -> int:
+    """The seed of random stream ``stream`` of stage ``stage`` (weights, data, sampling, alpha's
+    initialisation, ...): every stage and stream draws from its own generator."""
+    return (seed * 1_000_003 + stage * 101 + stream) % (2**63)
+
+
+def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
+    """Each cell type's candidate ops (``space.normal_ops``, ``space.reduce_ops``), validated;
+    an unknown set or a bad list raises a one-line :class:`ConfigError` naming its key."""
+    ops = {}
+    for ct in CELL_TYPES:
+        try:
+            ops[ct] = resolve_op_set(getattr(cfg.space, f"{ct}_ops"))
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
+    return ops
+
+
+def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
+    """Per cell type, how many candidates each edge has at the start of stage ``stage``
+    (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
+    stages before it (Eq. 11)."""
+    ops = space_ops(cfg)
+    return {
+        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage])
+        for ct in CELL_TYPES
+    }
+
+
+def weight_images(cfg: SearchConfig, train_images: int) -> int:
+    """Images in the weight half of a training set of ``train_images`` (as ``search_split``)."""
+    return min(max(int(train_images * (1.0 - cfg.dataset.arch_fraction)), 1), train_images - 1)
+
+
+def steps_per_epoch(cfg: SearchConfig, train_images: int) -> int:
+    """Weight steps per epoch: full batches of the weight half (at least one), capped by
+    ``weights.max_steps_per_epoch``."""
+    steps = max(weight_images(cfg, train_images) // cfg.weights.batch_size, 1)
+    cap = cfg.weights.max_steps_per_epoch
+    return min(steps, cap) if cap else steps
+
+
+def alpha_updates(cfg: SearchConfig, stage: int, train_images: int) -> int:
+    """The alpha updates of stage ``stage``: one every ``policy.rl_interval`` weight steps of
+    every epoch after its ``pretrain_epochs`` (Algorithm 2)."""
+    st = cfg.stages[stage]
+    per_epoch = -(-steps_per_epoch(cfg, train_images) // cfg.policy.rl_interval)
+    return max(st.epochs - st.pretrain_epochs, 0) * per_epoch
+
+
+def reward_terms(cfg: SearchConfig, stage: int) -> list[RewardTerm]:
+    """The cost terms of stage ``stage``'s reward: the primary cost (Eq. 9) and the stage's
+    ``extra_costs`` (Eq. 10)."""
+    st, r = cfg.stages[stage], cfg.reward
+    terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta, st.beta_below)]
+    terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta, t.beta_below) for t in st.extra_costs]
+    return terms

@@ -1,0 +1,178 @@
+"""Does alpha learn, and only from signal?  Baselines, the skip-dropout schedule, the per-stage
+learning figures, a pure-noise control in a real search, and the dynamics benchmark."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from tndnas.config import ConfigError, load_search_config
+from tndnas.data import register_dataset
+from tndnas.data.datasets import read_digits
+from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search
+from tndnas.search.diagnostics import STILL_ENTROPY_RATIO, max_entropy, still_warning
+from tndnas.search.stages import alpha_updates
+from tndnas.train.search_step import SKIP_DROPOUT_SCHEDULES, pdarts_skip_dropout
+
+from .tiny import TINY_SEARCH
+
+
+def _records(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+# ------------------------------------------------------------------ baselines
+def test_leave_one_out_baseline_is_the_other_samples_mean():
+    b = MovingAverageBaseline(decay=0.9, mode="leave_one_out")
+    r = torch.tensor([1.0, 2.0, 6.0])
+    assert b.current(r).tolist() == [4.0, 3.5, 1.5]
+    b.update(r)
+    r2 = torch.tensor([10.0, 10.0, 10.0])  # same batch, same reward: no advantage at all
+    assert torch.equal(b.current(r2), r2)
+    assert torch.equal(b.current(torch.tensor([5.0])), torch.tensor([5.0]))  # M = 1: no step
+
+
+def test_leave_one_out_steps_ignore_a_shift_common_to_the_batch():
+    """The same rewards plus a constant (an easier batch, or weights that improved since the last
+    update) give the same step: only differences between the samples move alpha."""
+    steps = []
+    for shift in (0.0, 0.3):
+        gen = torch.Generator().manual_seed(0)
+        pol = CategoricalPolicy({"normal": 4, "reduce": 3}, 14, gen)
+        rl = Reinforce(pol, 0.1, (0.5, 0.999), 0.0, 0.0, 0.95, baseline_mode="leave_one_out")
+        rl.optimizer = torch.optim.SGD(rl.params, lr=1.0)  # the step is the gradient itself
+        before = {ct: a.clone() for ct, a in pol.alpha.items()}
+        s = pol.sample(6, gen)
+        rl.step(s, torch.tensor([0.1, 0.5, 0.2, 0.4, 0.3, 0.6]) + shift)
+        steps.append({ct: pol.alpha[ct] - before[ct] for ct in before})
+    for ct in steps[0]:
+        torch.testing.assert_close(steps[0][ct], steps[1][ct])
+        assert steps[0][ct].abs().sum() > 0
+
+
+def test_unknown_baseline_is_one_line_error():
+    with pytest.raises(ConfigError, match="policy.baseline='mean' is invalid; use 'leave_one_out'"):
+        load_search_config(preset="quick", overrides=["policy.baseline=mean"])
+
+
+# ------------------------------------------------------------------ skip-connect dropout
+def test_pdarts_skip_dropout_schedule():
+    """P-DARTS: linear fall over the weight-only epochs, then start * exp(-0.2 * epochs since)."""
+    rates = [pdarts_skip_dropout(0.4, e, 25, 10, 0.2) for e in range(25)]
+    assert rates[0] == pytest.approx(0.4 * 24 / 25) and rates[9] == pytest.approx(0.4 * 15 / 25)
+    assert rates[10] == pytest.approx(0.4)  # alpha starts: back to the stage's start rate
+    assert rates[24] == pytest.approx(0.4 * math.exp(-0.2 * 14))
+    assert all(a > b for a, b in zip(rates[10:], rates[11:]))
+    assert SKIP_DROPOUT_SCHEDULES["constant"](0.4, 24, 25, 10, 0.2) == 0.4
+
+
+def test_search_applies_the_skip_dropout_schedule(tmp_path):
+    stages = "stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, skip_dropout: 0.5}]"  # fmt: skip
+    cfg = load_search_config(preset="quick", overrides=[*TINY_SEARCH, stages, "weights.max_steps_per_epoch=1"])  # fmt: skip
+    search(cfg, tmp_path / "r", progress=False, plots=False)
+    rates = [r["skip_dropout"] for r in _records(tmp_path / "r") if r["kind"] == "epoch"]
+    assert rates == pytest.approx([0.5 * 2 / 3, 0.5, 0.5 * math.exp(-0.2)])
+    with pytest.raises(ConfigError, match="weights.skip_dropout_schedule='cosine' is invalid"):
+        search(load_search_config(preset="quick", overrides=[*TINY_SEARCH, stages, "weights.skip_dropout_schedule=cosine"]),
+               tmp_path / "bad", progress=False, plots=False)  # fmt: skip
+
+
+# ------------------------------------------------------------------ what a run reports
+def test_alpha_update_count_and_stage_learning_figures(tmp_path):
+    """The planned number of alpha updates is what a search does; summary.json says per stage how
+    far alpha moved, and a stage whose alpha barely moved is warned about on stderr."""
+    stages = ("stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2},"
+              " {layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 3, drop_reduce: 2}]")  # fmt: skip
+    cfg = load_search_config(
+        preset="quick", overrides=[*TINY_SEARCH, stages, "policy.lr=1e-5", "weights.batch_size=256"]
+    )
+    summary = search(cfg, tmp_path / "r", progress=False, plots=False)
+    recs = _records(tmp_path / "r")
+    n_train = len(read_digits().train_y)
+    for k in range(2):
+        done = [r for r in recs if r["kind"] == "alpha" and r["stage"] == k]
+        assert len(done) == alpha_updates(cfg, k, n_train) > 0
+    assert [s["stage"] for s in summary["stages"]] == [0, 1]
+    first = summary["stages"][0]
+    assert first["entropy_max"] == pytest.approx((math.log(10) + math.log(6)) / 2)
+    assert first["entropy_start"] == pytest.approx(first["entropy_max"], rel=1e-5)
+    assert first["entropy_end_ratio"] >= STILL_ENTROPY_RATIO  # lr 1e-5: alpha did not move
+    assert "barely moved" in first["warning"] and "policy.samples" in first["warning"]
+    assert 0 <= first["argmax_changed_share"] <= 1
+    stage_recs = [r for r in recs if r["kind"] == "stage"]
+    assert stage_recs[1]["entropy_max"] == pytest.approx((math.log(6) + math.log(4)) / 2)
+
+
+def test_still_warning_only_for_a_stage_that_did_not_move():
+    moved = {"entropy_end": 1.5, "entropy_max": 2.0, "entropy_end_ratio": 0.75, "alpha_updates": 9}
+    still = {
+        "entropy_end": 1.99,
+        "entropy_max": 2.0,
+        "entropy_end_ratio": 0.995,
+        "alpha_updates": 9,
+    }
+    assert still_warning(0, moved) is None
+    assert still_warning(2, still).startswith("stage 3's alpha barely moved")
+    one_op = {"entropy_end": 0.0, "entropy_max": 0.0, "entropy_end_ratio": 0.0, "alpha_updates": 9}
+    assert still_warning(0, one_op) is None
+    assert max_entropy({"normal": torch.zeros(14, 3), "reduce": torch.zeros(14, 2)}) == (
+        pytest.approx((math.log(3) + math.log(2)) / 2)
+    )
+
+
+def _noise_digits(data_dir=None, download=False):
+    """digits with every label redrawn at random: no architecture can beat chance."""
+    ds = read_digits()
+    gen = torch.Generator().manual_seed(0)
+    ds.train_y = torch.randint(0, 10, ds.train_y.shape, generator=gen)
+    return ds
+
+
+def test_pure_noise_control_in_a_real_search(tmp_path):
+    """Random labels and no cost term: every reward is noise.  With the quick preset's policy
+    (lr, baseline, Adam) and as many updates as its first stage, alpha must stay near uniform:
+    entropy at least 0.9 of its maximum (the dynamics benchmark's target for quick)."""
+    register_dataset("noise-digits", _noise_digits, overwrite=True)
+    quick = load_search_config(preset="quick")
+    updates = alpha_updates(quick, 0, len(read_digits().train_y))
+    overrides = [
+        *TINY_SEARCH, "dataset.name=noise-digits", "weights.mode=sampled", "policy.samples=4",
+        "weights.batch_size=8", f"weights.max_steps_per_epoch={updates}",
+        "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2, beta: 0.0}]",
+    ]  # fmt: skip
+    cfg = load_search_config(preset="quick", overrides=overrides)
+    summary = search(cfg, tmp_path / "noise", progress=False, plots=False)
+    stage = summary["stages"][0]
+    assert stage["alpha_updates"] == updates
+    assert stage["entropy_end_ratio"] >= 0.9, stage
+
+
+# ------------------------------------------------------------------ the dynamics benchmark
+def test_policy_dynamics_benchmark_shape_and_quick_targets(tmp_path, capsys):
+    from benchmarks.policy_dynamics import main as dynamics
+
+    out = tmp_path / "dyn.json"
+    res = dynamics(["--preset", "quick", "--seeds", "4", "--jobs", "1", "--json", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(res))
+    assert set(saved) == {"preset", "stages"} and saved["preset"] == "quick"
+    assert [s["candidates"] for s in saved["stages"]] == [
+        {"normal": 10, "reduce": 6}, {"normal": 6, "reduce": 4}, {"normal": 3, "reduce": 2},
+    ]  # fmt: skip
+    quick = load_search_config(preset="quick")
+    n_train = len(read_digits().train_y)
+    for k, st in enumerate(saved["stages"]):
+        assert set(st) == {
+            "candidates",
+            "updates",
+            "p_best",
+            "correct_argmax_share",
+            "noise_entropy_ratio",
+        }
+        assert st["updates"] == alpha_updates(quick, k, n_train)
+        assert set(st["p_best"]) == set(st["correct_argmax_share"]) == {"0.05", "0.1", "0.3"}
+        assert st["noise_entropy_ratio"] >= 0.88  # pure noise: alpha stays put (4 seeds)
+        assert st["correct_argmax_share"]["0.3"] >= 0.9  # a strong signal is found
+        assert st["p_best"]["0.3"] > st["p_best"]["0.05"]
+    assert "noise entropy" in capsys.readouterr().out
