@@ -19,6 +19,11 @@ probability the final policy gives the best op (``p_best``, mean over edges) and
 edges whose most likely op is the best one (``correct_argmax_share``); and for pure noise
 (s = 0), the final mean entropy per edge as a share of its maximum (``noise_entropy_ratio``):
 1 means alpha stayed put, as it should when there is nothing to learn.
+
+``--shared-noise SD`` adds what the model above leaves out: in a real update the M samples are
+scored on the same batch by the same weights, so part of their noise is common to all of them
+(an easy batch, weights that improved since the last update).  Each update draws one shift of
+standard deviation SD and adds it to every sample's accuracy.
 """
 
 from __future__ import annotations
@@ -55,8 +60,15 @@ def train_images(name: str) -> int:
     return len(load_dataset(name).train_y)
 
 
-def simulate(cfg, stage: int, updates: int, strength: float, seed: int) -> dict:
-    """One stage of alpha updates on the known-answer reward; the final policy's figures."""
+def simulate(
+    cfg, stage: int, updates: int, strength: float, seed: int, shared_noise: float = 0.0
+) -> dict:
+    """One stage of alpha updates on the known-answer reward; the final policy's figures.
+
+    ``shared_noise``: the standard deviation of a shift of every sample's accuracy in an update,
+    drawn anew per update: the M samples of a real update share one batch of images (an easy
+    batch lifts them all) and weights that keep improving between updates.
+    """
     counts = candidates_left(cfg, stage)
     edges = len(edge_pairs(cfg.space.steps))
     init = torch.Generator().manual_seed(stage_seed(seed, stage, 4))  # as the search's policy
@@ -72,7 +84,10 @@ def simulate(cfg, stage: int, updates: int, strength: float, seed: int) -> dict:
     for _ in range(updates):
         g = policy.sample(m, gen)
         on_best = sum((g[ct] == best[ct]).float().sum(1) for ct in CELL_TYPES) / (2 * edges)
-        acc = torch.binomial(torch.full((m,), images), 0.5 + strength * on_best, generator=gen)
+        p = 0.5 + strength * on_best
+        if shared_noise:
+            p = (p + shared_noise * torch.randn((), generator=gen)).clamp(0.0, 1.0)
+        acc = torch.binomial(torch.full((m,), images), p, generator=gen)
         acc = acc / images
         rewards = torch.tensor([scalarize(float(a), at_ref, terms) for a in acc])
         reinforce.step(g, rewards)
@@ -87,17 +102,24 @@ def simulate(cfg, stage: int, updates: int, strength: float, seed: int) -> dict:
 
 
 def _job(args: tuple) -> dict:
-    preset, overrides, stage, updates, strength, seed = args
+    preset, overrides, stage, updates, strength, seed, shared = args
     cfg = load_search_config(preset=preset, overrides=overrides)
-    return simulate(cfg, stage, updates, strength, seed)
+    return simulate(cfg, stage, updates, strength, seed, shared)
 
 
-def run(preset: str, overrides: list[str], seeds: int, jobs: int, n_train: int | None) -> dict:
+def run(
+    preset: str,
+    overrides: list[str],
+    seeds: int,
+    jobs: int,
+    n_train: int | None,
+    shared_noise: float = 0.0,
+) -> dict:
     cfg = load_search_config(preset=preset, overrides=overrides)
     n_train = n_train or train_images(cfg.dataset.name)
     plan = [(k, alpha_updates(cfg, k, n_train)) for k in range(len(cfg.stages))]
     tasks = [
-        (preset, overrides, k, u, s, seed)
+        (preset, overrides, k, u, s, seed, shared_noise)
         for k, u in plan
         for s in (0.0, *STRENGTHS)
         for seed in range(seeds)
@@ -107,7 +129,7 @@ def run(preset: str, overrides: list[str], seeds: int, jobs: int, n_train: int |
             results = list(pool.map(_job, tasks))
     else:
         results = [_job(t) for t in tasks]
-    by_task = {(k, s, seed): res for (_, _, k, _, s, seed), res in zip(tasks, results)}
+    by_task = {(k, s, seed): res for (_, _, k, _, s, seed, _), res in zip(tasks, results)}
 
     def mean(k: int, s: float, key: str) -> float:
         return statistics.fmean(by_task[(k, s, seed)][key] for seed in range(seeds))
@@ -150,14 +172,22 @@ def main(argv: list[str] | None = None) -> dict:
                     help="config overrides, as tndnas search --set")  # fmt: skip
     ap.add_argument("--train-images", type=int, default=None,
                     help="training-set size (default: the preset's dataset's)")  # fmt: skip
+    ap.add_argument("--shared-noise", type=float, default=0.0, metavar="SD",
+                    help="add to every sample of an update the same accuracy shift, drawn per "
+                         "update with this standard deviation (a shared batch; default 0)")  # fmt: skip
     args = ap.parse_args(argv)
     try:
         cfg = load_search_config(preset=args.preset, overrides=args.set)
         t = time.perf_counter()
-        res = run(args.preset, args.set, args.seeds, args.jobs, args.train_images)
+        res = run(
+            args.preset, args.set, args.seeds, args.jobs, args.train_images, args.shared_noise
+        )
     except ConfigError as err:
         sys.exit(f"error: {err}")
-    print(f"{args.preset}: {describe(cfg)}; {args.seeds} seeds, {time.perf_counter() - t:.0f} s")
+    shared = f", shared noise {args.shared_noise}" if args.shared_noise else ""
+    print(
+        f"{args.preset}: {describe(cfg)}; {args.seeds} seeds{shared}, {time.perf_counter() - t:.0f} s"
+    )
     print("stage  candidates  updates   correct argmax (s=0.05/0.1/0.3)   p(best)              noise entropy")  # fmt: skip
     for k, st in enumerate(res["stages"]):
         c = st["candidates"]
