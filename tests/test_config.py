@@ -114,9 +114,9 @@ def test_quick_and_pdarts_schedules():
     assert q.dataset.name == "digits" and q.space.channels == 8
     assert [s.layers for s in q.stages] == [3, 4, 5]
     assert [(s.drop_normal, s.drop_reduce) for s in q.stages] == [(4, 2), (3, 2), (2, 1)]
-    # 66 / 44 / 33 alpha updates (11 weight steps per epoch on digits), 32 samples each
-    assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(8, 2), (6, 2), (5, 2)]
-    assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (32, 0.07, 0.0)
+    # 66 / 55 / 33 alpha updates (11 weight steps per epoch on digits), 24 samples each
+    assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(8, 2), (7, 2), (5, 2)]
+    assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (24, 0.07, 0.0)
     assert (q.target.channels, q.target.layers) == (16, 8)
     p = load_search_config("pdarts-c10")
     assert (p.space.normal_ops, p.space.reduce_ops, p.space.channels) == ("darts", "darts", 16)

@@ -376,7 +376,13 @@ def plot_entropy(alpha: list[dict], path: Path) -> Path | None:
     ax.plot(x, ent, color="C4", lw=1.3, label="entropy")
     top = _column(alpha, "entropy_max")  # absent in runs written before it was recorded
     if _has(top):
-        ax.plot(x, top, color="0.3", lw=1.0, ls="--", label="maximum (uniform)")
+        # one flat segment per stage: the maximum jumps when candidates are dropped
+        label = "maximum (uniform)"
+        for stage in dict.fromkeys(stages):
+            idx = [i for i, s in enumerate(stages) if s == stage]
+            xs, ys = [x[i] for i in idx], [top[i] for i in idx]
+            ax.plot(xs, ys, color="0.3", lw=1.0, ls="--", label=label)
+            label = None
         ax.legend(loc="lower left", fontsize=8, frameon=False)
     _mark_stages(ax, x, stages)
     ax.set_title("Policy entropy (mean per edge)")
