@@ -63,7 +63,7 @@ def check_search(device: str, tmp: Path) -> dict:
 
     cfg = load_search_config(preset="quick", overrides=[*TINY, f"device={device}"])
     t = time.perf_counter()
-    summary = search(cfg, tmp / "full", progress=False)
+    summary = search(cfg, tmp / "full", progress=False, plots=PLOTS)
     return {"seconds": time.perf_counter() - t, "params": summary["params"],
             "environment": summary["environment"]}  # fmt: skip
 
@@ -230,10 +230,17 @@ def _cli(*args: str) -> None:
         )
 
 
+#: ``--train-steps N``: cap the training check's epochs at N steps (None: whole epochs)
+TRAIN_STEPS: int | None = None
+#: ``--no-plots``: the search check draws no plots
+PLOTS = True
+
+
 def check_train_export(device: str, tmp: Path) -> dict:
     train = tmp / "train"
+    cap = [] if TRAIN_STEPS is None else ["--set", f"max_steps_per_epoch={TRAIN_STEPS}"]
     _cli("train", "--genotype", str(tmp / "full"), "--preset", "quick", "--epochs", "2",
-         "--device", device, "--out", str(train), "--no-progress")  # fmt: skip
+         "--device", device, "--out", str(train), "--no-progress", *cap)  # fmt: skip
     summary = json.loads((train / "summary.json").read_text())
     onnx_file = tmp / "model.onnx"
     _cli(
@@ -278,7 +285,12 @@ def main(argv=None) -> int:
     )
     p.add_argument("--device", default="cuda")
     p.add_argument("--json", default=None)
+    p.add_argument("--train-steps", type=int, default=None, metavar="N",
+                   help="cap the training check's epochs at N steps (default: whole epochs)")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="the search check draws no plots")
     args = p.parse_args(argv)
+    global TRAIN_STEPS, PLOTS
+    TRAIN_STEPS, PLOTS = args.train_steps, not args.no_plots
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, check in CHECKS.items():

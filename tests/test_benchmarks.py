@@ -40,7 +40,9 @@ def test_gpu_smoke_script_runs_its_checks_on_the_cpu(tmp_path):
     from benchmarks.gpu_smoke import main as gpu_smoke
 
     out = tmp_path / "smoke.json"
-    assert gpu_smoke(["--device", "cpu", "--json", str(out)]) == 0
+    assert (
+        gpu_smoke(["--device", "cpu", "--json", str(out), "--train-steps", "2", "--no-plots"]) == 0
+    )
     res = json.loads(out.read_text())
     assert set(res) == {"search", "resume", "sampled_mode", "train_export"}
     assert res["resume"]["same_genotype"] and res["resume"]["same_metrics"]  # exact on the CPU

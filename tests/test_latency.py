@@ -22,7 +22,7 @@ from tndnas.space.genotype import edge_pairs
 from tndnas.space.op_sets import resolve_op_set
 
 from .conftest import random_genotype
-from .test_search import TINY, tiny
+from .tiny import TINY, tiny
 
 MACRO = Macro(channels=4, layers=5, num_classes=7, in_channels=3, image_size=12)
 OPS = {"normal": list(resolve_op_set("tnd-normal")), "reduce": list(resolve_op_set("tnd-reduce"))}

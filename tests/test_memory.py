@@ -5,15 +5,15 @@ import json
 import pytest
 import torch
 
-import tndnas.search.algorithm as alg
+import tndnas.train.memory_plan as memory_plan
 from tndnas.cli import main
 from tndnas.search import search
-from tndnas.search.algorithm import MemoryCheckError
 from tndnas.space import Macro, resolve_op_set
 from tndnas.space.supernet import Supernet
 from tndnas.train.memory import probe_supernet
+from tndnas.train.memory_plan import MemoryCheckError
 
-from .test_search import TINY, tiny
+from .tiny import TINY, tiny
 
 FULL = {ct: [list(resolve_op_set(f"tnd-{ct}"))] * 14 for ct in ("normal", "reduce")}
 
@@ -79,9 +79,10 @@ def test_bf16_probe_halves_most_activations():
     assert 0.4 * fp32 < bf16 < 0.8 * fp32
 
 
-def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monkeypatch, capsys):
-    search(tiny(), tmp_path / "ok", progress=False, plots=False)
-    info = json.loads((tmp_path / "ok" / "run.json").read_text())
+def test_search_records_its_estimate_and_refuses_what_cannot_fit(
+    tmp_path, monkeypatch, capsys, tiny_run
+):
+    info = json.loads((tiny_run / "run.json").read_text())
     est = info["memory_estimate"]
     assert [r["stage"] for r in est] == [0, 1]
     assert est[0]["candidates"] == {"normal": 10, "reduce": 6}  # the quick preset's op sets
@@ -91,7 +92,7 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(tmp_path, monke
     )
 
     # a machine with 1 MiB left: the run stops before writing anything, naming the fix
-    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
     with pytest.raises(MemoryCheckError, match=r"stage 1 of 2 .* weights.checkpoint=true"):
         search(tiny(), tmp_path / "small", progress=False, plots=False)
     assert not (tmp_path / "small" / "run.json").exists()
@@ -124,7 +125,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, monkeypatch, capsy
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [r[0] for r in rows] == ["1", "2"] and all(r[-1] == "yes" for r in rows)
     assert not (tmp_path / "dry").exists()
-    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert "NO" in captured.out and captured.err.count("\n") == 1 and "needs about" in captured.err
@@ -152,7 +153,7 @@ def test_memory_plan_fixes_and_modes(tmp_path, monkeypatch):
     assert ck[0]["total_mb"] < plain[0]["total_mb"]
     # between the two: the fix offered is checkpointing, with its estimate
     between = (ck[0]["total_mb"] + plain[0]["total_mb"]) / 2 * 2**20
-    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: int(between))
+    monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: int(between))
     s = Search(tiny(), tmp_path / "c")
     problem = s.memory_plan(0, s.initial_candidates)[0]["problem"]
     assert "set weights.checkpoint=true (about" in problem and "--resume" not in problem
@@ -160,7 +161,7 @@ def test_memory_plan_fixes_and_modes(tmp_path, monkeypatch):
     problem = s.memory_plan(0, s.initial_candidates, resume=True)[0]["problem"]
     assert f"in {tmp_path / 'c' / 'config.yaml'}, which --resume reads" in problem
     # too small even with checkpointing: it is not offered as the fix
-    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
     problem = s.memory_plan(0, s.initial_candidates)[0]["problem"]
     assert "(even weights.checkpoint=true needs about" in problem
     # sampled mode is never checkpointed: the flag does not lower its estimate
@@ -173,7 +174,7 @@ def test_memory_plan_fixes_and_modes(tmp_path, monkeypatch):
 
 
 def test_dry_run_follows_memory_check(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(alg, "available_memory_bytes", lambda device: 2**20)
+    monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
     argv = ["search", "--preset", "quick", "--out", str(tmp_path / "dry"), "--dry-run"]
     for item in TINY:
         argv += ["--set", item]

@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import pytest
 import torch
@@ -13,17 +14,7 @@ from tndnas.search.scoring import score_paths
 from tndnas.space import Macro, resolve_op_set
 from tndnas.space.supernet import Supernet
 
-from .tiny import TINY_SEARCH
-
-TINY = [
-    *TINY_SEARCH,
-    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, ref: 0.05, beta: -0.3},"
-    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05, beta: -0.3}]",
-]
-
-
-def tiny(*extra):
-    return load_search_config(preset="quick", overrides=[*TINY, *extra])
+from .tiny import TINY, tiny
 
 
 # ------------------------------------------------------------------ policy and REINFORCE
@@ -155,9 +146,9 @@ def _records(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_search_end_to_end_and_eq11_between_stages(tmp_path):
-    summary = search(tiny(), tmp_path / "run", progress=False)
-    run = tmp_path / "run"
+def test_search_end_to_end_and_eq11_between_stages(tiny_run):
+    run = tiny_run
+    summary = json.loads((run / "summary.json").read_text())
     for f in (
         "config.yaml",
         "run.json",
@@ -222,11 +213,11 @@ def _strip(recs):
     ]
 
 
-def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
+def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch, tiny_run):
     import tndnas.search.algorithm as alg
 
     cfg = tiny()
-    search(cfg, tmp_path / "full", progress=False, plots=False)
+    full = tiny_run  # the same config, run once for the whole suite
     real = alg.weight_step
     calls = {"n": 0}
 
@@ -242,10 +233,8 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     monkeypatch.setattr(alg, "weight_step", real)
     # the interrupted run left alpha records of the unfinished epoch: resume must drop them
     search(cfg, tmp_path / "cut", resume=True, progress=False, plots=False)
-    assert (tmp_path / "cut" / "genotype.json").read_text() == (
-        tmp_path / "full" / "genotype.json"
-    ).read_text()
-    assert _strip(_records(tmp_path / "cut")) == _strip(_records(tmp_path / "full"))
+    assert (tmp_path / "cut" / "genotype.json").read_text() == (full / "genotype.json").read_text()
+    assert _strip(_records(tmp_path / "cut")) == _strip(_records(full))
 
     # a real kill (SIGKILL) of a separate process in the middle of the run, then --resume
     import os
@@ -282,10 +271,8 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch):
     assert not (killed / "summary.json").exists()
     assert main(["search", "--resume", str(killed), "--no-progress", "--no-plots"]) == 0
     assert json.loads((killed / "summary.json").read_text())["plots"] == []
-    assert (killed / "genotype.json").read_text() == (
-        tmp_path / "full" / "genotype.json"
-    ).read_text()
-    assert _strip(_records(killed)) == _strip(_records(tmp_path / "full"))
+    assert (killed / "genotype.json").read_text() == (full / "genotype.json").read_text()
+    assert _strip(_records(killed)) == _strip(_records(full))
 
 
 def cost_only(reward: str, updates: int = 350):
@@ -304,15 +291,34 @@ def cost_only(reward: str, updates: int = 350):
     )  # fmt: skip
 
 
+def drive_cost_only(cfg, run_dir) -> tuple[list[dict], dict, float]:
+    """The alpha updates of a cost-only search's single stage, without its weight steps (with
+    ``reward.accuracy=false`` the weights never reach the reward): the product's policy, REINFORCE
+    and reward code on the real cost table.  Returns the update records, the final genotype
+    (dict) and its target network's params (M)."""
+    from tndnas.search.algorithm import Search
+    from tndnas.search.steps import alpha_step
+    from tndnas.space.genotype import derive_genotype
+
+    s = Search(cfg, run_dir)
+    stage = s._new_stage(0, s.initial_candidates)
+    x = torch.zeros(2, s.data.in_channels, s.data.image_size, s.data.image_size)
+    y = s.data.train_y[:2]
+    updates = cfg.weights.max_steps_per_epoch
+    records = [
+        alpha_step(cfg, 0, stage, x, y, s.initial_candidates, s.costs, s.cost_ctx, False)
+        for _ in range(updates)
+    ]
+    geno = derive_genotype(stage.policy.probs(), s.initial_candidates, cfg.space.steps)
+    return records, geno.to_dict(), s.cost_ctx.table.cost(geno).params / 1e6
+
+
 def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     """Acc off: beta > 0 on params drives the normal cell to conv_3x3 (Fig. 5), beta < 0 to
     none/skip (Fig. 6), with the paper-c10 preset's policy settings unchanged."""
     results = {}
     for beta in (2.0, -2.0):
-        cfg = cost_only(f"ref: 3.0, beta: {beta}")
-        search(cfg, tmp_path / f"b{beta}", progress=False, plots=False)
-        geno = json.loads((tmp_path / f"b{beta}" / "genotype.json").read_text())
-        alpha = [r for r in _records(tmp_path / f"b{beta}") if r["kind"] == "alpha"]
+        alpha, geno, _ = drive_cost_only(cost_only(f"ref: 3.0, beta: {beta}"), tmp_path / "r")
         assert all(r["acc_max"] is None for r in alpha)  # nothing was scored
         first = sum(r["params_mean"] for r in alpha[:5]) / 5
         last = sum(r["params_mean"] for r in alpha[-5:]) / 5
@@ -348,7 +354,8 @@ def test_reward_terms_carry_every_exponent(tmp_path):
 
 
 def test_candidates_left_and_too_many_drops(tmp_path):
-    from tndnas.search.algorithm import Search, candidates_left
+    from tndnas.search.algorithm import Search
+    from tndnas.search.stages import candidates_left
 
     cfg = tiny()  # quick op sets: 10 normal, 6 reduce; TINY drops 4/2 then 3/2
     assert [candidates_left(cfg, k) for k in range(3)] == [
@@ -369,22 +376,31 @@ def test_beta_below_zero_makes_ref_a_budget(tmp_path):
     last, final = {}, {}
     for name, below in (("paper", "null"), ("budget", "0.0")):
         cfg = cost_only(f"ref: 1.5, beta: -2.0, beta_below: {below}", updates=450)
-        final[name] = search(cfg, tmp_path / name, progress=False, plots=False)["params"] / 1e6
-        alpha = [r for r in _records(tmp_path / name) if r["kind"] == "alpha"]
+        alpha, _, final[name] = drive_cost_only(cfg, tmp_path / name)
         assert sum(r["params_mean"] for r in alpha[:5]) / 5 > 3.0  # the budget binds at first
         last[name] = sum(r["params_mean"] for r in alpha[-20:]) / 20
-    assert 1.5 <= last["budget"] <= 1.5 * 1.2 and final["budget"] <= 1.5, (last, final)
+    assert 1.5 * 0.8 <= last["budget"] <= 1.5 * 1.2 and final["budget"] <= 1.5, (last, final)
     assert last["paper"] < 0.9 * last["budget"], (last, final)
 
 
 def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
     out = tmp_path / "q"
-    rc = main(["search", "--preset", "quick", "--out", str(out), "--no-progress", "--set", "weights.max_steps_per_epoch=2",
-               "--set", "policy.samples=2"])  # fmt: skip
+    small = [  # the quick preset's three stages, shorter and smaller
+        "weights.max_steps_per_epoch=1",
+        "policy.samples=2",
+        "space.channels=4",
+        "policy.arch_batch_size=32",
+        "policy.eval_images=32",
+        "stages.0.epochs=3",
+        "stages.1.epochs=3",
+        "stages.2.epochs=3",
+    ]
+    rc = main(["search", "--preset", "quick", "--out", str(out), "--no-progress", "--no-plots",
+               *[a for s in small for a in ("--set", s)]])  # fmt: skip
     assert rc == 0
     text = capsys.readouterr().out
-    assert "genotype.json" in text and "plots" in text
-    assert (out / "plots" / "cell_normal.png").exists()
+    assert "genotype.json" in text and f"tndnas plot {out}" in text
+    assert not (out / "plots" / "cell_normal.png").exists()
     # the same directory again is refused; resume of a finished run just reports it
     assert main(["search", "--out", str(out), "--no-progress"]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -392,6 +408,7 @@ def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
     capsys.readouterr()
     assert main(["plot", str(out)]) == 0
     assert "accuracy.png" in capsys.readouterr().out
+    assert (out / "plots" / "cell_normal.png").exists()
     for bad in (
         ["--set", "weights.lrr=0.1"],
         ["--set", "stages.0.epochs=abc"],
@@ -420,12 +437,12 @@ def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     assert "corrupt" in err and err.count("\n") == 1
 
 
-def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsys):
+def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsys, tiny_run):
     """A run written on CUDA cannot continue on the CPU (nor the reverse): its generator states
     differ.  Simulated by relabelling a CPU checkpoint, and by an older checkpoint without the
     label whose generator state has the other device's size."""
     out = tmp_path / "r"
-    search(tiny(), out, progress=False, plots=False)
+    shutil.copytree(tiny_run, out)
     (out / "summary.json").unlink()
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["device_type"] == "cpu"

@@ -1,4 +1,5 @@
-"""Overrides that shrink the ``quick`` search preset to a few seconds; each test adds its stages."""
+"""Overrides that shrink the ``quick`` search preset to a few seconds: ``TINY_SEARCH`` (each test adds
+its stages) and ``TINY`` (with two tiny stages), and :func:`tiny`, the config they give."""
 
 TINY_SEARCH = [
     "space.channels=4",
@@ -10,3 +11,16 @@ TINY_SEARCH = [
     "target.channels=8",
     "target.layers=5",
 ]
+
+TINY = [
+    *TINY_SEARCH,
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, ref: 0.05, beta: -0.3},"
+    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, ref: 0.05, beta: -0.3}]",
+]
+
+
+def tiny(*extra):
+    """The ``quick`` preset shrunk by ``TINY``, with further overrides ``extra``."""
+    from tndnas.config import load_search_config
+
+    return load_search_config(preset="quick", overrides=[*TINY, *extra])

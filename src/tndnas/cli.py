@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 from . import __version__
 from .commands import export, info, latency, plot, search, sweep, train
+from .plugins import env_plugins, plugin_scope
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors caused by the user's input: reported in one line, exit status 2."""
+    from .plugins import PluginError
     from .search import CheckpointError, RunDirError
     from .space.genotype import GenotypeError
     from .space.macro import MacroError
@@ -25,6 +27,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         FileNotFoundError,
         CheckpointError,
         RunDirError,
+        PluginError,
     ]
     try:
         from .data import DatasetError
@@ -53,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multi-objective neural architecture search (TND-NAS): REINFORCE over a progressive supernet.",
     )
     parser.add_argument("--version", action="version", version=f"tndnas {__version__}")
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module (or .py file) that registers ops, op sets, costs or datasets "
+        "before the command runs; repeatable; recorded in the run's config",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (info, search, plot, train, export, sweep, latency):
         module.add_parser(sub)
@@ -66,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        with plugin_scope([*env_plugins(), *args.plugins]):
+            return int(args.run(args) or 0)
     except _user_errors() as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"tndnas: error: {msg}", file=sys.stderr)

@@ -39,6 +39,8 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .plugins import active_plugins, import_plugins, recorded_name
+
 __all__ = [
     "ConfigError",
     "CostTerm",
@@ -209,6 +211,7 @@ class PolicyConfig:
 class SearchConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    plugins: list[str] = field(default_factory=list)  # modules or .py files imported first
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     space: SpaceConfig = field(default_factory=SpaceConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
@@ -228,6 +231,7 @@ class TrainConfig:
 
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    plugins: list[str] = field(default_factory=list)  # modules or .py files imported first
     dataset: DatasetConfig = field(default_factory=DatasetConfig)  # arch_fraction is unused
     channels: int = 36  # initial cell width C
     layers: int = 20  # cells
@@ -570,6 +574,9 @@ def _load_config(
     except OmegaConfBaseException as e:  # pragma: no cover - all values are set above
         raise ConfigError(f"invalid configuration: {getattr(e, 'msg', e)}") from None
     assert isinstance(cfg, schema)
+    # users' own registrations (tndnas --plugin, or the config's plugins list) before validation
+    cfg.plugins = list(dict.fromkeys(map(recorded_name, [*active_plugins(), *cfg.plugins])))
+    import_plugins(cfg.plugins)
     return cfg
 
 

@@ -129,6 +129,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command, with the plug-ins recorded in the run it reads imported first."""
+    from ..plugins import plugin_scope, run_plugins
+
+    with plugin_scope([*run_plugins(args.genotype), *run_plugins(args.weights)]):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..config import ConfigError
     from ..space.genotype import load_genotype
     from ..train.weights import load_weights

@@ -126,6 +126,14 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command, with the plug-ins recorded in the run it describes imported first."""
+    from ..plugins import plugin_scope, run_plugins
+
+    with plugin_scope(run_plugins(args.genotype)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
     table = LatencyTable.load(args.latency_table) if args.latency_table else None
     infos = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..run_files import SearchRunFiles
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -21,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..search import RunDirError
 
     root = Path(args.run_dir)
-    if not (root / "metrics.jsonl").exists():
+    if not SearchRunFiles(root).metrics.exists():
         raise RunDirError(
             f"{root} holds no metrics.jsonl; pass the run directory written by `tndnas search`."
         )

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, SearchConfig, load_search_config, preset_names
+from ..run_files import SearchRunFiles
 from .options import (
     add_config_source,
     add_dataset_options,
@@ -56,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
             )
         run_dir = Path(args.resume)
         cfg = (
-            load_search_config(config_file=run_dir / "config.yaml")
-            if (run_dir / "config.yaml").exists()
+            load_search_config(config_file=SearchRunFiles(run_dir).config)
+            if SearchRunFiles(run_dir).config.exists()
             else None
         )
         if cfg is None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..config import DEFAULT_TRAIN_PRESET, ConfigError, load_train_config, train_preset_names
+from ..run_files import TrainRunFiles
 from .options import (
     add_config_source,
     add_dataset_options,
@@ -53,6 +54,14 @@ _OPTIONS = (
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command, with the plug-ins recorded in the run it reads imported first."""
+    from ..plugins import plugin_scope, run_plugins
+
+    with plugin_scope(run_plugins(args.genotype) if args.genotype else []):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..space.genotype import load_genotype
     from ..train.evaluate import read_train_run, train_network
 
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = train_network(cfg, genotype, run_dir, resume=bool(args.resume), progress=progress)
     except KeyboardInterrupt:
-        if (run_dir / "config.yaml").exists():
+        if TrainRunFiles(run_dir).config.exists():
             print(f"continue with: tndnas train --resume {run_dir}", file=sys.stderr)
         raise
     print(f"summary: {run_dir / 'summary.json'}")

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.jsonl"
+from ..run_files import METRICS_FILE
 
 
 def _plain(obj: Any) -> Any:

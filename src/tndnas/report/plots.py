@@ -38,9 +38,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from ..run_files import SearchRunFiles
 from ..space.genotype import CELL_TYPES, edge_pairs, genotype_from_dict, load_genotype
 from .cell_diagram import draw_cell
-from .metrics import METRICS_FILE, read_metrics
+from .metrics import read_metrics
 
 DPI = 120
 X_UPDATES = "alpha update (counted across stages)"
@@ -546,7 +547,8 @@ def plot_alpha_stage(snap: dict, path: Path) -> Path | None:
 
 def _final_genotype(run_dir: Path, stage_records: list[dict]):
     """genotype.json, else the last genotype_stage{k}.json, else the last stage record's."""
-    path = run_dir / "genotype.json"
+    files = SearchRunFiles(run_dir)
+    path = files.genotype
     if path.exists():
         return load_genotype(path)
     staged = []
@@ -575,13 +577,14 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: not a directory; pass a search run directory")
-    out = run_dir / "plots"
+    files = SearchRunFiles(run_dir)
+    out = files.plots
     out.mkdir(parents=True, exist_ok=True)
-    records = read_metrics(run_dir / METRICS_FILE)
+    records = read_metrics(files.metrics)
     alpha = _dedupe([r for r in records if r.get("kind") == "alpha"], "update")
     epochs = _dedupe([r for r in records if r.get("kind") == "epoch"], "epoch")
     stages = [r for r in records if r.get("kind") == "stage"]
-    snaps = load_alpha_snapshots(run_dir / "alpha")
+    snaps = load_alpha_snapshots(files.alpha_dir)
 
     jobs: list[tuple[str, Callable[[], Any]]] = [
         ("accuracy", lambda: plot_accuracy(alpha, out / "accuracy.png")),

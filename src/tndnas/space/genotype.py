@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..run_files import GENOTYPE_FILE
 from .ops import UnknownOpError, check_op_name
 
 STEPS = 4  # intermediate nodes per cell
@@ -220,7 +221,7 @@ def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
         return spec
     path = Path(spec)
     if path.is_dir():
-        path = path / "genotype.json"
+        path = path / GENOTYPE_FILE
         if not path.exists():
             raise GenotypeError(
                 f"{spec}: the directory holds no genotype.json; pass a search run directory or a JSON file."

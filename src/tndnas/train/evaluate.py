@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from tqdm import tqdm
 from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.metrics import MetricsLog, read_metrics
+from ..run_files import TrainRunFiles
 from ..runtime import (
     RunDirError,
     check_resume_device,
@@ -56,47 +56,7 @@ CHECKPOINT_VERSION = 1
 RUN_KIND = "train"  # run.json "command": tells a train run directory from a search one
 
 
-@dataclass(frozen=True)
-class TrainFiles:
-    """Paths inside a train run directory."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def genotype(self) -> Path:
-        return self.root / "genotype.json"
-
-    @property
-    def run_info(self) -> Path:
-        return self.root / "run.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoint.pt"
-
-    @property
-    def weights_last(self) -> Path:
-        return self.root / "weights_last.pt"
-
-    @property
-    def weights_best(self) -> Path:
-        return self.root / "weights_best.pt"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
-
-    @property
-    def learning_curve(self) -> Path:
-        return self.root / "plots" / "learning_curve.png"
+TrainFiles = TrainRunFiles  # the paths inside a train run directory
 
 
 # --------------------------------------------------------------------------------------------

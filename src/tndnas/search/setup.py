@@ -1,0 +1,119 @@
+"""What a search needs before its first step, each checked with a one-line error: the device's
+abilities, the costs of the reward, the latency table, the candidates every stage keeps, the
+skip-dropout schedule, and the shapes of the supernet and of the target network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+
+from ..config import ConfigError, SearchConfig
+from ..data import ImageDataset
+from ..objectives import LatencyTable, get_cost
+from ..run_files import SearchRunFiles
+from ..space.macro import Macro
+from ..train.search_step import SKIP_DROPOUT_SCHEDULES
+from . import op_graphs
+from .stages import candidates_left
+
+__all__ = [
+    "check_cuda_graphs",
+    "check_drops",
+    "latency_table",
+    "reward_costs",
+    "skip_dropout_schedule",
+    "supernet_macro",
+    "target_macro",
+]
+
+
+def check_cuda_graphs(cfg: SearchConfig, device: torch.device) -> None:
+    """``policy.cuda_graphs`` needs a CUDA device (or the tests' emulation)."""
+    if cfg.policy.cuda_graphs and device.type != "cuda" and not op_graphs.EMULATE_WITHOUT_CUDA:
+        raise ConfigError(
+            f"policy.cuda_graphs=true needs a CUDA device, but this run uses {device}; "
+            "set policy.cuda_graphs=false, or run on a GPU with --device cuda."
+        )
+
+
+def reward_costs(cfg: SearchConfig) -> dict:
+    """The registered costs a run computes for every sampled architecture: params and FLOPs
+    (always logged), the reward's primary cost and every stage's extra costs (Eq. 10)."""
+    names = {"params", "flops", cfg.reward.cost} | {
+        t.cost for s in cfg.stages for t in s.extra_costs
+    }
+    try:
+        return {name: get_cost(name) for name in sorted(names)}
+    except KeyError as err:
+        raise ConfigError(str(err.args[0])) from None
+
+
+def latency_table(
+    cfg: SearchConfig,
+    files: SearchRunFiles,
+    costs: Mapping,
+    target: Macro,
+    ops: Mapping[str, Sequence[str]],
+    *,
+    resume: bool,
+) -> LatencyTable | None:
+    """The run's latency table (``reward.latency_table``), checked against the target network
+    and the op sets; a resumed run reads the copy in its run directory."""
+    path = cfg.reward.latency_table
+    if path is None:
+        if "latency_ms" in costs:
+            raise ConfigError(
+                "the reward uses the latency_ms cost but reward.latency_table is not set; measure "
+                "a table with tndnas latency-table (same preset and --set options) --out FILE, "
+                "then set reward.latency_table=FILE."
+            )
+        return None
+    copy = files.latency_table
+    table = LatencyTable.load(copy if resume and copy.exists() else path, expect=target)
+    table.check_covers(ops)
+    return table
+
+
+def check_drops(cfg: SearchConfig, ops: Mapping[str, Sequence[str]]) -> None:
+    """Every stage keeps at least one candidate per edge (Eq. 11)."""
+    for k in range(len(cfg.stages)):
+        for ct, n_left in candidates_left(cfg, k + 1).items():
+            if n_left < 1:
+                raise ConfigError(
+                    f"stages 0..{k} drop more {ct} candidates than the op set has ({len(ops[ct])}); lower stages.{k}.drop_{ct}."
+                )
+
+
+def skip_dropout_schedule(cfg: SearchConfig) -> Callable[..., float]:
+    """The rate function of ``weights.skip_dropout_schedule``."""
+    schedule = cfg.weights.skip_dropout_schedule
+    if schedule not in SKIP_DROPOUT_SCHEDULES:
+        raise ConfigError(
+            f"weights.skip_dropout_schedule={schedule!r} is invalid; use one of: {', '.join(SKIP_DROPOUT_SCHEDULES)}"
+        )
+    return SKIP_DROPOUT_SCHEDULES[schedule]
+
+
+def supernet_macro(cfg: SearchConfig, data: ImageDataset, layers: int) -> Macro:
+    """The searched supernet's shape at ``layers`` cells (Eq. 12's L_k)."""
+    return Macro(
+        channels=cfg.space.channels,
+        layers=layers,
+        num_classes=data.num_classes,
+        in_channels=data.in_channels,
+        image_size=data.image_size,
+        steps=cfg.space.steps,
+    )
+
+
+def target_macro(cfg: SearchConfig, data: ImageDataset) -> Macro:
+    """The final evaluation network's shape, on which every cost is measured."""
+    return Macro(
+        channels=cfg.target.channels,
+        layers=cfg.target.layers,
+        num_classes=data.num_classes,
+        in_channels=data.in_channels,
+        image_size=data.image_size,
+        steps=cfg.space.steps,
+    )

@@ -1,0 +1,137 @@
+"""What a search carries from step to step, and how it is checkpointed.
+
+:class:`Progress` is the run's bookkeeping across stages; :class:`StageState` holds the
+tensors of the stage being searched (supernet, its optimiser, the policy over alpha, REINFORCE's
+optimiser and baseline, the random generators).  Both save and restore through
+``state_dict()`` / ``load_state_dict()``, so a checkpoint is the dict of their dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..config import SearchConfig
+from ..space.genotype import CELL_TYPES
+from ..space.macro import Macro
+from ..space.supernet import Supernet
+from .op_graphs import OpGraphs
+from .policy import CategoricalPolicy
+from .reinforce import Reinforce
+from .stages import stage_seed
+
+__all__ = ["Progress", "StageState", "new_stage_state"]
+
+
+@dataclass
+class StageState:
+    """Everything that changes during one stage (checkpointed every epoch)."""
+
+    supernet: Supernet
+    optimizer: torch.optim.Optimizer
+    policy: CategoricalPolicy
+    reinforce: Reinforce
+    gen_data: torch.Generator  # weight-half batches
+    gen_arch: torch.Generator  # architecture-half batches
+    gen_policy: torch.Generator  # sampled architectures (CPU)
+    updates: int = 0
+    alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
+    params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
+    graphs: OpGraphs | None = None  # CUDA graphs of the scored ops; not checkpointed
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "supernet": self.supernet.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "alpha": self.policy.state_dict(),
+            "reinforce": self.reinforce.state_dict(),
+            "gen_data": self.gen_data.get_state(),
+            "gen_arch": self.gen_arch.get_state(),
+            "gen_policy": self.gen_policy.get_state(),
+            "updates": self.updates,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a freshly built stage (same candidates and config) to a checkpoint."""
+        self.supernet.load_state_dict(state["supernet"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.policy.load_state_dict(state["alpha"])
+        self.reinforce.load_state_dict(state["reinforce"])
+        self.gen_data.set_state(state["gen_data"])
+        self.gen_arch.set_state(state["gen_arch"])
+        self.gen_policy.set_state(state["gen_policy"])
+        self.updates = state["updates"]
+
+
+@dataclass
+class Progress:
+    """Run-level bookkeeping (checkpointed)."""
+
+    stage: int = 0
+    epoch: int = 0
+    candidates: dict[str, list[list[str]]] = field(default_factory=dict)
+    stage_seconds: list[float] = field(default_factory=list)
+    stage_genotypes: list[dict] = field(default_factory=list)
+    stage_learning: list[dict] = field(default_factory=list)  # diagnostics.stage_learning per stage
+    metrics_lines: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "epoch": self.epoch,
+            "candidates": self.candidates,
+            "stage_seconds": self.stage_seconds,
+            "stage_genotypes": self.stage_genotypes,
+            "stage_learning": self.stage_learning,
+            "metrics_lines": self.metrics_lines,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.stage, self.epoch = state["stage"], state["epoch"]
+        self.candidates = state["candidates"]
+        self.stage_seconds = list(state["stage_seconds"])
+        self.stage_genotypes = list(state["stage_genotypes"])
+        self.stage_learning = list(state.get("stage_learning", []))  # older checkpoints lack it
+        self.metrics_lines = state["metrics_lines"]
+
+
+def new_stage_state(
+    cfg: SearchConfig,
+    k: int,
+    candidates: dict[str, list[list[str]]],
+    macro: Macro,
+    device: torch.device,
+) -> StageState:
+    """Stage ``k``'s fresh state (Eq. 12): a supernet of ``macro``'s depth over ``candidates``,
+    its SGD optimiser, a uniform policy over the candidates with its REINFORCE optimiser, and
+    the stage's random generators, all seeded from ``cfg.seed`` and ``k``."""
+    st = cfg.stages[k]
+    torch.manual_seed(stage_seed(cfg.seed, k, 0))  # weight init and dropout
+    supernet = Supernet(candidates, macro, st.skip_dropout, checkpoint=cfg.weights.checkpoint)
+    supernet = supernet.to(device)
+    if cfg.weights.channels_last:
+        supernet = supernet.to(memory_format=torch.channels_last)
+    if cfg.weights.compile:
+        mode = cfg.weights.compile_mode
+        supernet.compile_ops(**({} if mode == "default" else {"mode": mode}))
+    optimizer = torch.optim.SGD(
+        supernet.parameters(),
+        lr=cfg.weights.lr,
+        momentum=cfg.weights.momentum,
+        weight_decay=cfg.weights.weight_decay,
+    )
+    gens = [
+        torch.Generator(device=d).manual_seed(stage_seed(cfg.seed, k, i))
+        for i, d in ((1, device), (2, device), (3, "cpu"))
+    ]
+    init_gen = torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4))
+    edges = len(candidates[CELL_TYPES[0]])
+    policy = CategoricalPolicy({ct: len(candidates[ct][0]) for ct in CELL_TYPES}, edges, init_gen)
+    reinforce = Reinforce.from_config(policy, cfg.policy)
+    graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
+    return StageState(
+        supernet, optimizer, policy, reinforce, *gens,
+        alpha_start=policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+    )  # fmt: skip

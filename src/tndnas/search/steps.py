@@ -1,0 +1,78 @@
+"""The two things a search does with alpha inside a stage: the REINFORCE update of Eqs. (4)-(8)
+with its log record, and the per-epoch accuracies on the architecture half."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import torch
+
+from ..config import SearchConfig
+from ..objectives import CostContext
+from .diagnostics import max_entropy
+from .scoring import batch_statistics, score_paths
+from .stages import reward_terms
+from .state import StageState
+from .update import reinforce_update
+
+__all__ = ["alpha_step", "evaluate_stage"]
+
+
+def alpha_step(
+    cfg: SearchConfig,
+    k: int,
+    s: StageState,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    candidates: dict[str, list[list[str]]],
+    costs: Mapping,
+    cost_ctx: CostContext,
+    amp: bool,
+) -> dict:
+    """One alpha update of stage ``k`` on the architecture batch ``(x, y)``: sample M
+    architectures, score them (Eqs. 9, 10), step alpha (Eqs. 4-8); returns the update's
+    metrics record (rewards, baseline, accuracies, mean costs, entropy, and every
+    ``policy.argmax_every`` updates the argmax architecture's accuracy, the paper's Fig. 4)."""
+    res = reinforce_update(
+        s.supernet, s.reinforce, x, y, candidates, costs, cost_ctx, reward_terms(cfg, k),
+        samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
+    )  # fmt: skip
+    accs, r, params, flops = res.accuracies, res.rewards, res.params, res.flops
+    s.updates += 1
+    rec = {
+        "update": s.updates,
+        "reward_mean": float(r.mean()),
+        "reward_max": float(r.max()),
+        "baseline": res.baseline,
+        "acc_max": None if accs is None else float(accs.max()),
+        "acc_mean": None if accs is None else float(accs.mean()),
+        "params_mean": sum(params) / len(params) if params else None,
+        "flops_mean": sum(flops) / len(flops) if flops else None,
+        "entropy": float(s.policy.entropy()),
+        "entropy_max": max_entropy(s.policy.alpha),
+        # the reward's further costs (e.g. latency_ms): sampled mean per cost name
+        "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.others.items()},
+    }
+    if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
+        argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
+        rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax], amp, s.graphs)[0])
+    return rec
+
+
+@torch.no_grad()
+def evaluate_stage(
+    s: StageState, batches: Iterable, device: torch.device, amp: bool
+) -> tuple[float, float]:
+    """Accuracy over ``batches`` of the mixed supernet (softmax(alpha) weights) and of the
+    argmax architecture (batch statistics, as a sampled architecture is scored)."""
+    weights = {ct: p.to(device) for ct, p in s.policy.probs().items()}
+    argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
+    correct_mix = correct_arg = total = 0
+    s.supernet.eval()
+    for x, y in batches:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+            correct_mix += (s.supernet(x, weights).argmax(1) == y).sum()
+            with batch_statistics(s.supernet):
+                correct_arg += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
+        total += len(y)
+    return float(correct_mix) / total, float(correct_arg) / total

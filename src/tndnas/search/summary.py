@@ -1,0 +1,98 @@
+"""The records a search run writes besides its metrics: at the start ``config.yaml``, ``run.json``
+and the latency table's copy; at the end the final genotype, ``summary.json`` and the plots."""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import SearchConfig, config_to_dict, save_config
+from ..data import ImageDataset
+from ..objectives import CostContext, LatencyTable
+from ..report.metrics import read_metrics
+from ..run_files import SearchRunFiles
+from ..runtime import environment, peak_memory_mb, write_json_atomic
+from ..space.genotype import genotype_from_dict
+from .state import Progress
+
+__all__ = ["write_run_start", "write_summary"]
+
+
+def write_run_start(
+    cfg: SearchConfig,
+    files: SearchRunFiles,
+    device: torch.device,
+    memory: list[dict],
+    latency: LatencyTable | None,
+) -> None:
+    """``config.yaml`` (the resolved config), ``run.json`` (seed, environment, config, memory
+    estimate, latency table) and the run's own copy of its latency table, which a resume reads."""
+    save_config(cfg, files.config)
+    if latency is not None:
+        write_json_atomic(files.latency_table, latency.to_dict())
+    write_json_atomic(
+        files.run_info,
+        {
+            "seed": cfg.seed,
+            "environment": environment(device),
+            "config": config_to_dict(cfg),
+            "memory_estimate": memory,
+            "latency_table": None if latency is None else {"file": latency.source, **latency.info},
+        },
+    )
+
+
+def run_peak_memory_mb(files: SearchRunFiles, device: torch.device) -> float:
+    """Peak memory of the whole run: on CUDA each stage resets the counter, so the epochs'
+    records (every stage, also before a resume) are taken with the current peak."""
+    records = read_metrics(files.metrics)
+    epochs = [r["peak_memory_mb"] for r in records if r.get("kind") == "epoch"]
+    return max([peak_memory_mb(device), *epochs])
+
+
+def write_summary(
+    cfg: SearchConfig,
+    files: SearchRunFiles,
+    prog: Progress,
+    cost_ctx: CostContext,
+    data: ImageDataset,
+    device: torch.device,
+    *,
+    plots: bool = True,
+) -> dict:
+    """Write the final genotype (the last stage's argmax) and ``summary.json``: the target
+    network's exact params and FLOPs (and predicted latency with a latency table), time per
+    stage, per-stage learning figures, peak memory and environment; draw the plots unless
+    ``plots`` is False (a plot that fails is recorded, never loses the search)."""
+    final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
+    meta = {**final.metadata, "source": "tndnas search", "seed": cfg.seed}
+    meta.pop("stage", None)
+    final = type(final)(final.normal, final.reduce, final.steps, meta)
+    final.to_json(files.genotype)
+    cost = cost_ctx.table.cost(final)
+    summary = {
+        "genotype": final.to_dict(),
+        "target_network": {"channels": cfg.target.channels, "layers": cfg.target.layers, "classes": data.num_classes,
+                           "input_shape": [1, data.in_channels, data.image_size, data.image_size]},
+        "params": cost.params,
+        "params_with_auxiliary": cost.params_with_aux,
+        "flops": cost.flops,
+        "latency_ms": None if cost_ctx.latency is None else cost_ctx.latency.latency_ms(final),
+        "seconds_total": sum(prog.stage_seconds),
+        "seconds_per_stage": prog.stage_seconds,
+        # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
+        "stages": [{"stage": k, **rec} for k, rec in enumerate(prog.stage_learning)],
+        "peak_memory_mb": run_peak_memory_mb(files, device),
+        "seed": cfg.seed,
+        "dataset": cfg.dataset.name,
+        "environment": environment(device),
+    }  # fmt: skip
+    summary["plots"] = []
+    try:
+        if plots:
+            from ..report.plots import plot_run
+
+            summary["plots"] = [str(p.relative_to(files.root)) for p in plot_run(files.root)]
+    except Exception as err:  # plots must never lose a finished search
+        summary["plots_error"] = f"{type(err).__name__}: {err}"
+    write_json_atomic(files.summary, summary)
+    return summary

@@ -1,0 +1,154 @@
+"""``tndnas sweep``: several searches along the accuracy/cost trade-off, and their Pareto front.
+
+Each job is one ``tndnas search`` with every stage's ``beta`` (and ``ref`` when given) set to
+one point of the sweep, run as a separate process into ``OUT/job-<i>-beta<b>-ref<p>`` with its
+output captured to ``OUT/job-<i>-beta<b>-ref<p>.log``; at most ``jobs`` processes run at once,
+each pinned to one GPU (round-robin) when several are visible.  Optionally each searched
+genotype is then trained (``tndnas train``).  Re-running the same sweep into the same folder
+skips finished jobs and resumes interrupted ones.  The results are collected into
+``OUT/pareto.csv``, ``OUT/pareto.json`` and ``OUT/pareto.png`` (and ``OUT/pareto_test.png``
+after training); :func:`run_sweep` is the entry point.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from ..config import ConfigError
+from ..run_files import SweepFiles
+from .collect import (
+    COLUMNS,
+    FRONT_AXES,
+    collect,
+    format_table,
+    front_axis,
+    job_row,
+    last_arch_acc,
+    mark_fronts,
+    write_plots,
+    write_table_files,
+)
+from .plan import (
+    DEFAULT_TRAIN_PRESET,
+    Failure,
+    Job,
+    SweepSpec,
+    TrainCommand,
+    job_steps,
+    parse_floats,
+    plan_jobs,
+    search_command,
+    train_command,
+)
+from .runner import (
+    _child_env,
+    _Runner,
+    default_jobs,
+    gpu_slots,
+    last_error_line,
+    memory_shares,
+    visible_gpus,
+)
+
+if TYPE_CHECKING:
+    from ..runtime import MemoryShare
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_TRAIN_PRESET",
+    "FRONT_AXES",
+    "Failure",
+    "Job",
+    "SweepSpec",
+    "TrainCommand",
+    "collect",
+    "default_jobs",
+    "format_table",
+    "front_axis",
+    "gpu_slots",
+    "job_row",
+    "job_steps",
+    "last_arch_acc",
+    "last_error_line",
+    "mark_fronts",
+    "memory_shares",
+    "parse_floats",
+    "plan_jobs",
+    "run_sweep",
+    "search_command",
+    "train_command",
+    "visible_gpus",
+    "write_plots",
+    "write_table_files",
+    "_child_env",
+]
+
+
+def _write_plan(
+    spec: SweepSpec, jobs: list[Job], slots: list[str | None], shares: list[MemoryShare | None]
+) -> None:
+    record = {
+        "preset": spec.preset,
+        "config": None if spec.config is None else str(spec.config),
+        "overrides": spec.overrides,
+        "betas": spec.betas,
+        "refs": spec.refs,
+        "seed": spec.seed,
+        "device": spec.device,
+        "processes": len(slots),
+        "gpus": slots,
+        # per slot: jobs sharing its device's memory, and the memory they share (None: all of it)
+        "memory_shares": [
+            None
+            if m is None
+            else {"processes": m.processes, "pool_bytes": m.pool_bytes, "devices": m.devices}
+            for m in shares
+        ],
+        "train_epochs": spec.train_epochs,
+        "train_preset": spec.train_preset,
+        "jobs": [
+            {"job": j.name, "beta": j.beta, "ref": j.ref, "overrides": j.overrides} for j in jobs
+        ],
+    }
+    SweepFiles(spec.out).plan.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
+    """Plan, run and collect a sweep; returns 0, or 1 when any job failed.
+
+    ``train_cmd`` builds the training command (default :func:`train_command`, looked up when
+    called so tests can replace it).  Configuration problems raise a one-line ConfigError
+    before any process starts.
+    """
+    jobs = plan_jobs(spec)
+    if spec.jobs is not None and spec.jobs < 1:
+        raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer >= 1")
+    device = jobs[0].config.device
+    gpus = visible_gpus() if device in ("auto", "cuda") else []
+    n_proc = spec.jobs or default_jobs(device, gpus)
+    slots = gpu_slots(min(n_proc, len(jobs)), device, gpus)
+    shares = memory_shares(slots, device, gpus)
+    spec.out.mkdir(parents=True, exist_ok=True)
+    _write_plan(spec, jobs, slots, shares)
+    runner = _Runner(spec, slots, train_cmd or train_command, shares)
+    runner.say(f"sweep: {len(jobs)} jobs, {len(slots)} at a time, into {spec.out}")
+    if shares[0] is not None and shares[0].pool_bytes is not None:
+        runner.say(
+            f"sweep: {shares[0].pool_bytes / 2**30:.1f} GiB of memory available, "
+            f"{shares[0].pool_bytes / shares[0].processes / 2**30:.1f} GiB for each job running at once"
+        )
+    failures = runner.run(jobs)
+    rows = collect(jobs, failures, spec.out)
+    print(format_table(rows))
+    out = SweepFiles(spec.out)
+    files = [out.pareto_csv, out.pareto_json, out.pareto_png]
+    files += [out.pareto_test_png] if any(r["test_error"] is not None for r in rows) else []
+    print(f"results: {', '.join(str(f) for f in files if f.exists())}")
+    if failures:
+        print(
+            f"{len(failures)} of {len(jobs)} jobs failed: {', '.join(failures)}; "
+            "see their .log files"
+        )
+        return 1
+    return 0

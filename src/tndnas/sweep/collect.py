@@ -1,0 +1,187 @@
+"""Collecting a sweep: one result row per job, the Pareto fronts, ``pareto.{csv,json,png}``
+and the text table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from ..run_files import SearchRunFiles, SweepFiles, TrainRunFiles
+from .plan import Failure, Job
+
+COLUMNS = (
+    "job", "beta", "ref", "params", "flops", "latency_ms", "arch_acc", "search_seconds",
+    "test_error", "pareto", "pareto_test", "status",
+)  # fmt: skip
+# the cost on each Pareto front's x-axis: the sweep's primary cost (reward.cost) when the
+# summaries hold it, else params -- row key: (scale, axis label)
+FRONT_AXES = {
+    "params": (1e-6, "parameters of the evaluation network (M)"),
+    "flops": (1e-6, "MFLOPs of the evaluation network (one image)"),
+    "latency_ms": (1.0, "predicted inference latency of the evaluation network (ms)"),
+}
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def last_arch_acc(run_dir: Path) -> float | None:
+    """The last logged ``arch_acc_argmax`` (fraction) of a search run (its last epoch), or None."""
+    from ..report.metrics import read_metrics
+
+    path = SearchRunFiles(run_dir).metrics
+    if not path.exists():
+        return None
+    epochs = [r for r in read_metrics(path) if r.get("kind") == "epoch"]
+    accs = [r.get("arch_acc_argmax") for r in epochs if r.get("arch_acc_argmax") is not None]
+    return float(accs[-1]) if accs else None
+
+
+def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
+    """The result row of one job (None where a value is missing)."""
+    summary = _read_json(SearchRunFiles(job.dir).summary) or {}
+    train = _read_json(TrainRunFiles(SweepFiles.job_train(job.dir)).summary) or {}
+    acc = last_arch_acc(job.dir) if summary else None
+    test_error = train.get("test_error")
+    return {
+        "job": job.name,
+        "beta": job.beta,
+        "ref": job.ref,
+        "params": int(summary["params"]) if "params" in summary else None,
+        "flops": int(summary["flops"]) if "flops" in summary else None,
+        "latency_ms": summary.get("latency_ms"),
+        "arch_acc": None if acc is None else 100.0 * acc,
+        "search_seconds": summary.get("seconds_total"),
+        "test_error": None if test_error is None else float(test_error),
+        "pareto": False,
+        "pareto_test": None,
+        "status": "ok" if failure is None else f"{failure.step} failed",
+    }
+
+
+def front_axis(cost: str) -> str:
+    """The row key on the fronts' x-axis for a sweep whose primary cost is ``cost``."""
+    return cost if cost in FRONT_AXES else "params"
+
+
+def mark_fronts(rows: list[dict[str, Any]], x: str = "params") -> None:
+    """Set ``pareto`` (``x`` vs arch_acc) and, when any row has a test error, ``pareto_test``
+    (``x`` vs test_error) in place."""
+    from ..report.pareto import pareto_front
+
+    front = pareto_front([(r[x], r["arch_acc"]) for r in rows], (True, False))
+    for r, f in zip(rows, front):
+        r["pareto"] = f
+    if any(r["test_error"] is not None for r in rows):
+        front = pareto_front([(r[x], r["test_error"]) for r in rows], (True, True))
+        for r, f in zip(rows, front):
+            r["pareto_test"] = f
+
+
+def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    """``pareto.csv`` (empty cells for missing values) and ``pareto.json`` (a list of rows)."""
+    csv_path, json_path = SweepFiles(out).pareto_csv, SweepFiles(out).pareto_json
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r[k] is None else r[k] for k in COLUMNS})
+    json_path.write_text(json.dumps(rows, indent=1) + "\n")
+    return [csv_path, json_path]
+
+
+def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> list[Path]:
+    """``pareto.png`` (arch-half accuracy vs the cost ``x``) and, with test errors,
+    ``pareto_test.png``."""
+    from ..report.pareto import plot_front
+
+    scale, xlabel = FRONT_AXES[x]
+    what = "size" if x == "params" else x.replace("_ms", "")
+    written = []
+    p = plot_front(
+        rows,
+        x,
+        "arch_acc",
+        SweepFiles(out).pareto_png,
+        x_scale=scale,
+        xlabel=xlabel,
+        ylabel="architecture-half accuracy, argmax architecture (%)",
+        title=f"Sweep: accuracy in the supernet vs {what}",
+    )
+    written += [p] if p else []
+    if p is None:  # no finished job: no stale plot from an earlier collection either
+        SweepFiles(out).pareto_png.unlink(missing_ok=True)
+    if any(r["test_error"] is not None for r in rows):
+        p = plot_front(
+            rows,
+            x,
+            "test_error",
+            SweepFiles(out).pareto_test_png,
+            x_scale=scale,
+            minimize=(True, True),
+            xlabel=xlabel,
+            ylabel="test error (%)",
+            title=f"Sweep: test error after training vs {what}",
+        )
+        written += [p] if p else []
+    return written
+
+
+def _cell(v: Any, fmt: str) -> str:
+    if v is None:
+        return "-"
+    return format(v, fmt) if isinstance(v, (int, float)) else str(v)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A short text table of the rows; ``*`` marks the front (``*`` after the test error: the
+    test-error front)."""
+    latency = any(r["latency_ms"] is not None for r in rows)
+    head = ("job", "beta", "ref", "params(M)", "MFLOPs", *(("lat_ms",) if latency else ()),
+            "arch_acc%", "test_err%", "search_s", "")  # fmt: skip
+    body = []
+    for r in rows:
+        mark = "*" if r["pareto"] else ""
+        test = _cell(r["test_error"], ".2f") + ("*" if r["pareto_test"] else "")
+        params = None if r["params"] is None else r["params"] / 1e6
+        flops = None if r["flops"] is None else r["flops"] / 1e6
+        body.append(
+            (
+                r["job"],
+                _cell(r["beta"], "g"),
+                _cell(r["ref"], "g"),
+                _cell(params, ".4f"),
+                _cell(flops, ".2f"),
+                *((_cell(r["latency_ms"], ".2f"),) if latency else ()),
+                _cell(r["arch_acc"], ".2f"),
+                test,
+                _cell(r["search_seconds"], ".0f"),
+                mark if r["status"] == "ok" else r["status"],
+            )
+        )
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths))
+        ).rstrip()
+        for line in [head, *body]
+    ]
+    return "\n".join(lines)
+
+
+def collect(jobs: list[Job], failures: dict[str, Failure], out: Path) -> list[dict[str, Any]]:
+    """Rows of every job, their Pareto flags (over the sweep's primary cost), and the files
+    ``pareto.{csv,json,png}``."""
+    rows = [job_row(job, failures.get(job.name)) for job in jobs]
+    x = front_axis(jobs[0].config.reward.cost) if jobs else "params"
+    mark_fronts(rows, x)
+    write_table_files(rows, out)
+    write_plots(rows, out, x)
+    return rows

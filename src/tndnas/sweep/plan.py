@@ -1,0 +1,240 @@
+"""Planning a sweep: its jobs, each configuration loaded and validated before any process starts,
+and the command lines that run them (a fresh search, a resume, a training)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import ConfigError, SearchConfig, config_to_dict, load_search_config
+from ..run_files import SearchRunFiles, SweepFiles, TrainRunFiles
+
+DEFAULT_TRAIN_PRESET = "quick"
+
+#: ``(job_dir, train_preset, epochs, device) -> argv`` of the command that trains a searched genotype.
+TrainCommand = Callable[[Path, str, int, str | None], list[str]]
+
+
+@dataclass
+class SweepSpec:
+    """What ``tndnas sweep`` was asked to do (its command-line arguments)."""
+
+    betas: list[float]
+    out: Path
+    refs: list[float] | None = None
+    preset: str | None = None
+    config: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    seed: int | None = None
+    device: str | None = None
+    jobs: int | None = None
+    train_epochs: int | None = None
+    train_preset: str = DEFAULT_TRAIN_PRESET
+    progress: bool = True
+    plots: bool = True  # each job's search draws its plots
+
+
+@dataclass
+class Job:
+    """One search of the sweep (and, optionally, the training of its genotype)."""
+
+    index: int
+    beta: float
+    ref: float | str  # the swept ref, or the config's (stage refs joined by '_' if they differ)
+    name: str
+    dir: Path
+    overrides: list[str]  # every override of the search, the sweep's own last
+    config: SearchConfig
+
+    @property
+    def log(self) -> Path:
+        return SweepFiles.job_log(self.dir)
+
+
+@dataclass
+class Failure:
+    """A job step that exited non-zero."""
+
+    step: str  # "search" or "train"
+    message: str
+
+
+# --------------------------------------------------------------------------------------------
+# planning (everything is validated here, before any process starts)
+# --------------------------------------------------------------------------------------------
+
+
+def parse_floats(text: str, flag: str) -> list[float]:
+    """``'-0.1,-2'`` -> ``[-0.1, -2.0]``; a one-line ConfigError for anything else."""
+    values = []
+    for item in str(text).split(","):
+        try:
+            v = float(item.strip())
+        except ValueError:
+            raise ConfigError(
+                f"{flag}: '{item.strip()}' is not a number; "
+                f"give comma-separated numbers, e.g. {flag} -0.1,-0.5"
+            ) from None
+        if not math.isfinite(v):
+            raise ConfigError(f"{flag}: {item.strip()} is not a finite number")
+        values.append(v)
+    return values
+
+
+def _num(v: float) -> str:
+    """A float as written in overrides: the shortest form that reads back equal."""
+    return repr(float(v))
+
+
+def _ref_label(cfg: SearchConfig) -> float | str:
+    refs = [s.ref for s in cfg.stages]
+    if all(r == refs[0] for r in refs):
+        return refs[0]
+    return "_".join(f"{r:g}" for r in refs)
+
+
+def _base_overrides(spec: SweepSpec) -> list[str]:
+    extra = [f"seed={spec.seed}"] if spec.seed is not None else []
+    extra += [f"device={spec.device}"] if spec.device is not None else []
+    return [*spec.overrides, *extra]
+
+
+def _load(spec: SweepSpec, overrides: Sequence[str]) -> SearchConfig:
+    preset = spec.preset if spec.preset or spec.config else "quick"
+    return load_search_config(preset=preset, config_file=spec.config, overrides=overrides)
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        return {k: v for key, sub in d.items() for k, v in _flatten(sub, f"{prefix}{key}.").items()}
+    if isinstance(d, list):
+        return {k: v for i, sub in enumerate(d) for k, v in _flatten(sub, f"{prefix}{i}.").items()}
+    return {prefix[:-1]: d}
+
+
+def _config_diff(a: SearchConfig, b: SearchConfig) -> list[str]:
+    """Keys whose values differ (``device`` is ignored: ``auto`` may name another device when the
+    sweep is re-run; a checkpoint written on another kind of device is refused on resume)."""
+    fa, fb = _flatten(config_to_dict(a)), _flatten(config_to_dict(b))
+    keys = (set(fa) | set(fb)) - {"device"}
+    return sorted(k for k in keys if fa.get(k, "<missing>") != fb.get(k, "<missing>"))
+
+
+def _check_existing(job: Job) -> None:
+    """Refuse a job folder that holds a search of another configuration."""
+    saved = SearchRunFiles(job.dir).config
+    if not saved.exists():
+        return
+    try:
+        diff = _config_diff(load_search_config(config_file=saved), job.config)
+    except ConfigError as err:
+        raise ConfigError(f"{saved} cannot be read ({err}); use another --out") from None
+    if diff:
+        keys = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
+        raise ConfigError(
+            f"{job.dir} holds a search with a different configuration ({keys}); "
+            "use another --out, or rerun the sweep with the arguments it was started with"
+        )
+
+
+def plan_jobs(spec: SweepSpec) -> list[Job]:
+    """The sweep's jobs, every configuration loaded and validated (one-line ConfigError)."""
+    if not spec.betas:
+        raise ConfigError("--betas is empty; give one or more values, e.g. --betas -0.1,-0.5")
+    refs: list[float | None] = [None] * len(spec.betas)
+    if spec.refs:
+        if len(spec.refs) not in (1, len(spec.betas)):
+            raise ConfigError(
+                f"--refs gives {len(spec.refs)} values for {len(spec.betas)} betas; "
+                "give one value (used for every job) or one per beta"
+            )
+        refs = list(spec.refs) * (len(spec.betas) if len(spec.refs) == 1 else 1)
+    if spec.train_epochs is not None and spec.train_epochs < 1:
+        raise ConfigError(f"--train-epochs={spec.train_epochs} is invalid; use an integer >= 1")
+    base = _base_overrides(spec)
+    n_stages = len(_load(spec, base).stages)
+    jobs = []
+    for i, (beta, ref) in enumerate(zip(spec.betas, refs)):
+        own = [f"stages.{k}.beta={_num(beta)}" for k in range(n_stages)]
+        own += [f"stages.{k}.ref={_num(ref)}" for k in range(n_stages)] if ref is not None else []
+        cfg = _load(spec, [*base, *own])
+        label = ref if ref is not None else _ref_label(cfg)
+        name = f"job-{i}-beta{beta:g}-ref{label if isinstance(label, str) else f'{label:g}'}"
+        jobs.append(Job(i, beta, label, name, spec.out / name, [*base, *own], cfg))
+    for job in jobs:
+        _check_existing(job)
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-m", "tndnas.cli"]
+
+
+def search_command(spec: SweepSpec, job: Job) -> list[str] | None:
+    """The command that brings ``job``'s search to its end: None when it has finished, a
+    ``--resume`` when it has a checkpoint, else a fresh search (an unfinished folder without a
+    checkpoint -- killed before its first epoch ended -- is removed first)."""
+    files = SearchRunFiles(job.dir)
+    if files.summary.exists():
+        return None
+    if files.config.exists():
+        if files.checkpoint.exists():
+            return [*_cli(), "search", "--resume", str(job.dir), "--no-progress", *_no_plots(spec)]
+        shutil.rmtree(job.dir)
+    if spec.config is not None:
+        source = ["--config", str(Path(spec.config).resolve())]
+    else:
+        source = ["--preset", spec.preset or "quick"]
+    sets = [a for o in job.overrides for a in ("--set", o)]
+    return [
+        *_cli(),
+        "search",
+        *source,
+        "--out",
+        str(job.dir),
+        "--no-progress",
+        *_no_plots(spec),
+        *sets,
+    ]
+
+
+def _no_plots(spec: SweepSpec) -> list[str]:
+    return [] if spec.plots else ["--no-plots"]
+
+
+def train_command(job_dir: Path, preset: str, epochs: int, device: str | None = None) -> list[str]:
+    """``tndnas train`` of the genotype searched in ``job_dir``, into ``job_dir/train``, on
+    ``device`` (the sweep's ``--device``; None: the train preset's)."""
+    cmd = [*_cli(), "train", "--genotype", str(job_dir), "--preset", preset, "--epochs", str(epochs),
+           "--out", str(SweepFiles.job_train(job_dir)), "--no-progress"]  # fmt: skip
+    return cmd + (["--device", device] if device else [])
+
+
+def job_steps(
+    spec: SweepSpec, job: Job, train_cmd: TrainCommand
+) -> Iterator[tuple[str, list[str]]]:
+    """The (step, argv) pairs still to run for ``job``, decided lazily: the training step is
+    looked at only after the search has finished."""
+    cmd = search_command(spec, job)
+    if cmd is not None:
+        yield "search", cmd
+    if spec.train_epochs is None:
+        return
+    train_dir = SweepFiles.job_train(job.dir)
+    if TrainRunFiles(train_dir).summary.exists():
+        return
+    if train_dir.exists():  # an interrupted training: keep it aside, start again
+        partial = SweepFiles.job_train_partial(job.dir)
+        shutil.rmtree(partial, ignore_errors=True)
+        train_dir.rename(partial)
+    yield "train", train_cmd(job.dir, spec.train_preset, spec.train_epochs, spec.device)

@@ -1,0 +1,149 @@
+"""Users' own code from the CLI: a plug-in module registering an op, an op set, a cost and a
+dataset reaches search, train, export, info and a sweep without editing tndnas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.tiny import TINY_SEARCH
+from tndnas.cli import main
+from tndnas.config import load_search_config
+from tndnas.plugins import PluginError, import_plugins, plugin_scope, run_plugins
+from tndnas.report.metrics import read_metrics
+
+PLUGIN = textwrap.dedent(
+    """
+    import torch.nn as nn
+
+    from tndnas.data import register_dataset
+    from tndnas.data.datasets import read_digits
+    from tndnas.objectives import register_cost
+    from tndnas.space import register_op, register_op_set
+
+
+    class WideConv(nn.Sequential):
+        def __init__(self, C, stride, affine):
+            super().__init__(
+                nn.ReLU(inplace=False),
+                nn.Conv2d(C, C, 5, stride, 2, bias=False),
+                nn.BatchNorm2d(C, affine=affine),
+            )
+
+
+    def few_digits(data_dir, download):
+        ds = read_digits()
+        ds.name = "plug-digits"
+        ds.train_x, ds.train_y = ds.train_x[:400], ds.train_y[:400]
+        return ds
+
+
+    register_op("plug_conv_5x5", WideConv, overwrite=True)
+    register_op_set(
+        "plug-normal", ["skip_connect", "plug_conv_5x5", "max_pool_3x3"], overwrite=True
+    )
+    register_cost(
+        "plug_edges",
+        lambda g, ctx: float(sum(e[0] == "plug_conv_5x5" for e in g.normal)) + 1.0,
+        unit="edges",
+        overwrite=True,
+    )
+    register_dataset("plug-digits", few_digits, overwrite=True)
+    """
+)
+
+STAGE = "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 2, drop_reduce: 2, beta: -0.5, ref: 4.0}]"
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    """A folder holding the plug-in module ``tndplug`` as the current folder."""
+    (tmp_path / "tndplug.py").write_text(PLUGIN)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _search_args(out: Path) -> list[str]:
+    sets = [*TINY_SEARCH, "dataset.name=plug-digits", "space.normal_ops=plug-normal",
+            "reward.cost=plug_edges", STAGE]  # fmt: skip
+    return ["search", "--preset", "quick", "--out", str(out), "--no-progress", "--no-plots",
+            *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+
+
+def test_plugin_op_cost_and_dataset_through_search_train_export_info(plugin_dir, capsys):
+    run = plugin_dir / "run"
+    assert main(["--plugin", "tndplug", *_search_args(run)]) == 0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["plugins"] == ["tndplug"]  # recorded: resume and train import it again
+    assert run_plugins(run) == ["tndplug"] == run_plugins(run / "genotype.json")
+    geno = json.loads((run / "genotype.json").read_text())
+    normal_ops = {edge[0] for edge in geno["normal"]}
+    assert normal_ops <= {"skip_connect", "plug_conv_5x5", "max_pool_3x3"}
+    alpha = [r for r in read_metrics(run / "metrics.jsonl") if r.get("kind") == "alpha"]
+    assert alpha and all(r["costs_mean"]["plug_edges"] >= 1.0 for r in alpha)  # the reward's cost
+
+    # train and export the found network: the plug-in comes from the search run's config
+    train_dir = plugin_dir / "train"
+    sets = ["channels=4", "layers=3", "batch_size=64", "max_steps_per_epoch=2",
+            "dataset.name=plug-digits"]  # fmt: skip
+    argv = ["train", "--genotype", str(run), "--preset", "quick", "--epochs", "1", "--out",
+            str(train_dir), "--no-progress", *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 0
+    assert yaml.safe_load((train_dir / "config.yaml").read_text())["plugins"] == ["tndplug"]
+    onnx = plugin_dir / "m.onnx"
+    argv = ["export", str(run), "--weights", str(train_dir / "weights_last.pt"), "--out", str(onnx)]
+    assert main(argv) == 0 and onnx.stat().st_size > 0
+    assert (
+        main(["info", str(run), "--dataset", "plug-digits", "--channels", "4", "--layers", "3"])
+        == 0
+    )
+    capsys.readouterr()
+
+
+def test_plugin_in_a_config_file_and_as_a_path(plugin_dir):
+    cfg_file = plugin_dir / "my.yaml"
+    cfg_file.write_text("plugins: [tndplug]\nspace: {normal_ops: plug-normal}\n")
+    cfg = load_search_config(config_file=cfg_file)
+    assert cfg.plugins == ["tndplug"] and cfg.space.normal_ops == "plug-normal"
+    # a .py path is recorded absolute, so a resume from another folder finds it
+    with plugin_scope(["./tndplug.py"]):
+        cfg = load_search_config(preset="quick")
+    assert cfg.plugins == [str(plugin_dir / "tndplug.py")]
+    assert load_search_config(preset="quick").plugins == []  # the scope has ended
+
+
+def test_plugin_errors_are_one_line(plugin_dir, capsys):
+    assert main(["--plugin", "no_such_plugin_module", "info", "darts-v2"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot find plug-in module 'no_such_plugin_module'" in err and err.count("\n") == 1
+    (plugin_dir / "broken_plug.py").write_text("raise RuntimeError('boom')\n")
+    assert main(["--plugin", "broken_plug", "info", "darts-v2"]) == 2
+    assert (
+        "plug-in 'broken_plug' failed while importing: RuntimeError: boom"
+        in capsys.readouterr().err
+    )
+    assert main(["--plugin", "missing/file.py", "info", "darts-v2"]) == 2
+    assert "plug-in file 'missing/file.py' does not exist" in capsys.readouterr().err
+    with pytest.raises(PluginError, match="does not exist"):
+        load_search_config(overrides=["plugins=[./nope.py]"])
+
+
+def test_a_sweep_hands_its_plugins_to_the_jobs(plugin_dir):
+    """A sweep's jobs are separate processes: they get the plug-in through TNDNAS_PLUGINS."""
+    import_plugins(["tndplug"])
+    sets = [*TINY_SEARCH, "dataset.name=plug-digits", "space.normal_ops=plug-normal",
+            "reward.cost=plug_edges", STAGE.replace("epochs: 2", "epochs: 1")]  # fmt: skip
+    argv = [sys.executable, "-m", "tndnas.cli", "--plugin", "tndplug", "sweep", "--preset", "quick",
+            "--betas", "-0.5", "--jobs", "1", "--out", str(plugin_dir / "sw"),
+            *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (job,) = [p for p in (plugin_dir / "sw").iterdir() if p.is_dir()]
+    assert (job / "genotype.json").exists()
+    assert yaml.safe_load((job / "config.yaml").read_text())["plugins"] == ["tndplug"]
