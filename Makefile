@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format clean
+.PHONY: demo test docs format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/pytest -n auto
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m tndnas.config.reference docs/configuration.md
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format src tests benchmarks

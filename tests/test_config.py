@@ -362,3 +362,64 @@ def test_config_to_dict_is_plain():
     assert isinstance(d["stages"], list) and isinstance(d["stages"][0], dict)
     assert d["policy"]["betas"] == [0.5, 0.999]
     yaml.safe_dump(d)  # only plain types
+
+
+# --------------------------------------------------------------------------- the reference
+def _leaf_fields(cls, prefix=""):
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+        if dataclasses.is_dataclass(tp) or args:
+            yield from _leaf_fields(
+                tp if dataclasses.is_dataclass(tp) else args[0], f"{prefix}{f.name}."
+            )
+        yield f"{prefix}{f.name}", f
+
+
+def test_every_config_key_has_help():
+    from tndnas.config import TrainConfig
+
+    for schema in (SearchConfig, TrainConfig):
+        missing = [k for k, f in _leaf_fields(schema) if not f.metadata.get("help")]
+        assert missing in ([], ["dataset", "space", "weights", "policy", "reward", "target"]), (
+            missing
+        )
+
+
+def test_configuration_page_is_generated_from_the_schema():
+    """docs/configuration.md's key tables are the schema's: `make docs` rewrites them."""
+    from pathlib import Path
+
+    from tndnas.config.reference import update_page
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    assert not update_page(page, check=True), "docs/configuration.md is stale: run `make docs`"
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_config_show_prints_a_commented_config_that_loads_back(tmp_path, capsys, train):
+    from tndnas.cli import main
+    from tndnas.config import load_train_config
+
+    argv = ["config", "show", "--set", "seed=7"] + (
+        ["--train", "--preset", "eval-c10"] if train else ["--preset", "paper-c10"]
+    )
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# tndnas ") and "# random seed; valid: >= 0\nseed: 7\n" in text
+    path = tmp_path / "shown.yaml"
+    path.write_text(text)
+    if train:
+        expect = load_train_config(preset="eval-c10", overrides=["seed=7"])
+        assert load_train_config(config_file=path) == expect
+    else:
+        expect = load_search_config(preset="paper-c10", overrides=["seed=7"])
+        assert load_search_config(config_file=path) == expect
+        assert "# Adam learning rate for alpha; valid: > 0\n  lr: 0.01\n" in text
+    assert main(["config", "show", "--set", "policy.lrr=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'policy.lr'?" in err

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import export, info, latency, plot, search, sweep, train
+from .commands import config, export, info, latency, plot, search, sweep, train
 from .plugins import env_plugins, plugin_scope
 
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "before the command runs; repeatable; recorded in the run's config",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, search, plot, train, export, sweep, latency):
+    for module in (info, search, plot, train, export, sweep, latency, config):
         module.add_parser(sub)
     return parser
 
