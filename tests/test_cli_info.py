@@ -58,7 +58,7 @@ def test_info_imagefolder_reads_headers_only(tmp_path, capsys, monkeypatch):
     """The shape of an imagefolder dataset comes from the image headers: nothing is decoded."""
     from PIL import Image
 
-    import tndnas.data.datasets as datasets
+    import tndnas.data.imagefolder as imagefolder
 
     for split in ("train", "test"):
         for cls in ("a", "b", "c"):
@@ -68,7 +68,7 @@ def test_info_imagefolder_reads_headers_only(tmp_path, capsys, monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("tndnas info decoded images")
 
-    monkeypatch.setattr(datasets, "_decode", no_decoding)
+    monkeypatch.setattr(imagefolder, "_decode", no_decoding)
     argv = ["info", "darts-v2", "--dataset", "imagefolder", "--data-dir", str(tmp_path)]
     assert main([*argv, "--channels", "8", "--layers", "5", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -441,3 +441,22 @@ def test_compiled_ops_give_the_same_results():
     for k, v in nets[0].state_dict().items():
         torch.testing.assert_close(v, nets[1].state_dict()[k], rtol=1e-4, atol=1e-5, msg=k)
     torch._dynamo.reset()
+
+
+def test_op_traits_live_in_the_registry():
+    """An op's plot colour and whether the supernet normalises it (pools) are registered with it."""
+    from tndnas.report.plots import op_colour
+    from tndnas.space import op_spec
+    from tndnas.space.supernet import _candidate_module
+
+    assert op_spec("max_pool_3x3").parameter_free and not op_spec("sep_conv_3x3").parameter_free
+    register_op(
+        "test_blur", lambda C, stride, affine: nn.AvgPool2d(3, stride, 1), colour="#123456",
+        parameter_free=True, overwrite=True,
+    )  # fmt: skip
+    assert op_colour("test_blur") == "#123456" and op_colour("max_pool_3x3") == "#d62728"
+    assert op_colour("not_registered_here").startswith("#")  # a run's op from another process
+    wrapped = _candidate_module("test_blur", 4, 1, 0.0)
+    assert isinstance(wrapped[-1], nn.BatchNorm2d)  # normalised like a pool
+    register_op("test_blur", lambda C, stride, affine: nn.AvgPool2d(3, stride, 1), overwrite=True)
+    assert not isinstance(_candidate_module("test_blur", 4, 1, 0.0), nn.Sequential)

@@ -24,7 +24,7 @@ def dataset_shape(name: str, data_dir: str | None) -> tuple[int, int, int]:
         classes, _, _, channels, side = SYNTHETIC[name]
         return channels, side, classes
     from ..data import load_dataset
-    from ..data.datasets import imagefolder_shape
+    from ..data.imagefolder import imagefolder_shape
 
     if name.strip().lower() == "imagefolder":
         return imagefolder_shape(data_dir)  # headers only, no image decoded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tndnas.data import cifar, imagefolder  # noqa: F401 - their readers register themselves
 from tndnas.data.augment import AugmentConfig, augment, normalize, prepare_batch
 from tndnas.data.datasets import (
     DatasetError,

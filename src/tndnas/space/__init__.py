@@ -15,7 +15,7 @@ from .genotype import (
 from .macro import Macro, MacroError
 from .network import EvalNetwork, count_flops, count_parameters
 from .op_sets import op_set_names, register_op_set, resolve_op_set
-from .ops import UnknownOpError, build_op, check_op_name, op_names, register_op
+from .ops import OpSpec, UnknownOpError, build_op, check_op_name, op_names, op_spec, register_op
 
 __all__ = [
     "EvalNetwork",
@@ -23,6 +23,7 @@ __all__ = [
     "GenotypeError",
     "Macro",
     "MacroError",
+    "OpSpec",
     "UnknownOpError",
     "build_op",
     "bundled_genotypes",
@@ -35,6 +36,7 @@ __all__ = [
     "load_genotype",
     "op_names",
     "op_set_names",
+    "op_spec",
     "register_op",
     "register_op_set",
     "resolve_op_set",

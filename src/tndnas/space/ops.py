@@ -9,6 +9,7 @@ looked up by name, so the search space is data: a user adds an operation with
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -17,7 +18,19 @@ from ..naming import unknown_name
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 
-_OPS: dict[str, OpFactory] = {}
+
+@dataclass(frozen=True)
+class OpSpec:
+    """A registered operation: its factory and its traits."""
+
+    name: str
+    factory: OpFactory
+    colour: str | None = None  # its colour in every plot (None: a stable one from its name)
+    parameter_free: bool = False  # the search supernet adds a BatchNorm after it (pools)
+    order: int = 0  # registration order: the order of plot legends
+
+
+_OPS: dict[str, OpSpec] = {}
 
 
 class UnknownOpError(KeyError):
@@ -27,11 +40,21 @@ class UnknownOpError(KeyError):
         return str(self.args[0])
 
 
-def register_op(name: str, factory: OpFactory | None = None, *, overwrite: bool = False):
+def register_op(
+    name: str,
+    factory: OpFactory | None = None,
+    *,
+    colour: str | None = None,
+    parameter_free: bool = False,
+    overwrite: bool = False,
+):
     """Register ``factory(C, stride, affine) -> nn.Module`` under ``name``.
 
     Usable as a call, ``register_op("my_op", fn)``, or as a decorator, ``@register_op("my_op")``.
     The module must keep ``C`` channels and divide the spatial size by ``stride``.
+    ``colour``: the op's colour in plots (a matplotlib colour; default: one derived from the
+    name). ``parameter_free``: an op without weights whose output the search supernet
+    normalises with an extra BatchNorm, as DARTS does for pools.
     """
 
     def _add(fn: OpFactory) -> OpFactory:
@@ -39,10 +62,16 @@ def register_op(name: str, factory: OpFactory | None = None, *, overwrite: bool 
             raise ValueError(
                 f"operation '{name}' is already registered; pass overwrite=True to replace it"
             )
-        _OPS[name] = fn
+        order = _OPS[name].order if name in _OPS else len(_OPS)
+        _OPS[name] = OpSpec(name, fn, colour, parameter_free, order)
         return fn
 
     return _add(factory) if factory is not None else _add
+
+
+def op_spec(name: str) -> OpSpec:
+    """The registered :class:`OpSpec` of ``name`` (an error listing the known names if none)."""
+    return _OPS[check_op_name(name)]
 
 
 def check_op_name(name: str) -> str:
@@ -58,7 +87,7 @@ def check_op_name(name: str) -> str:
 
 def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
     """Instantiate the operation ``name`` for ``C`` channels and the given stride."""
-    return _OPS[check_op_name(name)](C, stride, affine)
+    return _OPS[check_op_name(name)].factory(C, stride, affine)
 
 
 def op_names() -> list[str]:
@@ -193,28 +222,68 @@ class FactorizedReduce(nn.Module):
 
 # --------------------------------------------------------------------------- the registry
 
-register_op("none", lambda C, stride, affine: Zero(stride))
+# colours: distinct hues, families (sep, dil, conv, pools) in related colours
+register_op("none", lambda C, stride, affine: Zero(stride), colour="#d9d9d9")
 register_op(
     "skip_connect",
     lambda C, stride, affine: Identity() if stride == 1 else FactorizedReduce(C, C, affine),
+    colour="#ff7f0e",
 )
-register_op("sep_conv_3x3", lambda C, stride, affine: SepConv(C, C, 3, stride, 1, affine))
-register_op("sep_conv_5x5", lambda C, stride, affine: SepConv(C, C, 5, stride, 2, affine))
-register_op("sep_conv_7x7", lambda C, stride, affine: SepConv(C, C, 7, stride, 3, affine))
-register_op("dil_conv_3x3", lambda C, stride, affine: DilConv(C, C, 3, stride, 2, 2, affine))
-register_op("dil_conv_5x5", lambda C, stride, affine: DilConv(C, C, 5, stride, 4, 2, affine))
-register_op("conv_1x1", lambda C, stride, affine: ReLUConvBN(C, C, 1, stride, 0, affine))
-register_op("conv_3x3", lambda C, stride, affine: ReLUConvBN(C, C, 3, stride, 1, affine))
-register_op("conv_3x1_1x3", lambda C, stride, affine: Conv3x1And1x3(C, stride, affine))
+register_op(
+    "sep_conv_3x3", lambda C, stride, affine: SepConv(C, C, 3, stride, 1, affine), colour="#1f77b4"
+)
+register_op(
+    "sep_conv_5x5", lambda C, stride, affine: SepConv(C, C, 5, stride, 2, affine), colour="#17becf"
+)
+register_op(
+    "sep_conv_7x7", lambda C, stride, affine: SepConv(C, C, 7, stride, 3, affine), colour="#393b79"
+)
+register_op(
+    "dil_conv_3x3",
+    lambda C, stride, affine: DilConv(C, C, 3, stride, 2, 2, affine),
+    colour="#2ca02c",
+)
+register_op(
+    "dil_conv_5x5",
+    lambda C, stride, affine: DilConv(C, C, 5, stride, 4, 2, affine),
+    colour="#bcbd22",
+)
+register_op(
+    "conv_1x1", lambda C, stride, affine: ReLUConvBN(C, C, 1, stride, 0, affine), colour="#9467bd"
+)
+register_op(
+    "conv_3x3", lambda C, stride, affine: ReLUConvBN(C, C, 3, stride, 1, affine), colour="#e377c2"
+)
+register_op(
+    "conv_3x1_1x3", lambda C, stride, affine: Conv3x1And1x3(C, stride, affine), colour="#8c564b"
+)
+register_op(
+    "max_pool_3x3",
+    lambda C, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1),
+    colour="#d62728",
+    parameter_free=True,
+)
+register_op(
+    "max_pool_5x5",
+    lambda C, stride, affine: nn.MaxPool2d(5, stride=stride, padding=2),
+    colour="#ff9896",
+    parameter_free=True,
+)
+register_op(
+    "max_pool_7x7",
+    lambda C, stride, affine: nn.MaxPool2d(7, stride=stride, padding=3),
+    colour="#67000d",
+    parameter_free=True,
+)
 register_op(
     "avg_pool_3x3",
     lambda C, stride, affine: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False),
-)
-register_op("max_pool_3x3", lambda C, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1))
-register_op("max_pool_5x5", lambda C, stride, affine: nn.MaxPool2d(5, stride=stride, padding=2))
-register_op("max_pool_7x7", lambda C, stride, affine: nn.MaxPool2d(7, stride=stride, padding=3))
+    colour="#ffd92f",
+    parameter_free=True,
+)  # fmt: skip
 
 
 def is_parameter_free(name: str) -> bool:
-    """True for ops whose output the search supernet normalises with an extra BatchNorm (pools)."""
-    return "pool" in name
+    """True for ops registered ``parameter_free`` (the pools): the search supernet normalises
+    their output with an extra BatchNorm."""
+    return op_spec(name).parameter_free

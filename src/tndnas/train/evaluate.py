@@ -20,7 +20,6 @@ resumed CPU run ends with the same weights and metrics as an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -29,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
+from ..report.learning_curve import plot_learning_curve
 from ..report.metrics import MetricsLog, read_metrics
 from ..run_files import TrainRunFiles
 from ..runtime import (
@@ -49,6 +48,7 @@ from ..runtime import (
 from ..space.genotype import Genotype, load_genotype
 from ..space.macro import Macro
 from ..space.network import EvalNetwork, count_flops, count_parameters
+from .eval_step import evaluate, train_step
 from .search_step import cosine_lr, set_lr
 from .weights import genotype_difference, save_weights
 
@@ -57,68 +57,6 @@ RUN_KIND = "train"  # run.json "command": tells a train run directory from a sea
 
 
 TrainFiles = TrainRunFiles  # the paths inside a train run directory
-
-
-# --------------------------------------------------------------------------------------------
-# one step, one evaluation
-# --------------------------------------------------------------------------------------------
-
-
-def _autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager:
-    if enabled:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def train_step(
-    model: EvalNetwork,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    auxiliary_weight: float,
-    grad_clip: float,
-    amp: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One SGD step on ``CE(logits) + auxiliary_weight * CE(aux_logits)``.
-
-    Returns the main cross-entropy (the auxiliary term excluded) and the number of correct
-    predictions, as tensors (no host sync).
-    """
-    model.train()
-    with _autocast(amp, x.device):
-        logits, aux = model(x)
-        loss = nn.functional.cross_entropy(logits, y)
-        total = loss
-        if aux is not None and auxiliary_weight > 0:
-            total = loss + auxiliary_weight * nn.functional.cross_entropy(aux, y)
-    optimizer.zero_grad(set_to_none=True)
-    total.backward()
-    if grad_clip > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    return loss.detach().float(), (logits.detach().argmax(1) == y).sum()
-
-
-@torch.no_grad()
-def evaluate(
-    model: EvalNetwork, batches: BatchIterator, *, amp: bool, channels_last: bool
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (0..1) of ``model`` in eval mode over ``batches``."""
-    model.eval()
-    device = batches.x.device
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    seen = 0
-    for x, y in batches:
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with _autocast(amp, device):
-            logits, _ = model(x)
-        loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-        seen += len(y)
-    return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,33 +328,6 @@ class TrainRun:
             summary["plots_error"] = f"{type(err).__name__}: {err}"
         write_json_atomic(f.summary, summary)
         return summary
-
-
-# --------------------------------------------------------------------------------------------
-# learning curve
-# --------------------------------------------------------------------------------------------
-
-
-def plot_learning_curve(records: list[dict], path: str | os.PathLike) -> Path:
-    """Train/test accuracy (%) and loss against the epoch, side by side, as a PNG."""
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    epochs = [r["epoch"] + 1 for r in records]
-    fig = Figure(figsize=(10, 4), dpi=120, layout="constrained")
-    ax_acc, ax_loss = fig.subplots(1, 2)
-    for key, label in (("train_acc", "train (augmented, drop-path)"), ("test_acc", "test")):
-        ax_acc.plot(epochs, [100.0 * r[key] for r in records], marker=".", label=label)
-    for key, label in (("train_loss", "train"), ("test_loss", "test")):
-        ax_loss.plot(epochs, [r[key] for r in records], marker=".", label=label)
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    for ax in (ax_acc, ax_loss):
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.savefig(path, dpi=120, facecolor="white")
-    return path
 
 
 # --------------------------------------------------------------------------------------------
