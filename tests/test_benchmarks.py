@@ -22,7 +22,8 @@ def test_search_loop_benchmark_projects_from_the_real_loop(tmp_path, capsys):
 
     out = tmp_path / "loop.json"
     res = search_loop(["--preset", "quick", "--device", "cpu", "--steps", "2", "--set", "space.channels=4",
-                       "--set", "policy.samples=2", "--set", "policy.eval_images=64", "--json", str(out)])  # fmt: skip
+                       "--set", "policy.samples=2", "--set", "policy.eval_images=64", "--set", "policy.arch_batch_size=32",
+                       "--json", str(out)])  # fmt: skip
     saved = json.loads(out.read_text())
     assert saved == json.loads(json.dumps(res))
     assert [s["stage"] for s in saved["stages"]] == [1, 2, 3]

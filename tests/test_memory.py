@@ -79,6 +79,7 @@ def test_bf16_probe_halves_most_activations():
     assert 0.4 * fp32 < bf16 < 0.8 * fp32
 
 
+@pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_search_records_its_estimate_and_refuses_what_cannot_fit(
     tmp_path, monkeypatch, capsys, tiny_run
 ):

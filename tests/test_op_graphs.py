@@ -128,6 +128,7 @@ def test_cuda_graphs_on_the_cpu_is_one_line_error(tmp_path, capsys):
     assert code == 2 and "\n" not in err and "policy.cuda_graphs=false" in err
 
 
+@pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_search_with_replayed_scoring_finds_the_same(tmp_path, monkeypatch, tiny_run):
     """End to end (emulated): the same alpha updates, metrics and genotype as direct scoring."""
     monkeypatch.setattr(og, "EMULATE_WITHOUT_CUDA", True)

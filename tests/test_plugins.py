@@ -1,5 +1,5 @@
-"""Users' own code from the CLI: a plug-in module registering an op, an op set, a cost and a
-dataset reaches search, train, export, info and a sweep without editing tndnas."""
+"""Users' own code from the CLI: a plug-in module registering an op, an op set, a cost, a dataset
+and a search space reaches search, train, export, info and a sweep without editing tndnas."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ PLUGIN = textwrap.dedent(
     from tndnas.data.datasets import read_digits
     from tndnas.objectives import register_cost
     from tndnas.space import register_op, register_op_set
+    from tndnas.spaces import register_space
+    from tndnas.spaces.darts import DartsSpace
 
 
     class WideConv(nn.Sequential):
@@ -55,6 +57,17 @@ PLUGIN = textwrap.dedent(
         overwrite=True,
     )
     register_dataset("plug-digits", few_digits, overwrite=True)
+
+
+    class NoSkipSpace(DartsSpace):
+        # DARTS cells without skip_connect among the candidates
+
+        def candidate_ops(self, space_cfg):
+            ops = super().candidate_ops(space_cfg)
+            return {ct: tuple(o for o in v if o != "skip_connect") for ct, v in ops.items()}
+
+
+    register_space("plug-noskip", NoSkipSpace(), overwrite=True)
     """
 )
 
@@ -147,3 +160,26 @@ def test_a_sweep_hands_its_plugins_to_the_jobs(plugin_dir):
     (job,) = [p for p in (plugin_dir / "sw").iterdir() if p.is_dir()]
     assert (job / "genotype.json").exists()
     assert yaml.safe_load((job / "config.yaml").read_text())["plugins"] == ["tndplug"]
+
+
+def test_a_plugin_search_space(plugin_dir, capsys):
+    """A space registered by a plug-in is named in space.name: its candidates are searched."""
+    run = plugin_dir / "space"
+    sets = [*TINY_SEARCH, "space.name=plug-noskip", STAGE]
+    argv = ["--plugin", "tndplug", "search", "--preset", "quick", "--out", str(run),
+            "--no-progress", "--no-plots", *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads((run / "alpha" / "stage0_epoch000.json").read_text())
+    assert len(first["normal"]["ops"][0]) == 9 and len(first["reduce"]["ops"][0]) == 5
+    assert all(
+        "skip_connect" not in edge for ct in ("normal", "reduce") for edge in first[ct]["ops"]
+    )
+    geno = json.loads((run / "genotype.json").read_text())
+    assert all(e[0] != "skip_connect" for ct in ("normal", "reduce") for e in geno[ct])
+    capsys.readouterr()
+    assert (
+        main(["search", "--preset", "quick", "--set", "space.name=nope", "--out", str(run / "x")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "unknown search space 'nope'" in err and err.count("\n") == 1

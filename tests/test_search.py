@@ -146,6 +146,7 @@ def _records(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_search_end_to_end_and_eq11_between_stages(tiny_run):
     run = tiny_run
     summary = json.loads((run / "summary.json").read_text())
@@ -213,6 +214,7 @@ def _strip(recs):
     ]
 
 
+@pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch, tiny_run):
     import tndnas.search.algorithm as alg
 
@@ -437,6 +439,7 @@ def test_resume_corrupt_checkpoint_is_one_line_error(tmp_path, capsys):
     assert "corrupt" in err and err.count("\n") == 1
 
 
+@pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_resume_on_another_kind_of_device_is_refused_in_one_line(tmp_path, capsys, tiny_run):
     """A run written on CUDA cannot continue on the CPU (nor the reverse): its generator states
     differ.  Simulated by relabelling a CPU checkpoint, and by an older checkpoint without the

@@ -160,6 +160,7 @@ def swept(tmp_path_factory):
     return out, rc
 
 
+@pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_sweep_runs_jobs_and_collects_front(swept):
     out, rc = swept
     assert rc == 0
@@ -179,6 +180,7 @@ def test_sweep_runs_jobs_and_collects_front(swept):
     assert_nontrivial_png(out / "pareto.png")
 
 
+@pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_rerun_skips_finished_jobs(swept, capsys):
     out, _ = swept
     before = {p: p.stat().st_mtime_ns for p in out.glob("job-*/summary.json")}
@@ -193,6 +195,7 @@ def test_rerun_skips_finished_jobs(swept, capsys):
         sweep_cmd.run(sweep_args(out, "--set", "policy.samples=2"))
 
 
+@pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_resume_plan_of_unfinished_jobs(swept, tmp_path):
     out = tmp_path / "s"
     shutil.copytree(swept[0], out)
@@ -207,6 +210,7 @@ def test_resume_plan_of_unfinished_jobs(swept, tmp_path):
     assert "--resume" not in cmd and "--out" in cmd and not job.dir.exists()
 
 
+@pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_training_step(swept, tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     shutil.copytree(swept[0], out)
@@ -232,6 +236,7 @@ def test_training_step(swept, tmp_path, monkeypatch, capsys):
     assert "started" not in capsys.readouterr().out
 
 
+@pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_failed_job_is_reported_and_others_continue(swept, tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     shutil.copytree(swept[0], out)

@@ -73,6 +73,11 @@ class DatasetConfig:
 class SpaceConfig:
     """The supernet: its candidate ops, width and cell size."""
 
+    name: str = opt(
+        "darts",
+        "the search space, a registered name: `darts` (the paper's DARTS cells), or one a "
+        "plug-in registers with `tndnas.spaces.register_space`",
+    )
     normal_ops: str = opt(
         "tnd-normal",
         "named candidate set of every normal-cell edge (`tnd-normal`: 10 ops, `darts`: 8)",

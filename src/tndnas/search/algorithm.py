@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ..config import SearchConfig
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
-from ..objectives import CostContext, CostTable, RewardTerm
+from ..objectives import CostContext, RewardTerm
 from ..report.metrics import MetricsLog
 from ..runtime import (
     check_resume_device,
@@ -39,7 +39,7 @@ from ..runtime import (
     save_atomic,
     write_json_atomic,
 )
-from ..space.genotype import CELL_TYPES, derive_genotype, edge_pairs
+from ..space.genotype import CELL_TYPES
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
 from ..train.search_step import cosine_lr, set_lr, weight_step
@@ -54,7 +54,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import reward_terms, space_ops, steps_per_epoch
+from .stages import reward_terms, search_space, space_ops, steps_per_epoch
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -94,15 +94,16 @@ class Search:
             self.weight_idx.to(self.device),
             self.arch_idx.to(self.device),
         )
+        self.space = search_space(cfg)
         self.target = target_macro(cfg, ds)
         self.costs = reward_costs(cfg)
         base = space_ops(cfg)
         latency = latency_table(cfg, self.rundir, self.costs, self.target, base, resume=resume)
         self.cost_ctx = CostContext(
-            CostTable(self.target, cfg.target.auxiliary), self.target, latency
+            self.space.cost_table(self.target, cfg.target.auxiliary), self.target, latency
         )
         check_drops(cfg, base)
-        self.edges = len(edge_pairs(cfg.space.steps))
+        self.edges = self.space.num_edges(cfg.space)
         self.initial_candidates = {
             ct: [list(base[ct]) for _ in range(self.edges)] for ct in CELL_TYPES
         }
@@ -236,7 +237,7 @@ class Search:
             self._run_stage_epochs(k, st, s, prog, log)
             # end of stage: record the argmax genotype, then shrink every edge (Eq. 11)
             probs = s.policy.probs()
-            geno = derive_genotype(probs, prog.candidates, cfg.space.steps, {"stage": k})
+            geno = self.space.derive(probs, prog.candidates, cfg.space, {"stage": k})
             geno.to_json(self.rundir.stage_genotype(k))
             cost = self.cost_ctx.table.cost(geno)
             learning = stage_learning(s.alpha_start, s.policy, s.updates)

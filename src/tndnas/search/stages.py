@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
 from ..space.genotype import CELL_TYPES
-from ..space.op_sets import resolve_op_set
+from ..spaces import SearchSpace, get_space
 
 
 def stage_seed(seed: int, stage: int, stream: int) -> int:
@@ -17,15 +17,25 @@ def stage_seed(seed: int, stage: int, stream: int) -> int:
 
 
 def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
-    """Each cell type's candidate ops (``space.normal_ops``, ``space.reduce_ops``), validated;
-    an unknown set or a bad list raises a one-line :class:`ConfigError` naming its key."""
+    """Each cell type's candidate ops in the search space of ``space.name`` (for DARTS cells:
+    ``space.normal_ops``, ``space.reduce_ops``), validated; an unknown space or op set, or a bad
+    list, raises a one-line :class:`ConfigError` naming its key."""
+    space = search_space(cfg)
     ops = {}
-    for ct in CELL_TYPES:
+    for ct in space.cell_types:
         try:
-            ops[ct] = resolve_op_set(getattr(cfg.space, f"{ct}_ops"))
+            ops[ct] = space.candidate_ops(cfg.space)[ct]
         except (KeyError, ValueError) as err:
             raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
     return ops
+
+
+def search_space(cfg: SearchConfig) -> SearchSpace:
+    """The registered search space of ``space.name`` (a one-line :class:`ConfigError` if none)."""
+    try:
+        return get_space(cfg.space.name)
+    except KeyError as err:
+        raise ConfigError(f"space.name: {err.args[0]}") from None
 
 
 def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:

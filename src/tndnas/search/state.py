@@ -20,7 +20,7 @@ from ..space.supernet import Supernet
 from .op_graphs import OpGraphs
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
-from .stages import stage_seed
+from .stages import search_space, stage_seed
 
 __all__ = ["Progress", "StageState", "new_stage_state"]
 
@@ -109,7 +109,8 @@ def new_stage_state(
     the stage's random generators, all seeded from ``cfg.seed`` and ``k``."""
     st = cfg.stages[k]
     torch.manual_seed(stage_seed(cfg.seed, k, 0))  # weight init and dropout
-    supernet = Supernet(candidates, macro, st.skip_dropout, checkpoint=cfg.weights.checkpoint)
+    space = search_space(cfg)
+    supernet = space.supernet(candidates, macro, st.skip_dropout, checkpoint=cfg.weights.checkpoint)
     supernet = supernet.to(device)
     if cfg.weights.channels_last:
         supernet = supernet.to(memory_format=torch.channels_last)

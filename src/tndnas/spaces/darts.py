@@ -1,0 +1,52 @@
+"""The DARTS cell space of TND-NAS: normal and reduction cells of ``space.steps`` intermediate
+nodes, every edge choosing among the ops of ``space.normal_ops`` / ``space.reduce_ops``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..objectives import CostTable
+from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
+from ..space.macro import Macro
+from ..space.op_sets import resolve_op_set
+from ..space.supernet import Supernet
+from . import SearchSpace, register_space
+
+
+class DartsSpace(SearchSpace):
+    """DARTS / P-DARTS cells (the paper's space): 14 edges per cell at 4 nodes."""
+
+    cell_types = CELL_TYPES
+
+    def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
+        return {ct: resolve_op_set(getattr(space_cfg, f"{ct}_ops")) for ct in self.cell_types}
+
+    def num_edges(self, space_cfg: Any) -> int:
+        return len(edge_pairs(space_cfg.steps))
+
+    def supernet(
+        self,
+        candidates: Mapping[str, Sequence[Sequence[str]]],
+        macro: Macro,
+        skip_dropout: float,
+        *,
+        checkpoint: bool = False,
+    ) -> Supernet:
+        return Supernet(candidates, macro, skip_dropout, checkpoint=checkpoint)
+
+    def derive(
+        self,
+        probs: Mapping[str, Any],
+        candidates: Mapping[str, Sequence[Sequence[str]]],
+        space_cfg: Any,
+        metadata: dict | None = None,
+    ) -> Genotype:
+        """Argmax per edge; ``none`` removes the edge (the paper's end-to-end derivation)."""
+        return derive_genotype(dict(probs), dict(candidates), space_cfg.steps, metadata)
+
+    def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
+        return CostTable(target, auxiliary)
+
+
+register_space("darts", DartsSpace())
