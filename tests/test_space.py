@@ -257,13 +257,17 @@ def test_sampled_path_equals_one_hot_mixed():
 
 
 def test_sampled_path_all_none_cell_runs():
+    """Every edge 'none': the two forwards agree on the same input, and no input reaches the
+    classifier (the logits are its bias alone, whatever the images)."""
     net = _supernet().eval()
     cand = net.candidates()
     path = {ct: [cand[ct][0].index("none")] * 14 for ct in cand}
+    x, other = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        a = net.forward_path(torch.randn(2, 3, 16, 16), path)
-        b = net(torch.randn(2, 3, 16, 16), _path_weights(net, path))
-    torch.testing.assert_close(a, b)
+        a = net.forward_path(x, path)
+        torch.testing.assert_close(a, net(x, _path_weights(net, path)))
+        torch.testing.assert_close(a, net.forward_path(other, path))
+        torch.testing.assert_close(a, net.classifier.bias.expand_as(a))
 
 
 def test_sampled_path_runs_only_chosen_ops():

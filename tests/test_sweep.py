@@ -19,6 +19,7 @@ from matplotlib.image import imread
 import tndnas.sweep as sweep_mod
 from tndnas.commands import sweep as sweep_cmd
 from tndnas.config import ConfigError
+from tndnas.report.metrics import read_metrics
 from tndnas.report.pareto import pareto_front, plot_front
 
 from .tiny import TINY_SEARCH
@@ -160,6 +161,10 @@ def swept(tmp_path_factory):
     return out, rc
 
 
+def summary_seconds(run):
+    return json.loads((run / "summary.json").read_text())["seconds_total"]
+
+
 @pytest.mark.xdist_group("sweep")  # one worker runs the shared sweep once
 def test_sweep_runs_jobs_and_collects_front(swept):
     out, rc = swept
@@ -170,7 +175,11 @@ def test_sweep_runs_jobs_and_collects_front(swept):
     assert len(data) == 2 and any(r["pareto"] for r in data)
     for r in data:
         assert isinstance(r["params"], int) and r["params"] > 0 and r["flops"] > 0
-        assert 0 <= r["arch_acc"] <= 100 and r["search_seconds"] > 0
+        epochs = [e for e in read_metrics(out / r["job"]) if e["kind"] == "epoch"]
+        assert r["arch_acc"] == pytest.approx(
+            100 * epochs[-1]["arch_acc_argmax"]
+        )  # the last epoch's
+        assert r["search_seconds"] == pytest.approx(summary_seconds(out / r["job"]))
         assert r["test_error"] is None and r["status"] == "ok"
         summary = json.loads((out / r["job"] / "summary.json").read_text())
         assert summary["params"] == r["params"]
