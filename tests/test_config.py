@@ -115,7 +115,7 @@ def test_quick_and_pdarts_schedules():
     assert [s.layers for s in q.stages] == [3, 4, 5]
     assert [(s.drop_normal, s.drop_reduce) for s in q.stages] == [(4, 2), (3, 2), (2, 1)]
     # 66 / 55 / 33 alpha updates (11 weight steps per epoch on digits), 24 samples each
-    assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(8, 2), (7, 2), (5, 2)]
+    assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(7, 1), (6, 1), (4, 1)]
     assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (24, 0.07, 0.0)
     assert (q.target.channels, q.target.layers) == (16, 8)
     p = load_search_config("pdarts-c10")
