@@ -18,6 +18,7 @@ unknown key, an ill-typed value, a malformed override, a missing file, a semanti
 by :func:`validate`) is raised as a one-line :class:`ConfigError`.
 """
 
+from .fields import ConfigError
 from .loading import (
     config_to_dict,
     load_search_config,
@@ -33,7 +34,6 @@ from .schema import (
     MEMORY_CHECKS,
     TRAIN_PRESETS,
     WEIGHT_MODES,
-    ConfigError,
     CostTerm,
     DatasetConfig,
     PolicyConfig,

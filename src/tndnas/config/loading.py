@@ -21,7 +21,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..plugins import active_plugins, import_plugins, recorded_name
-from .schema import TRAIN_PRESETS, ConfigError, SearchConfig
+from .fields import ConfigError
+from .schema import TRAIN_PRESETS, SearchConfig
 from .train_schema import TrainConfig
 from .validation import validate, validate_train
 

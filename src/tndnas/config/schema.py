@@ -3,10 +3,9 @@ from which ``tndnas config show`` and ``docs/configuration.md`` are written."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+from .fields import opt, opt_factory
 
 #: The preset a command line uses when none is named: small enough for a laptop CPU.
 DEFAULT_PRESET = "quick"
@@ -26,24 +25,6 @@ MEMORY_CHECKS = ("error", "warn", "ignore")
 #: ("reduce-overhead", "max-autotune") are left out: a graph's output buffer is reused by its
 #: next replay while a sampled path's wiring may still hold it.
 COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
-
-
-def opt(default: Any, help: str) -> Any:
-    """A config field with its default and its help (shown by ``tndnas config show`` and in
-    ``docs/configuration.md``)."""
-    return field(default=default, metadata={"help": help})
-
-
-def opt_factory(factory: Callable[[], Any], help: str) -> Any:
-    """:func:`opt` for a mutable default (a list or a sub-config)."""
-    return field(default_factory=factory, metadata={"help": help})
-
-
-class ConfigError(ValueError):
-    """A bad configuration key or value; the message is one line naming the key and the fix."""
-
-    def __init__(self, message: str):
-        super().__init__(re.sub(r"\s*\n\s*", " ", str(message)).strip())
 
 
 @dataclass

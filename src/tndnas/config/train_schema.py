@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .schema import DatasetConfig, opt, opt_factory
+from .fields import opt, opt_factory
+from .schema import DatasetConfig
 
 
 @dataclass

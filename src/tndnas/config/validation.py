@@ -6,11 +6,11 @@ import math
 import re
 from typing import Any
 
+from .fields import ConfigError
 from .schema import (
     COMPILE_MODES,
     MEMORY_CHECKS,
     WEIGHT_MODES,
-    ConfigError,
     SearchConfig,
 )
 from .train_schema import TrainConfig
