@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .commands import config, export, info, latency, plot, search, sweep, train
-from .plugins import env_plugins, plugin_scope
+from .plugins import env_plugins, plugin_scope, run_plugins
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with plugin_scope([*env_plugins(), *args.plugins]):
+        # plug-ins: the environment's, --plugin's, and those recorded by the runs the command reads
+        runs = [getattr(args, attr) for attr in getattr(args, "reads_runs", ())]
+        recorded = [p for run in runs if run for p in run_plugins(run)]
+        with plugin_scope([*env_plugins(), *args.plugins, *recorded]):
             return int(args.run(args) or 0)
     except _user_errors() as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -125,18 +125,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="batch size of the tracing input (the ONNX batch axis is dynamic)")  # fmt: skip
     p.add_argument("--raw-input", action="store_true",
                    help="bake the training normalisation into the model: it takes images scaled to [0, 1]")  # fmt: skip
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, reads_runs=("genotype", "weights"))  # their plug-ins are imported first
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command, with the plug-ins recorded in the run it reads imported first."""
-    from ..plugins import plugin_scope, run_plugins
-
-    with plugin_scope([*run_plugins(args.genotype), *run_plugins(args.weights)]):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from ..config import ConfigError
     from ..space.genotype import load_genotype
     from ..train.weights import load_weights

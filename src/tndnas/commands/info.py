@@ -64,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also predict the inference latency from a table of tndnas latency-table "
                         "(for the width, depth and dataset it was measured for)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, reads_runs=("genotype",))  # their plug-ins are imported first
 
 
 def describe(
@@ -126,14 +126,6 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command, with the plug-ins recorded in the run it describes imported first."""
-    from ..plugins import plugin_scope, run_plugins
-
-    with plugin_scope(run_plugins(args.genotype)):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
     table = LatencyTable.load(args.latency_table) if args.latency_table else None
     infos = [

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None)
     add_run_options(p, set_help="override a config key, e.g. --set cutout=0",
                     out_help="run directory (default runs/train-<preset>-<time>)")  # fmt: skip
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, reads_runs=("genotype",))  # their plug-ins are imported first
 
 
 _OPTIONS = (
@@ -54,14 +54,6 @@ _OPTIONS = (
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command, with the plug-ins recorded in the run it reads imported first."""
-    from ..plugins import plugin_scope, run_plugins
-
-    with plugin_scope(run_plugins(args.genotype) if args.genotype else []):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from ..space.genotype import load_genotype
     from ..train.evaluate import read_train_run, train_network
 

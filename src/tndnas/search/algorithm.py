@@ -104,9 +104,7 @@ class Search:
         )
         check_drops(cfg, base)
         self.edges = self.space.num_edges(cfg.space)
-        self.initial_candidates = {
-            ct: [list(base[ct]) for _ in range(self.edges)] for ct in CELL_TYPES
-        }
+        self.initial_candidates = {ct: [list(base[ct]) for _ in range(self.edges)] for ct in base}
         self.skip_dropout_rate = skip_dropout_schedule(cfg)
         self.augment = AugmentConfig(cfg.weights.crop_padding, cfg.weights.flip, cfg.weights.cutout)
         self.memory_format = (

@@ -15,7 +15,6 @@ from ..run_files import SearchRunFiles
 from ..space.macro import Macro
 from ..train.search_step import SKIP_DROPOUT_SCHEDULES
 from . import op_graphs
-from .stages import candidates_left
 
 __all__ = [
     "check_cuda_graphs",
@@ -77,9 +76,11 @@ def latency_table(
 
 def check_drops(cfg: SearchConfig, ops: Mapping[str, Sequence[str]]) -> None:
     """Every stage keeps at least one candidate per edge (Eq. 11)."""
-    for k in range(len(cfg.stages)):
-        for ct, n_left in candidates_left(cfg, k + 1).items():
-            if n_left < 1:
+    dropped = dict.fromkeys(ops, 0)
+    for k, st in enumerate(cfg.stages):
+        for ct in ops:
+            dropped[ct] += getattr(st, f"drop_{ct}")
+            if len(ops[ct]) - dropped[ct] < 1:
                 raise ConfigError(
                     f"stages 0..{k} drop more {ct} candidates than the op set has ({len(ops[ct])}); lower stages.{k}.drop_{ct}."
                 )

@@ -21,13 +21,10 @@ def space_ops(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     ``space.normal_ops``, ``space.reduce_ops``), validated; an unknown space or op set, or a bad
     list, raises a one-line :class:`ConfigError` naming its key."""
     space = search_space(cfg)
-    ops = {}
-    for ct in space.cell_types:
-        try:
-            ops[ct] = space.candidate_ops(cfg.space)[ct]
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"space.{ct}_ops: {err.args[0]}") from None
-    return ops
+    try:
+        return space.candidate_ops(cfg.space)
+    except (KeyError, ValueError) as err:
+        raise ConfigError(str(err.args[0])) from None
 
 
 def search_space(cfg: SearchConfig) -> SearchSpace:

@@ -33,7 +33,8 @@ class SearchSpace:
     cell_types: tuple[str, ...] = ()
 
     def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
-        """Each cell type's candidate op names before the first stage (from ``space.*``)."""
+        """Each cell type's candidate op names before the first stage (from ``space.*``); a
+        ValueError whose message names the config key for a bad value."""
         raise NotImplementedError
 
     def num_edges(self, space_cfg: Any) -> int:

@@ -20,7 +20,13 @@ class DartsSpace(SearchSpace):
     cell_types = CELL_TYPES
 
     def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
-        return {ct: resolve_op_set(getattr(space_cfg, f"{ct}_ops")) for ct in self.cell_types}
+        ops = {}
+        for ct in self.cell_types:
+            try:
+                ops[ct] = resolve_op_set(getattr(space_cfg, f"{ct}_ops"))
+            except (KeyError, ValueError) as err:  # the message names the config key
+                raise ValueError(f"space.{ct}_ops: {err.args[0]}") from None
+        return ops
 
     def num_edges(self, space_cfg: Any) -> int:
         return len(edge_pairs(space_cfg.steps))
