@@ -28,12 +28,13 @@ from collections.abc import Callable
 import torch
 
 from tndnas.config import COMPILE_MODES, load_search_config
-from tndnas.objectives import CostContext, CostTable, RewardTerm, get_cost
+from tndnas.objectives import CostContext, CostTable
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
 from tndnas.search.scoring import score_paths
-from tndnas.search.stages import candidates_left
+from tndnas.search.setup import reward_costs
+from tndnas.search.stages import candidates_left, reward_terms
 from tndnas.search.update import reinforce_update
 from tndnas.space import EvalNetwork, Macro, count_parameters, resolve_op_set
 from tndnas.space.genotype import CELL_TYPES, edge_pairs
@@ -201,8 +202,8 @@ def main(argv=None) -> dict:
     rl = Reinforce(pol, 0.01, (0.5, 0.999), 1e-3, 5.0, 0.95)
     table = CostTable(target)
     ctx = CostContext(table, target)
-    costs = {n: get_cost(n) for n in ("params", "flops")}
-    terms = [RewardTerm("params", 1.0, st.ref, st.beta, st.beta_below)]
+    costs = reward_costs(cfg)
+    terms = reward_terms(cfg, args.stage - 1)
     w = {ct: pr.to(device) for ct, pr in pol.probs().items()}
     res: dict = {
         "preset": args.preset,

@@ -81,8 +81,10 @@ def test_paper_c10_matches_table_iii():
     assert [s.pretrain_epochs for s in cfg.stages] == [10, 10, 10]
     assert [s.drop_normal for s in cfg.stages] == [4, 3, 2]
     assert [s.drop_reduce for s in cfg.stages] == [2, 2, 1]
-    assert [s.ref for s in cfg.stages] == [4.4, 3.2, 1.8]
-    assert [s.beta for s in cfg.stages] == [-0.6, -0.6, -0.6]
+    # Eq. (9) on the params of the target network, one term per stage
+    assert [s.costs for s in cfg.stages] == [
+        [CostTerm("params", 1.0, ref, -0.6)] for ref in (4.4, 3.2, 1.8)
+    ]
     # the skip-connect dropout the authors ran: P-DARTS rates per stage, decaying within each
     assert [s.skip_dropout for s in cfg.stages] == [0.1, 0.4, 0.7]
     w = cfg.weights
@@ -94,7 +96,7 @@ def test_paper_c10_matches_table_iii():
     assert (p.samples, p.rl_interval, p.arch_batch_size, p.lr) == (10, 1, 128, 0.01)
     # no decay on alpha (the authors' logged searches) and the leave-one-out baseline
     assert (p.betas, p.weight_decay, p.baseline) == ([0.5, 0.999], 0.0, "leave_one_out")
-    assert (cfg.reward.cost, cfg.reward.accuracy) == ("params", True)
+    assert (cfg.reward.log_costs, cfg.reward.accuracy) == (["params", "flops"], True)
     assert (cfg.target.channels, cfg.target.layers) == (24, 20)
 
 
@@ -102,10 +104,10 @@ def test_paper_c100_differs_only_in_dataset_and_betas():
     c10 = config_to_dict(load_search_config("paper-c10"))
     c100 = config_to_dict(load_search_config("paper-c100"))
     assert c100["dataset"]["name"] == "cifar100"
-    assert [s["beta"] for s in c100["stages"]] == [-0.75, -0.85, -0.85]
+    assert [s["costs"][0]["beta"] for s in c100["stages"]] == [-0.75, -0.85, -0.85]
     c100["dataset"]["name"] = "cifar10"
     for s10, s100 in zip(c10["stages"], c100["stages"]):
-        s100["beta"] = s10["beta"]
+        s100["costs"][0]["beta"] = s10["costs"][0]["beta"]
     assert c10 == c100
 
 
@@ -124,7 +126,7 @@ def test_quick_and_pdarts_schedules():
     assert sum(s.drop_normal for s in p.stages) == 8 - 1
     assert sum(s.drop_reduce for s in p.stages) == 8 - 1
     assert [s.skip_dropout for s in p.stages] == [0.1, 0.4, 0.7]
-    assert all(s.beta == 0.0 for s in p.stages)
+    assert all(s.costs == [] for s in p.stages)  # accuracy alone, as P-DARTS
     assert (p.weights.batch_size, p.weights.weight_decay) == (96, 3e-4)
 
 
@@ -162,7 +164,7 @@ def test_overrides():
     cfg = load_search_config(
         "quick",
         overrides=[
-            "stages.2.beta=-0.8",
+            "stages.2.costs.0.beta=-0.8",
             "policy.betas=[0.9,0.99]",
             "dataset.data_dir=null",
             "dataset.download=true",
@@ -174,14 +176,23 @@ def test_overrides():
             "seed= 3",
         ],
     )
-    assert cfg.stages[2].beta == -0.8
-    assert cfg.stages[0].beta == -0.3 and cfg.stages[1].beta == -0.3
+    assert cfg.stages[2].costs[0].beta == -0.8
+    assert cfg.stages[0].costs[0].beta == -0.3 and cfg.stages[1].costs[0].beta == -0.3
     assert cfg.policy.betas == [0.9, 0.99]
     assert cfg.dataset.data_dir is None and cfg.dataset.download is True
     assert cfg.weights.flip is True and cfg.weights.max_steps_per_epoch == 7
     assert cfg.policy.lr == pytest.approx(1e-3) and isinstance(cfg.policy.lr, float)
     assert cfg.stages[1].epochs == 9 and cfg.stages[1].layers == 4  # merged into the stage
     assert cfg.device == "cpu" and cfg.seed == 3
+
+
+def test_a_star_index_overrides_every_entry_of_a_list():
+    cfg = load_search_config(
+        "quick", overrides=["stages.*.costs.0.cost=flops", "stages.*.costs.*.ref=30"]
+    )
+    assert [(t.cost, t.ref) for s in cfg.stages for t in s.costs] == [("flops", 30.0)] * 3
+    assert "'seed' is not a list" in _error(overrides=["seed.*=1"])
+    assert "'stages.0.foo'" in _error(preset="quick", overrides=["stages.*.foo=1"])
 
 
 def test_overrides_apply_in_order_after_file(tmp_path):
@@ -200,17 +211,42 @@ def test_override_replaces_list_of_stages_and_list_leaf_index():
     assert cfg.policy.betas == [0.5, 0.9]
 
 
-def test_extra_costs_eq10():
+def test_cost_terms_eq10():
     cfg = load_search_config(
         "quick",
         overrides=[
-            "reward.weight=0.7",
-            "stages.0.extra_costs=[{cost: flops, weight: 0.3, ref: 2, beta: -0.5}]",
+            "stages.0.costs.0.weight=0.7",
+            "stages.0.costs=[{ref: 0.05, weight: 0.7}, {cost: flops, weight: 0.3, ref: 2, beta: -0.5}]",
         ],
     )
-    assert cfg.stages[0].extra_costs == [CostTerm("flops", 0.3, 2.0, -0.5)]
-    assert isinstance(cfg.stages[0].extra_costs[0], CostTerm)
-    assert cfg.stages[1].extra_costs == []
+    assert cfg.stages[0].costs == [CostTerm("params", 0.7, 0.05), CostTerm("flops", 0.3, 2.0, -0.5)]
+    assert all(isinstance(t, CostTerm) for t in cfg.stages[0].costs)
+    assert cfg.stages[1].costs == [CostTerm("params", 1.0, 0.05, -0.3)]  # untouched
+
+
+def test_old_reward_layout_is_read_with_a_warning(tmp_path):
+    """A config (or a run's config.yaml) written by tndnas 0.1 -- reward.cost/weight with
+    per-stage ref/beta/beta_below/extra_costs -- still loads, as one cost list per stage."""
+    old = (
+        "reward: {accuracy: true, cost: params, weight: 0.8, latency_table: null}\n"
+        "stages:\n"
+        "  - {layers: 3, ref: 2.0, beta: -0.5, beta_below: 0.0,"
+        " extra_costs: [{cost: flops, weight: 0.2, ref: 30, beta: -1}]}\n"
+        "  - {layers: 4}\n"
+    )
+    with pytest.warns(UserWarning, match="tndnas 0.1"):
+        cfg = load_search_config(config_file=_write(tmp_path, old))
+    assert cfg.stages[0].costs == [
+        CostTerm("params", 0.8, 2.0, -0.5, 0.0),
+        CostTerm("flops", 0.2, 30.0, -1.0),
+    ]
+    assert cfg.stages[1].costs == [CostTerm("params", 0.8)]  # old defaults: ref 1, beta 0
+    # old keys on the command line are pointed to their new place
+    message = _error(preset="quick", overrides=["stages.1.beta=-0.8"])
+    assert "stages.1.costs.0.beta" in message
+    assert "stages.N.costs.0.cost" in _error(overrides=["reward.cost=flops"])
+    message = _error(config_file=_write(tmp_path, "reward: {cost: flops}\n"))
+    assert "now per stage" in message
 
 
 # --------------------------------------------------------------------------- errors
@@ -220,8 +256,10 @@ def test_unknown_key_in_override_has_hint():
     message = _error(preset="quick", overrides=["weights.lrr=0.1"])
     assert "weights.lrr" in message and "did you mean 'weights.lr'" in message
     assert "override" in message
-    message = _error(overrides=["stages.0.betaa=1"])
-    assert "stages.0.betaa" in message and "stages.0.beta" in message
+    message = _error(overrides=["stages.0.layrs=1"])
+    assert "stages.0.layrs" in message and "did you mean 'stages.0.layers'" in message
+    message = _error(preset="quick", overrides=["stages.0.costs.0.bta=1"])
+    assert "stages.0.costs.0.bta" in message and "'stages.0.costs.0.beta'" in message
     message = _error(overrides=["lr=0.1"])  # section left out: suggest full paths
     assert "weights.lr" in message and "policy.lr" in message
     message = _error(overrides=["zzzz=1"])
@@ -245,7 +283,7 @@ def test_unknown_key_in_file_has_hint(tmp_path):
         ("stages.0.layers=3.5", "stages.0.layers"),
         ("weights.flip=[1]", "weights.flip"),
         ("policy.betas=0.5", "policy.betas"),
-        ("policy.betas=[a, b]", "policy.betas"),
+        ("policy.betas=[a, b]", "policy.betas.0"),
         ("dataset.name=null", "dataset.name"),
         ("dataset=3", "dataset"),
         ("stages=[3]", "stages.0"),
@@ -262,12 +300,14 @@ def test_ill_typed_value_in_file(tmp_path):
 
 
 def test_index_out_of_range():
-    message = _error(preset="quick", overrides=["stages.3.beta=-0.8"])
+    message = _error(preset="quick", overrides=["stages.3.layers=6"])
     assert "stages.3" in message and "out of range" in message
-    message = _error(preset="quick", overrides=["stages.x.beta=-0.8"])
+    message = _error(preset="quick", overrides=["stages.x.layers=6"])
     assert "stages.x" in message and "integer" in message
-    _error(preset="quick", overrides=["policy.betas.2=0.1"])
-    _error(preset="quick", overrides=["stages.0.extra_costs.0.weight=1"])
+    assert "out of range" in _error(preset="quick", overrides=["policy.betas.2=0.1"])
+    assert "out of range" in _error(preset="quick", overrides=["stages.0.costs.1.weight=1"])
+    message = _error(preset="quick", overrides=["seed.x=1"])
+    assert "not a section" in message
 
 
 @pytest.mark.parametrize("override", ["seed", "=3", "stages..beta=1", "seed.x=1"])
@@ -297,18 +337,17 @@ def test_missing_and_bad_yaml_file(tmp_path):
             "weights.compile_mode='reduce-overhead' is invalid; use one of: default, max-autotune-no-cudagraphs",
         ),
         (["stages.0.pretrain_epochs=9"], "pretrain_epochs"),
-        (["stages.0.extra_costs=[{cost: flops, weight: 0.5}]"], "Eq. (10)"),
-        (["reward.weight=0.6", "stages.1.extra_costs=[{weight: 0.3}]"], "sum to 1"),
+        (["stages.0.costs=[{weight: 0.5}, {cost: flops, weight: 0.4}]"], "Eq. (10)"),
+        (["stages.1.costs=[{weight: 0.6}, {weight: 0.3}]"], "stages.1.costs sum to 0.9"),
+        (["reward.accuracy=false", "stages.1.costs=[]"], "reward.accuracy=false needs"),
         (["stages=[]"], "stages"),
         (["stages.1.layers=2"], "stages.1.layers"),
         (["stages.2.layers=3"], "must not decrease"),
         (["stages.0.skip_dropout=1.0"], "skip_dropout"),
-        (["stages.0.ref=0"], "stages.0.ref"),
-        (["stages.0.beta_below=.inf"], "stages.0.beta_below"),
-        (
-            ["stages.0.extra_costs=[{cost: flops, beta_below: .nan}]", "reward.weight=1"],
-            "extra_costs.0.beta_below",
-        ),
+        (["stages.0.costs.0.ref=0"], "stages.0.costs.0.ref"),
+        (["stages.0.costs.0.beta_below=.inf"], "stages.0.costs.0.beta_below"),
+        (["stages.0.costs=[{cost: flops, beta_below: .nan}]"], "stages.0.costs.0.beta_below"),
+        (["stages.0.costs.0.cost=''"], "stages.0.costs.0.cost is empty"),
         (["stages.0.drop_normal=-1"], "drop_normal"),
         (["dataset.arch_fraction=1.0"], "arch_fraction"),
         (["policy.samples=0"], "policy.samples"),
@@ -329,11 +368,7 @@ def test_validate_direct():
     bad = dataclasses.replace(cfg, stages=[StageConfig(epochs=3, pretrain_epochs=5)])
     with pytest.raises(ConfigError, match="pretrain_epochs"):
         validate(bad)
-    ok = dataclasses.replace(
-        cfg,
-        reward=dataclasses.replace(cfg.reward, weight=0.5),
-        stages=[StageConfig(extra_costs=[CostTerm(weight=0.25), CostTerm(weight=0.25)])],
-    )
+    ok = dataclasses.replace(cfg, stages=[StageConfig(costs=[CostTerm(weight=0.5)] * 2)])
     assert validate(ok) is ok
 
 
@@ -345,8 +380,7 @@ def test_save_load_round_trip(tmp_path, name):
     cfg = load_search_config(
         name,
         overrides=[
-            "stages.0.extra_costs=[{cost: flops, weight: 0.25, ref: 30.5, beta: -0.1}]",
-            "reward.weight=0.75",
+            "stages.0.costs=[{weight: 0.75}, {cost: flops, weight: 0.25, ref: 30.5, beta: -0.1}]",
             "dataset.data_dir=/tmp/data",
             "policy.lr=3e-4",
         ],

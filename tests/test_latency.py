@@ -201,8 +201,8 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     assert [len(p) for p in check["measured_ms"]] == [3, 3] and data["info"]["device"] == "cpu"
     assert len(check["flops"]) == 3 and -1 <= check["flops_rank_correlation"] <= 1
     # a search whose reward is latency: it records the table and the final network's latency
-    one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 20.0, beta: -0.5}]"
-    cfg = tiny("reward.cost=latency_ms", f"reward.latency_table={table}", one)
+    one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: latency_ms, ref: 20.0, beta: -0.5}]}]"
+    cfg = tiny(f"reward.latency_table={table}", one)
     summary = search(cfg, tmp_path / "run", progress=False, plots=False)
     loaded = LatencyTable.load(table)
     from tndnas.space import genotype_from_dict
@@ -230,7 +230,9 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
 
 def test_latency_cost_without_a_table_stops_before_anything_is_written(tmp_path, capsys):
     with pytest.raises(ConfigError, match="reward.latency_table is not set; measure a table"):
-        search(tiny("reward.cost=latency_ms"), tmp_path / "run", progress=False, plots=False)
+        search(
+            tiny("stages.0.costs.0.cost=latency_ms"), tmp_path / "run", progress=False, plots=False
+        )
     assert not (tmp_path / "run").exists()
     argv = [
         "search",

@@ -139,7 +139,7 @@ def test_pure_noise_control_in_a_real_search(tmp_path):
     overrides = [
         *TINY_SEARCH, "dataset.name=noise-digits", "weights.mode=sampled", "policy.samples=4",
         "weights.batch_size=8", f"weights.max_steps_per_epoch={updates}",
-        "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2, beta: 0.0}]",
+        "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]",
     ]  # fmt: skip
     cfg = load_search_config(preset="quick", overrides=overrides)
     summary = search(cfg, tmp_path / "noise", progress=False, plots=False)

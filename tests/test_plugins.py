@@ -71,7 +71,7 @@ PLUGIN = textwrap.dedent(
     """
 )
 
-STAGE = "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 2, drop_reduce: 2, beta: -0.5, ref: 4.0}]"
+STAGE = "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 2, drop_reduce: 2, costs: [{cost: plug_edges, beta: -0.5, ref: 4.0}]}]"
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def plugin_dir(tmp_path, monkeypatch):
 
 def _search_args(out: Path) -> list[str]:
     sets = [*TINY_SEARCH, "dataset.name=plug-digits", "space.normal_ops=plug-normal",
-            "reward.cost=plug_edges", STAGE]  # fmt: skip
+            STAGE]  # fmt: skip
     return ["search", "--preset", "quick", "--out", str(out), "--no-progress", "--no-plots",
             *[a for s in sets for a in ("--set", s)]]  # fmt: skip
 
@@ -151,7 +151,7 @@ def test_a_sweep_hands_its_plugins_to_the_jobs(plugin_dir):
     """A sweep's jobs are separate processes: they get the plug-in through TNDNAS_PLUGINS."""
     import_plugins(["tndplug"])
     sets = [*TINY_SEARCH, "dataset.name=plug-digits", "space.normal_ops=plug-normal",
-            "reward.cost=plug_edges", STAGE.replace("epochs: 2", "epochs: 1")]  # fmt: skip
+            STAGE.replace("epochs: 2", "epochs: 1")]  # fmt: skip
     argv = [sys.executable, "-m", "tndnas.cli", "--plugin", "tndplug", "sweep", "--preset", "quick",
             "--betas", "-0.5", "--jobs", "1", "--out", str(plugin_dir / "sw"),
             *[a for s in sets for a in ("--set", s)]]  # fmt: skip

@@ -95,8 +95,10 @@ def make_run(root: Path, *, alpha_files: bool = True, genotypes: bool = True) ->
                         "baseline": acc - 0.12,
                         "acc_max": acc + 0.05,
                         "acc_mean": acc,
-                        "params_mean": np.float32(2.5 - 0.3 * stage - 0.01 * update),
-                        "flops_mean": 350.0 - 30 * stage + 2 * update - 10 * rng.random(),
+                        "costs_mean": {
+                            "params": np.float32(2.5 - 0.3 * stage - 0.01 * update),
+                            "flops": 350.0 - 30 * stage + 2 * update - 10 * rng.random(),
+                        },
                         "entropy": 2.0 - 0.05 * update - 0.5 * stage,
                     }
                     if update % 4 == 0:
@@ -135,8 +137,7 @@ def make_run(root: Path, *, alpha_files: bool = True, genotypes: bool = True) ->
                 "kind": "stage",
                 "stage": stage,
                 "seconds": 100.0 * (stage + 1),
-                "params_m": 2.4 - 0.3 * stage,
-                "flops_m": 340.0 - 30 * stage,
+                "costs": {"params": 2.4 - 0.3 * stage, "flops": 340.0 - 30 * stage},
                 "genotype": GENOTYPE,
             }
         )
@@ -344,16 +345,26 @@ def test_dot_source_has_only_live_edges_and_nodes():
     assert src.strip().startswith("digraph") and src.strip().endswith("}")
 
 
-def test_other_costs_of_the_reward_get_their_plot(tmp_path):
-    """A run whose reward has a further cost (e.g. latency_ms) logs its mean per update and
-    gets a plot of it; runs without one get none."""
+def test_every_cost_of_the_run_gets_a_panel(tmp_path):
+    """cost.png has one panel per cost the run logged (params, FLOPs, a reward's latency_ms);
+    the params_mean/flops_mean records of older runs are read as the same costs."""
+    from PIL import Image
+
+    from tndnas.report.metric_plots import cost_names_logged, derived_costs, sampled_costs
+
     run = make_run(tmp_path, alpha_files=False, genotypes=False)
     lines = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
-    assert not any(p.name.startswith("cost_") for p in plot_run(run))
+    assert "cost.png" in {p.name for p in plot_run(run)}
+    two_panels = Image.open(run / "plots" / "cost.png").size
     for r in lines:
         if r["kind"] == "alpha":
-            r["costs_mean"] = {"latency_ms": 10.0 - 0.05 * r["update"]}
+            r["costs_mean"]["latency_ms"] = 10.0 - 0.05 * r["update"]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    written = {p.name for p in plot_run(run)}
-    assert "cost_latency_ms.png" in written
-    assert_png(run / "plots" / "cost_latency_ms.png")
+    alpha = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "alpha"]
+    assert cost_names_logged(alpha) == ["params", "flops", "latency_ms"]
+    plot_run(run)
+    three_panels = Image.open(run / "plots" / "cost.png").size
+    assert three_panels[0] == two_panels[0] and three_panels[1] > 1.3 * two_panels[1]
+    old = {"params_mean": 1.5, "flops_mean": 20.0, "costs_mean": {"latency_ms": 3.0}}
+    assert sampled_costs(old) == {"params": 1.5, "flops": 20.0, "latency_ms": 3.0}
+    assert derived_costs({"params_m": 1.4, "flops_m": 19.0}) == {"params": 1.4, "flops": 19.0}

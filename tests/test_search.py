@@ -197,10 +197,10 @@ def test_search_end_to_end_and_eq11_between_stages(tiny_run):
             "reward_max",
             "baseline",
             "acc_max",
-            "params_mean",
-            "flops_mean",
             "entropy",
+            "costs_mean",
         }
+        and set(r["costs_mean"]) == {"params", "flops"}  # reward.log_costs and the reward's
         for r in alpha
     )
     epochs = [r for r in recs if r["kind"] == "epoch"]
@@ -280,15 +280,15 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch, tiny
 def cost_only(reward: str, updates: int = 350):
     """A one-stage search on the costs alone (no accuracy) of ``updates`` alpha updates, with the
     policy of the ``paper-c10`` preset as it is (M, lr, Adam, baseline); a tiny sampled-weights
-    supernet on digits and a 64-channel target.  ``reward``: the stage's ref/beta keys, e.g.
-    ``"ref: 3.0, beta: -2.0"``."""
+    supernet on digits and a 64-channel target.  ``reward``: the keys of the stage's params
+    term, e.g. ``"ref: 3.0, beta: -2.0"``."""
     return load_search_config(
         preset="paper-c10",
         overrides=[
             "dataset.name=digits", "space.channels=4", "weights.batch_size=2", "weights.mode=sampled",
             "weights.crop_padding=1", "weights.flip=false", f"weights.max_steps_per_epoch={updates}",
             "reward.accuracy=false", "target.channels=64", "target.layers=5",
-            f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, skip_dropout: 0.0, {reward}}}]",
+            f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, skip_dropout: 0.0, costs: [{{cost: params, {reward}}}]}}]",
         ],
     )  # fmt: skip
 
@@ -322,8 +322,8 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
     for beta in (2.0, -2.0):
         alpha, geno, _ = drive_cost_only(cost_only(f"ref: 3.0, beta: {beta}"), tmp_path / "r")
         assert all(r["acc_max"] is None for r in alpha)  # nothing was scored
-        first = sum(r["params_mean"] for r in alpha[:5]) / 5
-        last = sum(r["params_mean"] for r in alpha[-5:]) / 5
+        first = sum(r["costs_mean"]["params"] for r in alpha[:5]) / 5
+        last = sum(r["costs_mean"]["params"] for r in alpha[-5:]) / 5
         results[beta] = ([e[0] for e in geno["normal"]], first, last)
     ops, first, last = results[2.0]
     assert sum(o == "conv_3x3" for o in ops) >= 7 and last > 2 * first, results[2.0]
@@ -334,10 +334,12 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
 def test_reward_terms_carry_every_exponent(tmp_path):
     from tndnas.search.algorithm import Search
 
-    extra = (
-        "stages.0.extra_costs=[{cost: flops, weight: 0.4, ref: 5.0, beta: -1.0, beta_below: 0.0}]"
+    terms = (
+        "stages.0.costs=[{cost: params, weight: 0.6, ref: 0.05, beta: -0.3, beta_below: 0.5},"
+        " {cost: flops, weight: 0.4, ref: 5.0, beta: -1.0, beta_below: 0.0}]"
     )
-    s = Search(tiny("stages.0.beta_below=0.5", "reward.weight=0.6", extra), tmp_path / "r")
+    s = Search(tiny(terms, "reward.log_costs=[]"), tmp_path / "r")
+    assert list(s.costs) == ["params", "flops"]  # every cost of the reward is computed
     primary, term = s._reward_terms(0)
     assert (primary.cost, primary.weight, primary.beta, primary.beta_below) == (
         "params",
@@ -379,8 +381,8 @@ def test_beta_below_zero_makes_ref_a_budget(tmp_path):
     for name, below in (("paper", "null"), ("budget", "0.0")):
         cfg = cost_only(f"ref: 1.5, beta: -2.0, beta_below: {below}", updates=450)
         alpha, _, final[name] = drive_cost_only(cfg, tmp_path / name)
-        assert sum(r["params_mean"] for r in alpha[:5]) / 5 > 3.0  # the budget binds at first
-        last[name] = sum(r["params_mean"] for r in alpha[-20:]) / 20
+        assert sum(r["costs_mean"]["params"] for r in alpha[:5]) / 5 > 3.0  # binds at first
+        last[name] = sum(r["costs_mean"]["params"] for r in alpha[-20:]) / 20
     assert 1.5 * 0.8 <= last["budget"] <= 1.5 * 1.2 and final["budget"] <= 1.5, (last, final)
     assert last["paper"] < 0.9 * last["budget"], (last, final)
 
@@ -414,7 +416,7 @@ def test_cli_search_quick_preset_and_errors(tmp_path, capsys):
     for bad in (
         ["--set", "weights.lrr=0.1"],
         ["--set", "stages.0.epochs=abc"],
-        ["--set", "stages.9.beta=1"],
+        ["--set", "stages.9.costs.0.beta=1"],
         ["--dataset", "mnist"],
     ):
         rc = main(["search", "--out", str(tmp_path / "bad"), "--no-progress", *bad])

@@ -28,10 +28,10 @@ from .tiny import TINY_SEARCH
 # few seconds; most of a job's time goes to starting Python; the jobs draw no plots)
 TINY = [
     *TINY_SEARCH,
-    "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, ref: 0.05}]",
+    "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: params, ref: 0.05}]}]",
     "dataset.arch_fraction=0.1",  # fewer images to score
 ]
-TWO_STAGES = "stages=[{layers: 3, ref: 0.05}, {layers: 3, ref: 0.1}]"
+TWO_STAGES = "stages=[{layers: 3, costs: [{ref: 0.05}]}, {layers: 3, costs: [{ref: 0.1}]}]"
 
 # stands in for `tndnas train`: writes <out>/summary.json, test error falling with size
 FAKE_TRAIN = textwrap.dedent(
@@ -138,16 +138,22 @@ def test_plan_sets_every_stage_and_pairs_refs(tmp_path):
     )
     jobs = sweep_mod.plan_jobs(spec)
     assert [j.name for j in jobs] == ["job-0-beta-0.1-ref0.1", "job-1-beta-2-ref0.2"]
-    assert [(s.beta, s.ref) for s in jobs[1].config.stages] == [(-2.0, 0.2), (-2.0, 0.2)]
+    terms = [s.costs[0] for s in jobs[1].config.stages]
+    assert [(t.beta, t.ref) for t in terms] == [(-2.0, 0.2), (-2.0, 0.2)]
     cmd = sweep_mod.search_command(spec, jobs[0])
-    assert cmd[3:5] == ["search", "--preset"] and "stages.1.beta=-0.1" in cmd
+    assert cmd[3:5] == ["search", "--preset"] and "stages.1.costs.0.beta=-0.1" in cmd
     assert "--no-plots" not in cmd
     assert "--no-plots" in sweep_mod.search_command(dataclasses.replace(spec, plots=False), jobs[0])
     # without --refs the config's refs are kept (and named, joined, when the stages differ)
     spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=[*TINY, TWO_STAGES])
     (job,) = sweep_mod.plan_jobs(spec)
     assert job.name == "job-0-beta-0.5-ref0.05_0.1" and job.ref == "0.05_0.1"
-    assert [(s.beta, s.ref) for s in job.config.stages] == [(-0.5, 0.05), (-0.5, 0.1)]
+    terms = [s.costs[0] for s in job.config.stages]
+    assert [(t.beta, t.ref) for t in terms] == [(-0.5, 0.05), (-0.5, 0.1)]
+    # a stage without a cost term has no exponent to sweep
+    spec = sweep_mod.SweepSpec(betas=[-0.5], out=tmp_path, overrides=[*TINY, "stages.0.costs=[]"])
+    with pytest.raises(ConfigError, match=r"stages.0.costs is empty"):
+        sweep_mod.plan_jobs(spec)
     assert sweep_mod.gpu_slots(3, "auto", ["4", "7"]) == ["4", "7", "4"]
     assert sweep_mod.gpu_slots(2, "cuda:1", ["4", "7"]) == [None, None]
     assert sweep_mod.gpu_slots(2, "auto", ["0"]) == [None, None]
@@ -174,7 +180,7 @@ def test_sweep_runs_jobs_and_collects_front(swept):
     data = json.loads((out / "pareto.json").read_text())
     assert len(data) == 2 and any(r["pareto"] for r in data)
     for r in data:
-        assert isinstance(r["params"], int) and r["params"] > 0 and r["flops"] > 0
+        assert isinstance(r["params"], float) and r["params"] > 0 and r["flops"] > 0  # M, MFLOPs
         epochs = [e for e in read_metrics(out / r["job"]) if e["kind"] == "epoch"]
         assert r["arch_acc"] == pytest.approx(
             100 * epochs[-1]["arch_acc_argmax"]
@@ -182,7 +188,7 @@ def test_sweep_runs_jobs_and_collects_front(swept):
         assert r["search_seconds"] == pytest.approx(summary_seconds(out / r["job"]))
         assert r["test_error"] is None and r["status"] == "ok"
         summary = json.loads((out / r["job"] / "summary.json").read_text())
-        assert summary["params"] == r["params"]
+        assert summary["costs"]["params"] == r["params"] == pytest.approx(summary["params"] / 1e6)
         assert summary["plots"] == [] and not (out / r["job"] / "plots").exists()  # --no-plots
         assert (out / f"{r['job']}.log").exists()
     assert "beta: -2.0" in (out / "job-1-beta-2-ref0.05" / "config.yaml").read_text()
@@ -293,13 +299,13 @@ def test_jobs_that_cannot_run_together_stop_at_once(tmp_path, monkeypatch, capsy
 
 
 def test_latency_sweep_front_is_over_latency(tmp_path):
-    """A sweep whose reward.cost is latency_ms collects each job's predicted latency and draws
+    """A sweep whose cost term is latency_ms collects each job's predicted latency and draws
     its fronts over latency, not over params."""
     spec = sweep_mod.SweepSpec(
         betas=[-0.1, -0.5, -1.0],
         refs=[20.0],
         out=tmp_path,
-        overrides=[*TINY, "reward.cost=latency_ms", "reward.latency_table=lat.json"],
+        overrides=[*TINY, "stages.0.costs.0.cost=latency_ms", "reward.latency_table=lat.json"],
     )
     jobs = sweep_mod.plan_jobs(spec)
     # (latency ms, params, arch acc): over latency jobs 0 and 2 are the front, over params 1 and 2
@@ -307,9 +313,8 @@ def test_latency_sweep_front_is_over_latency(tmp_path):
         jobs, [(10.0, 3e6, 0.8), (20.0, 1e6, 0.7), (30.0, 2e6, 0.9)]
     ):
         job.dir.mkdir()
-        (job.dir / "summary.json").write_text(
-            json.dumps({"params": params, "flops": 1e7, "latency_ms": lat, "seconds_total": 1.0})
-        )
+        costs = {"params": params / 1e6, "flops": 10.0, "latency_ms": lat}
+        (job.dir / "summary.json").write_text(json.dumps({"costs": costs, "seconds_total": 1.0}))
         (job.dir / "metrics.jsonl").write_text(
             json.dumps({"kind": "epoch", "arch_acc_argmax": acc}) + "\n"
         )
@@ -318,5 +323,9 @@ def test_latency_sweep_front_is_over_latency(tmp_path):
     assert [r["pareto"] for r in rows] == [True, False, True]
     assert read_csv(tmp_path / "pareto.csv")[0]["latency_ms"] == "10.0"
     assert_nontrivial_png(tmp_path / "pareto.png")
-    assert "lat_ms" in sweep_mod.format_table(rows)
-    assert "lat_ms" not in sweep_mod.format_table([{**r, "latency_ms": None} for r in rows])
+    assert "latency_ms (ms)" in sweep_mod.format_table(rows)
+    no_latency = [{k: v for k, v in r.items() if k != "latency_ms"} for r in rows]
+    assert "latency" not in sweep_mod.format_table(no_latency)
+    # a summary written before every cost went into "costs": params and FLOPs counted
+    old = {"params": 2_000_000, "flops": 3e7, "latency_ms": None}
+    assert sweep_mod.summary_costs(old) == {"params": 2.0, "flops": 30.0}

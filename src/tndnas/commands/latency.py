@@ -150,6 +150,6 @@ def run(args: argparse.Namespace) -> int:
     if out.parent != Path():
         out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out, table.to_dict())
-    print(f"wrote {out}; use it: tndnas search ... --set reward.cost=latency_ms "
-          f"--set reward.latency_table={out}")  # fmt: skip
+    print(f"wrote {out}; use it: tndnas search ... --set reward.latency_table={out} "
+          f"--set 'stages.N.costs=[{{cost: latency_ms, ref: ..., beta: ...}}]'")  # fmt: skip
     return 0

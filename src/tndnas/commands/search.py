@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_config_source(p, preset_names(), DEFAULT_PRESET,
                       resume="continue an interrupted run from its last checkpoint")  # fmt: skip
     add_dataset_options(p)
-    add_run_options(p, set_help="override a config key, e.g. --set stages.2.beta=-0.8",
+    add_run_options(p, set_help="override a config key, e.g. --set stages.2.costs.0.beta=-0.8",
                     out_help="run directory (default runs/<preset>-<time>)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true",
                    help="check the config, print every stage's estimated weight-step memory and exit (writes nothing)")  # fmt: skip

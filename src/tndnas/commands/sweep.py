@@ -31,13 +31,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--betas",
         required=True,
         metavar="B1,B2,...",
-        help="one job per value: stages.*.beta of its search, e.g. -0.1,-0.5,-2",
+        help="one job per value: the exponent of every stage's first cost term (stages.*.costs.0.beta), e.g. -0.1,-0.5,-2",
     )
     p.add_argument(
         "--refs",
         default=None,
         metavar="P1,P2,...",
-        help="stages.*.ref: one value for every job, or one per beta (default: the config's)",
+        help="stages.*.costs.0.ref: one value for every job, or one per beta (default: the config's)",
     )
     p.add_argument(
         "--jobs",

@@ -8,10 +8,10 @@ A configuration is built in layers, each merged over the previous one:
 2. a named preset (search: ``src/tndnas/configs/<name>.yaml``, see :func:`preset_names`;
    train: ``src/tndnas/configs/train/<name>.yaml``, see :func:`train_preset_names`);
 3. a user YAML file;
-4. command-line overrides ``dotted.key=value`` (``stages.2.beta=-0.8``,
+4. command-line overrides ``dotted.key=value`` (``stages.2.costs.0.beta=-0.8``,
    ``policy.betas=[0.9,0.99]``, ``dataset.data_dir=null``).
 
-Mappings are merged key by key; lists (``stages``, ``extra_costs``, ``policy.betas``) are
+Mappings are merged key by key; lists (``stages``, ``stages.N.costs``, ``policy.betas``) are
 replaced wholesale, and every stage entry takes the :class:`StageConfig` defaults for the keys
 it omits. Storage and type conversion use OmegaConf structured configs; every problem (an
 unknown key, an ill-typed value, a malformed override, a missing file, a semantic error found
@@ -39,6 +39,7 @@ from .schema import (
     PolicyConfig,
     RewardConfig,
     SearchConfig,
+    SGDConfig,
     SpaceConfig,
     StageConfig,
     TargetConfig,
@@ -58,6 +59,7 @@ __all__ = [
     "PolicyConfig",
     "RewardConfig",
     "SearchConfig",
+    "SGDConfig",
     "SpaceConfig",
     "StageConfig",
     "TargetConfig",

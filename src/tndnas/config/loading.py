@@ -1,91 +1,63 @@
-"""Building a configuration: dataclass defaults, a preset, a YAML file and ``dotted.key=value``
-overrides merged into an OmegaConf structured tree, with one-line errors ("did you mean ...")."""
+"""Building a configuration: the schema's defaults, a preset, a YAML file and ``dotted.key=value``
+overrides, merged in that order by OmegaConf into a structured (typed, strict) config.
+
+OmegaConf does the merging, typing and conversion; this module turns its exceptions into one
+sentence that names the key, where it came from and the fix ("did you mean ...").  OmegaConf does
+not keep the path of an element of a merged list, so on an error the offending value is found
+again by walking the input against the schema (:func:`_diagnose`)."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import functools
 import os
 import re
-import types
-import typing
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..plugins import active_plugins, import_plugins, recorded_name
+from . import legacy
 from .fields import ConfigError
 from .schema import TRAIN_PRESETS, SearchConfig
 from .train_schema import TrainConfig
+from .types import (
+    as_dict,
+    field_types,
+    key_paths,
+    list_element,
+    section_type,
+    split_optional,
+    type_name,
+)
 from .validation import validate, validate_train
+from .yaml_files import (
+    file_label,
+    parse_yaml,
+    preset_label,
+    preset_mapping,
+    preset_names,
+    read_config_file,
+    train_preset_names,
+)
+
+__all__ = [
+    "config_to_dict",
+    "load_search_config",
+    "load_train_config",
+    "preset_names",
+    "save_config",
+    "train_preset_names",
+]
 
 # --------------------------------------------------------------------------------------------
-# schema introspection helpers
+# one-sentence errors
 # --------------------------------------------------------------------------------------------
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        hints = typing.get_type_hints(cls)
-        _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-    return _HINTS[cls]
-
-
-def _split_optional(tp: Any) -> tuple[Any, bool]:
-    """(inner type, is_optional) for ``X | None`` / ``Optional[X]``; (tp, False) otherwise."""
-    if typing.get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1 and len(args) < len(typing.get_args(tp)):
-            return args[0], True
-    return tp, False
-
-
-def _list_elem(tp: Any) -> Any | None:
-    """Element type of ``list[X]``, else None."""
-    if typing.get_origin(tp) is list:
-        (elem,) = typing.get_args(tp) or (Any,)
-        return elem
-    return None
-
-
-def _is_dc(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
-
-
-def _type_name(tp: Any) -> str:
-    inner, optional = _split_optional(tp)
-    elem = _list_elem(inner)
-    if elem is not None:
-        name = f"list of {_type_name(elem)}"
-    elif _is_dc(inner):
-        name = f"mapping of {inner.__name__} keys"
-    else:
-        name = getattr(inner, "__name__", str(inner))
-    return f"{name} or null" if optional else name
-
-
-def _all_paths(cls: type, prefix: str = "") -> list[str]:
-    """Every dotted key path of a dataclass schema (list elements as index 0)."""
-    out = []
-    for name, tp in _hints(cls).items():
-        path = f"{prefix}{name}"
-        out.append(path)
-        inner, _ = _split_optional(tp)
-        elem = _list_elem(inner)
-        if _is_dc(inner):
-            out.extend(_all_paths(inner, path + "."))
-        elif elem is not None and _is_dc(elem):
-            out.extend(_all_paths(elem, path + ".0."))
-    return out
 
 
 def _join(path: str, key: str | int) -> str:
@@ -94,16 +66,19 @@ def _join(path: str, key: str | int) -> str:
 
 def _unknown_key(cls: type, key: Any, path: str, source: str) -> ConfigError:
     full = _join(path, key)
-    names = list(_hints(cls))
+    names = list(field_types(cls))
+    moved = legacy.moved_key_hint(full) if cls.__name__ in ("StageConfig", "RewardConfig") else None
     close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.6)
     hints = [_join(path, c) for c in close]
     if not hints and not path:
         # a leaf given without its section (e.g. 'lr=0.1'): suggest the full paths
-        leaves = [p for p in _all_paths(cls) if ".0." not in p]
+        leaves = [p for p in key_paths(cls) if ".0." not in p]
         tails = {p: p.rsplit(".", 1)[-1] for p in leaves}
         close = set(difflib.get_close_matches(str(key), set(tails.values()), n=3, cutoff=0.75))
         hints = [p for p in leaves if tails[p] in close]
-    if hints:
+    if moved:
+        hint = moved
+    elif hints:
         hint = "did you mean " + " or ".join(f"'{h}'" for h in hints) + "?"
     else:
         where = f"'{path}'" if path else "the top level"
@@ -113,189 +88,148 @@ def _unknown_key(cls: type, key: Any, path: str, source: str) -> ConfigError:
 
 def _type_error(path: str, value: Any, tp: Any, source: str) -> ConfigError:
     return ConfigError(
-        f"config key '{path}' has the wrong type: got {value!r} ({type(value).__name__}) "
-        f"from {source}; expected {_type_name(tp)}"
+        f"config key '{path or '<root>'}' has the wrong type: got {value!r} "
+        f"({type(value).__name__}) from {source}; expected {type_name(tp)}"
     )
 
 
-# --------------------------------------------------------------------------------------------
-# merging raw values into the OmegaConf tree
-# --------------------------------------------------------------------------------------------
+@functools.cache
+def _leaf_schema(tp: Any) -> type:
+    return dataclasses.make_dataclass("Leaf", [("value", tp)])
 
 
-def _merge_mapping(node: DictConfig, cls: type, raw: Any, path: str, source: str) -> None:
-    """Merge a plain mapping ``raw`` into the structured node ``node`` of dataclass ``cls``."""
-    if not isinstance(raw, dict):
-        raise _type_error(path or "<root>", raw, cls, source)
-    hints = _hints(cls)
-    for key, value in raw.items():
-        if key not in hints:
-            raise _unknown_key(cls, key, path, source)
-        _assign(node, key, hints[key], value, _join(path, key), source)
-
-
-def _build_element(cls: type, raw: Any, path: str, source: str) -> DictConfig:
-    node = OmegaConf.structured(cls)
-    OmegaConf.set_struct(node, True)
-    _merge_mapping(node, cls, raw, path, source)
-    return node
-
-
-def _assign(
-    parent: DictConfig | ListConfig, key: str | int, tp: Any, value: Any, path: str, source: str
-) -> None:
-    """Set ``parent[key]`` (declared type ``tp``) from a plain value: mappings of dataclasses
-    merge key by key, lists of dataclasses are rebuilt from defaults, leaves are converted
-    by OmegaConf."""
-    inner, optional = _split_optional(tp)
-    elem = _list_elem(inner)
-    if value is None and not optional:
-        raise _type_error(path, value, tp, source)
-    if value is not None and _is_dc(inner):
-        _merge_mapping(parent[key], inner, value, path, source)
-        return
-    if value is not None and elem is not None:
-        if not isinstance(value, (list, tuple)):
-            raise _type_error(path, value, tp, source)
-        if _is_dc(elem):
-            value = [_build_element(elem, v, _join(path, i), source) for i, v in enumerate(value)]
-        else:
-            value = list(value)
-    try:
-        OmegaConf.update(parent, str(key), value, merge=False)
+def _diagnose(tp: Any, raw: Any, path: str, source: str) -> ConfigError | None:
+    """The first problem of the plain value ``raw`` given for a key of type ``tp`` at ``path``
+    (an unknown key, a value of the wrong type), or None."""
+    cls, elem = section_type(tp), list_element(tp)
+    if raw is None:
+        return None if split_optional(tp)[1] else _type_error(path, raw, tp, source)
+    if cls is not None:
+        if not isinstance(raw, dict):
+            return _type_error(path, raw, tp, source)
+        hints = field_types(cls)
+        for key, value in raw.items():
+            if key not in hints:
+                return _unknown_key(cls, key, path, source)
+            if found := _diagnose(hints[key], value, _join(path, key), source):
+                return found
+        return None
+    if elem is not None:
+        if not isinstance(raw, (list, tuple)):
+            return _type_error(path, raw, tp, source)
+        for i, value in enumerate(raw):
+            if found := _diagnose(elem, value, _join(path, i), source):
+                return found
+        return None
+    try:  # a leaf: does OmegaConf convert it to the declared type?
+        OmegaConf.merge(OmegaConf.structured(_leaf_schema(tp)), {"value": raw})
     except OmegaConfBaseException:
-        raise _type_error(path, value, tp, source) from None
+        return _type_error(path, raw, tp, source)
+    return None
 
 
-def _walk_override(
-    root: DictConfig, schema: type, key: str, source: str
-) -> tuple[Any, str | int, Any]:
-    """Resolve a dotted override key of a ``schema`` tree to (parent node, last key, type)."""
+def _failed(err: OmegaConfBaseException, tp: Any, raw: Any, path: str, source: str) -> ConfigError:
+    found = _diagnose(tp, raw, path, source)
+    if found is not None:
+        return found
+    key = getattr(err, "full_key", None) or path or "<root>"  # pragma: no cover - not expected
+    return ConfigError(f"invalid config key '{key}' (from {source}): {getattr(err, 'msg', err)}")
+
+
+# --------------------------------------------------------------------------------------------
+# the layers
+# --------------------------------------------------------------------------------------------
+
+
+def _merge(root: DictConfig, schema: type, data: dict, source: str) -> DictConfig:
+    """``data`` (a mapping from ``source``) merged over ``root``: mappings key by key, lists
+    replaced whole, each list element of a section type starting from that type's defaults."""
+    if schema is SearchConfig:
+        data = legacy.upgrade(data, source)
+    try:
+        merged = OmegaConf.merge(root, data)
+    except OmegaConfBaseException as err:
+        raise _failed(err, schema, data, "", source) from None
+    assert isinstance(merged, DictConfig)
+    return merged
+
+
+def _existing_key(root: DictConfig, schema: type, key: str, source: str) -> Any:
+    """The type of the existing key ``key`` (dotted, list indices as integers) of ``root``; a
+    one-sentence error when it does not exist."""
     parts = key.split(".")
     if any(p == "" for p in parts):
         raise ConfigError(f"malformed config key '{key}' (from {source}); use dotted.key=value")
     node: Any = root
     tp: Any = schema
     path = ""
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        inner, _ = _split_optional(tp)
-        elem = _list_elem(inner)
-        if _is_dc(inner):
-            hints = _hints(inner)
-            if part not in hints:
-                raise _unknown_key(inner, part, path, source)
-            k: str | int = part
-            child_tp = hints[part]
-        elif elem is not None:
+    for part in parts:
+        cls, elem = section_type(tp), list_element(tp)
+        if cls is not None:
+            if part not in field_types(cls):
+                raise _unknown_key(cls, part, path, source)
+            node, tp = node[part], field_types(cls)[part]
+        elif elem is not None and isinstance(node, ListConfig):
             if not re.fullmatch(r"\d+", part):
                 raise ConfigError(
                     f"config key '{_join(path, part)}' (from {source}): '{path}' is a list; "
                     f"index it with an integer, e.g. '{path}.0'"
                 )
-            k = int(part)
-            if node is None or k >= len(node):
-                size = 0 if node is None else len(node)
+            if int(part) >= len(node):
                 raise ConfigError(
-                    f"config key '{_join(path, part)}' (from {source}): index {k} is out of range, "
-                    f"'{path}' has {size} entries; set the whole list instead, "
+                    f"config key '{_join(path, part)}' (from {source}): index {part} is out of "
+                    f"range, '{path}' has {len(node)} entries; set the whole list instead, "
                     f"e.g. '{path}=[...]'"
                 )
-            child_tp = elem
+            node, tp = node[int(part)], elem
         else:
             raise ConfigError(
                 f"config key '{_join(path, part)}' (from {source}) does not exist: "
-                f"'{path}' is a value of type {_type_name(tp)}, not a section"
+                f"'{path}' is a value of type {type_name(tp)}, not a section"
             )
-        if last:
-            return node, k, child_tp
-        node = node[k]
-        tp = child_tp
         path = _join(path, part)
-    raise AssertionError("unreachable")
+    return tp
 
 
-# --------------------------------------------------------------------------------------------
-# YAML
-# --------------------------------------------------------------------------------------------
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
-    """SafeLoader that also reads ``1e-3`` (no dot) as a float, as YAML 1.2 and OmegaConf do."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _parse_yaml_text(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"cannot parse {source}{where}: {problem}") from None
-
-
-def _load_yaml_mapping(text: str, source: str) -> dict:
-    data = _parse_yaml_text(text, source)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+def _expand(root: DictConfig, key: str, source: str) -> list[str]:
+    """The keys a key with ``*`` indices stands for, one per list entry (``stages.*.epochs``:
+    ``stages.0.epochs``, ``stages.1.epochs``, ...); a key without ``*`` stands for itself."""
+    parts = key.split(".")
+    if "*" not in parts:
+        return [key]
+    i = parts.index("*")
+    head = ".".join(parts[:i])
+    node = OmegaConf.select(root, head) if head else root
+    if not isinstance(node, ListConfig):
         raise ConfigError(
-            f"{source} must hold a mapping of config keys, not a {type(data).__name__}"
+            f"config key '{key}' (from {source}): '*' stands for every entry of a list, but "
+            f"'{head or '<root>'}' is not a list"
         )
-    return data
+    rest = ".".join(parts[i + 1 :])
+    keys = [f"{head}.{j}" + (f".{rest}" if rest else "") for j in range(len(node))]
+    return [k for concrete in keys for k in _expand(root, concrete, source)]
 
 
-def _presets_dir(kind: str = "") -> Any:
-    folder = resources.files("tndnas") / "configs"
-    return folder / kind if kind else folder
-
-
-def _names_in(kind: str) -> list[str]:
-    folder = _presets_dir(kind)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def preset_names() -> list[str]:
-    """Names of the bundled search presets (``src/tndnas/configs/*.yaml``), sorted."""
-    return _names_in("")
-
-
-def train_preset_names() -> list[str]:
-    """Names of the bundled train presets (``src/tndnas/configs/train/*.yaml``), sorted."""
-    return _names_in(TRAIN_PRESETS)
-
-
-def _preset_label(name: str, kind: str) -> str:
-    return f"{kind} preset '{name}'" if kind else f"preset '{name}'"
-
-
-@functools.cache
-def _preset_data(name: str, kind: str = "") -> dict:
-    return _load_yaml_mapping(_preset_text(name, kind), _preset_label(name, kind))
-
-
-def _preset_text(name: str, kind: str = "") -> str:
-    names = _names_in(kind)
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        what = f"{kind} preset" if kind else "preset"
-        raise ConfigError(f"unknown {what} '{name}'; {hint}available {what}s: {', '.join(names)}")
-    return (_presets_dir(kind) / f"{name}.yaml").read_text(encoding="utf-8")
-
-
-# --------------------------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------------------------
+def _override(root: DictConfig, schema: type, item: str) -> None:
+    """Apply one ``dotted.key=value`` override (the value is YAML) to ``root``; a ``*`` index
+    applies it to every entry of that list."""
+    source = f"override '{item}'"
+    if "=" not in item:
+        raise ConfigError(
+            f"malformed override '{item}'; write dotted.key=value, e.g. 'stages.0.epochs=5'"
+        )
+    key, text = (part.strip() for part in item.split("=", 1))
+    if not key:
+        raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
+    value = parse_yaml(text, source) if text else None
+    for concrete in _expand(root, key, source):
+        tp = _existing_key(root, schema, concrete, source)
+        if (found := _diagnose(tp, value, concrete, source)) is not None:
+            raise found
+        try:
+            OmegaConf.update(root, concrete, value, merge=True)
+        except OmegaConfBaseException as err:  # pragma: no cover - _diagnose found nothing
+            raise _failed(err, tp, value, concrete, source) from None
 
 
 def _load_config(
@@ -310,47 +244,24 @@ def _load_config(
     Not validated semantically."""
     root = OmegaConf.structured(schema)
     OmegaConf.set_struct(root, True)
-
     if preset is not None:
-        data = copy.deepcopy(_preset_data(preset, preset_kind))
-        _merge_mapping(root, schema, data, "", _preset_label(preset, preset_kind))
-
+        source = preset_label(preset, preset_kind)
+        root = _merge(root, schema, preset_mapping(preset, preset_kind), source)
     if config_file is not None:
-        path = Path(config_file)
-        source = f"file '{path}'"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"config file '{path}' does not exist") from None
-        except OSError as e:
-            raise ConfigError(f"cannot read config file '{path}': {e.strerror or e}") from None
-        _merge_mapping(root, schema, _load_yaml_mapping(text, source), "", source)
-
-    if isinstance(overrides, str):
-        overrides = [overrides]
-    for item in overrides:
-        source = f"override '{item}'"
-        if "=" not in item:
-            raise ConfigError(
-                f"malformed override '{item}'; write dotted.key=value, e.g. 'stages.0.epochs=5'"
-            )
-        key, text = item.split("=", 1)
-        key = key.strip()
-        if not key:
-            raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
-        value = _parse_yaml_text(text, source) if text.strip() else None
-        parent, last, tp = _walk_override(root, schema, key, source)
-        _assign(parent, last, tp, value, key, source)
-
-    try:
-        cfg = OmegaConf.to_object(root)
-    except OmegaConfBaseException as e:  # pragma: no cover - all values are set above
-        raise ConfigError(f"invalid configuration: {getattr(e, 'msg', e)}") from None
+        root = _merge(root, schema, read_config_file(config_file), file_label(config_file))
+    for item in [overrides] if isinstance(overrides, str) else overrides:
+        _override(root, schema, item)
+    cfg = OmegaConf.to_object(root)
     assert isinstance(cfg, schema)
     # users' own registrations (tndnas --plugin, or the config's plugins list) before validation
     cfg.plugins = list(dict.fromkeys(map(recorded_name, [*active_plugins(), *cfg.plugins])))
     import_plugins(cfg.plugins)
     return cfg
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
 
 
 def load_search_config(
@@ -376,7 +287,7 @@ def load_train_config(
 
 def config_to_dict(cfg: SearchConfig | TrainConfig) -> dict:
     """Plain nested dict/list/scalar form of a config (YAML/JSON serialisable)."""
-    return dataclasses.asdict(cfg)
+    return as_dict(cfg)
 
 
 def save_config(cfg: SearchConfig | TrainConfig, path: str | os.PathLike) -> None:

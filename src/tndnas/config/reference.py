@@ -11,15 +11,14 @@ import dataclasses
 import re
 import sys
 import textwrap
-import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .loading import _list_elem, _split_optional, _type_name
 from .schema import SearchConfig
 from .train_schema import TrainConfig
+from .types import as_dict, list_element, schema_fields, section_type, split_optional, type_name
 
 __all__ = ["BEGIN", "END", "commented_yaml", "markdown_reference", "update_page"]
 
@@ -27,14 +26,8 @@ BEGIN = "<!-- BEGIN generated from the config schema by `make docs`; do not edit
 END = "<!-- END generated from the config schema -->"
 
 
-def _fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
-    hints = typing.get_type_hints(cls)
-    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
-
-
-def _dc(tp: Any) -> type | None:
-    inner, _ = _split_optional(tp)
-    return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
+_fields = schema_fields
+_dc = section_type
 
 
 def _doc_line(cls: type) -> str:
@@ -45,31 +38,30 @@ def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
     value = f.default_factory()  # type: ignore[misc]
-    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return as_dict(value)
 
 
 def _scalar(value: Any) -> str:
     """A value as it is written in YAML (flow style, one line)."""
-    if dataclasses.is_dataclass(value):
-        value = dataclasses.asdict(value)
+    value = as_dict(value)
     text = yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()
     return text[1:-1]
 
 
 def _md_type(tp: Any) -> str:
-    inner, optional = _split_optional(tp)
-    elem = _list_elem(inner)
+    inner, optional = split_optional(tp)
+    elem = list_element(inner)
     if elem is not None and _dc(elem):
         name = "list of mappings"
         return f"{name} or null" if optional else name
-    return _type_name(tp)
+    return type_name(tp)
 
 
 def _rows(cls: type, prefix: str) -> list[str]:
     rows = []
     for f, tp in _fields(cls):
         key = f"{prefix}{f.name}"
-        elem = _list_elem(_split_optional(tp)[0])
+        elem = list_element(tp)
         if _dc(tp):
             continue  # a section of its own
         default = "[]" if elem is not None and _dc(elem) else _scalar(_default(f))
@@ -86,7 +78,7 @@ def _schema_sections(schema: type, title: str, intro: str) -> list[str]:
     out = [f"## {title}", "", intro, "", *_HEAD, *_rows_top(schema), ""]
     for f, tp in _fields(schema):
         sub = _dc(tp)
-        elem = _list_elem(_split_optional(tp)[0])
+        elem = list_element(tp)
         if sub is not None:
             intro = f.metadata.get("help") or _doc_line(sub)
             out += [f"### `{f.name}`", "", intro, "", *_HEAD, *_rows(sub, f"{f.name}."), ""]
@@ -100,7 +92,7 @@ def _schema_sections(schema: type, title: str, intro: str) -> list[str]:
 def _rows_top(schema: type) -> list[str]:
     rows = []
     for f, tp in _fields(schema):
-        elem = _list_elem(_split_optional(tp)[0])
+        elem = list_element(tp)
         if _dc(tp) is None and not (elem is not None and _dc(elem)):
             rows.append(
                 f"| `{f.name}` | {_md_type(tp)} | `{_scalar(_default(f))}` | {f.metadata.get('help', '')} |"
@@ -157,7 +149,7 @@ def _emit(obj: Any, indent: str, lines: list[str], helps: bool, first: str = "")
     for f, tp in _fields(type(obj)):
         value = getattr(obj, f.name)
         sub = _dc(tp)
-        elem = _list_elem(_split_optional(tp)[0])
+        elem = list_element(tp)
         if helps:
             text = f.metadata.get("help") or (_doc_line(sub) if sub is not None else "")
             lines += _comment(text, indent + " " * len(first))

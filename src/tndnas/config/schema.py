@@ -73,14 +73,25 @@ class SpaceConfig:
 
 @dataclass
 class CostTerm:
-    """One extra weighted term ``w_i (cost_i / P_i)^beta_i`` of Eq. (10)."""
+    """One cost term ``w_i (cost_i / P_i)^beta_i`` of the reward (Eq. 9 with one term, Eq. 10
+    with several)."""
 
-    cost: str = opt("flops", "a registered cost name")
-    weight: float = opt(0.0, "w_i; valid: >= 0, and `reward.weight` + all w_i = 1")
-    ref: float = opt(1.0, "P_i, in that cost's unit; valid: > 0")
-    beta: float = opt(0.0, "beta_i")
+    cost: str = opt(
+        "params",
+        "a registered cost name: `params` (millions), `flops` (MFLOPs), `latency_ms` (with "
+        "`reward.latency_table`), or one a plug-in registers",
+    )
+    weight: float = opt(
+        1.0,
+        "w_i; valid: >= 0, and the weights of a stage's terms sum to 1 when it has several "
+        "(Eq. 10)",
+    )
+    ref: float = opt(1.0, "P_i, the reference value, in that cost's unit; valid: > 0")
+    beta: float = opt(0.0, "beta_i, the exponent; < 0 rewards cheaper networks, 0 ignores the cost")
     beta_below: float | None = opt(
-        None, "the exponent while cost_i is within P_i (null: beta_i); valid: finite"
+        None,
+        "the exponent while cost_i is within P_i (null: `beta`, as Eqs. 9 and 10); `0` with "
+        "`beta < 0` makes `ref` a budget (see [Reward](#reward)); valid: finite",
     )
 
 
@@ -108,24 +119,6 @@ class StageConfig:
         ),
     )
     drop_reduce: int = opt(0, "n_k for reduction cells (Eq. 11); valid: >= 0")
-    ref: float = opt(
-        1.0,
-        ("P_k, the reference value of the primary cost (Eq. 9), in that cost's unit; valid: > 0"),
-    )
-    beta: float = opt(
-        0.0,
-        (
-            "beta_k, the exponent of the primary cost (Eq. 9); < 0 rewards cheaper networks, 0 "
-            "ignores the cost"
-        ),
-    )
-    beta_below: float | None = opt(
-        None,
-        (
-            "the exponent while the primary cost is within `ref` (null: `beta`, as Eq. 9); `0` "
-            "with `beta < 0` makes `ref` a budget (see [Reward](#reward)); valid: finite"
-        ),
-    )
     skip_dropout: float = opt(
         0.0,
         (
@@ -135,8 +128,11 @@ class StageConfig:
             "valid: 0 <= x < 1"
         ),
     )
-    extra_costs: list[CostTerm] = opt_factory(
-        list, "further terms of Eq. (10), each with the keys below"
+    costs: list[CostTerm] = opt_factory(
+        list,
+        "the stage's cost terms of the reward, each a mapping of the `stages.N.costs.M` keys "
+        "below: one term is Eq. (9) (the paper: `[{cost: params, ref: P_k, beta: beta_k}]`), "
+        "several are Eq. (10); `[]`: the reward is the accuracy alone",
     )
 
 
@@ -147,19 +143,10 @@ class RewardConfig:
     accuracy: bool = opt(
         True, "multiply the cost terms by Acc; `false` searches on the costs alone (paper Fig. 5/6)"
     )
-    cost: str = opt(
-        "params",
-        (
-            "the primary cost, a registered cost name: `params` (millions), `flops` (MFLOPs), ..."
-            " ; its reference P and exponent beta are per stage"
-        ),
-    )
-    weight: float = opt(
-        1.0,
-        (
-            "w_0, weight of the primary term in Eq. (10); with `extra_costs` it and their weights"
-            " must sum to 1; valid: >= 0"
-        ),
+    log_costs: list[str] = opt_factory(
+        lambda: ["params", "flops"],
+        "costs computed for every sampled architecture besides those in the reward, logged as "
+        "their mean per alpha update (`costs_mean` in `metrics.jsonl`) and plotted",
     )
     latency_table: str | None = opt(
         None,
@@ -182,7 +169,35 @@ class TargetConfig:
 
 
 @dataclass
-class WeightsConfig:
+class SGDConfig:
+    """SGD with a cosine learning rate on augmented batches: the training of the supernet weights
+    (``weights``, Eq. 3) and of a final network (``tndnas train``) share these keys and their
+    checks."""
+
+    batch_size: int = opt(128, "images per SGD step; valid: >= 1")
+    lr: float = opt(0.025, "initial SGD learning rate of the cosine schedule; valid: > 0")
+    lr_min: float = opt(0.0, "floor of the cosine schedule; valid: 0 <= lr_min <= lr")
+    momentum: float = opt(0.9, "SGD momentum; valid: 0 <= x < 1")
+    weight_decay: float = opt(4e-5, "L2 weight decay (the search: paper Table III); valid: >= 0")
+    grad_clip: float = opt(5.0, "max gradient norm; `0` = off")
+    crop_padding: int = opt(4, "padding before the random crop (data augmentation); `0` = no crop")
+    flip: bool = opt(True, "random horizontal flips")
+    cutout: int = opt(0, "cutout square side in pixels; `0` = off")
+    max_steps_per_epoch: int | None = opt(
+        None, "cap on SGD steps per epoch; `null` = one pass over the training images"
+    )
+    channels_last: bool = opt(
+        True,
+        "channels-last (NHWC) memory format for the network and its batches (faster on CPU and "
+        "GPU; results equal up to float rounding)",
+    )
+    amp: bool = opt(
+        True, "bf16 autocast on CUDA (the search: weight steps and scoring); ignored on the CPU"
+    )
+
+
+@dataclass
+class WeightsConfig(SGDConfig):
     """SGD on the supernet weights (Eq. 3)."""
 
     mode: str = opt(
@@ -192,18 +207,6 @@ class WeightsConfig:
             "1, the paper's default); `sampled`: each step trains one path sampled from the "
             "policy"
         ),
-    )
-    batch_size: int = opt(128, "images per weight step; valid: >= 1")
-    lr: float = opt(0.025, "initial SGD learning rate of the cosine schedule; valid: > 0")
-    lr_min: float = opt(0.0, "floor of the cosine schedule; valid: 0 <= lr_min <= lr")
-    momentum: float = opt(0.9, "SGD momentum; valid: 0 <= x < 1")
-    weight_decay: float = opt(4e-5, "L2 weight decay (paper Table III); valid: >= 0")
-    grad_clip: float = opt(5.0, "max gradient norm; `0` = off")
-    crop_padding: int = opt(4, "padding before the random crop (data augmentation); `0` = no crop")
-    flip: bool = opt(True, "random horizontal flips")
-    cutout: int = opt(0, "cutout square side in pixels; `0` = off")
-    max_steps_per_epoch: int | None = opt(
-        None, "cap on weight steps per epoch; `null` = one pass over the weight half"
     )
     skip_dropout_schedule: str = opt(
         "pdarts",
@@ -222,20 +225,12 @@ class WeightsConfig:
             "valid: >= 0"
         ),
     )
-    channels_last: bool = opt(
-        True,
-        (
-            "channels-last memory format for the supernet and its batches (faster on CPU and GPU;"
-            " results equal up to float rounding)"
-        ),
-    )
     checkpoint: bool = opt(
         False,
         "activation checkpointing of the mixed forward: each cell is recomputed during backward, "
         "so only one cell's activations are held at a time (more time, a fraction of the memory; "
         "BatchNorm statistics are not updated twice); `weights.memory_check` says when it is needed",
     )
-    amp: bool = opt(True, "bf16 autocast for weight steps and scoring on CUDA; ignored on the CPU")
     compile: bool = opt(
         False,
         (

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .fields import opt, opt_factory
-from .schema import DatasetConfig
+from .schema import DatasetConfig, SGDConfig
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(SGDConfig):
     """Evaluation training of one genotype from scratch (DARTS / P-DARTS protocol, Table V).
 
-    The defaults are the CIFAR-10 protocol: 20 cells of initial width 36, 600 epochs of SGD
+    The SGD keys (``batch_size``, ``lr``, ...) are those of :class:`SGDConfig`.  The defaults
+    are the CIFAR-10 protocol: 20 cells of initial width 36, 600 epochs of SGD
     with cosine learning rate, cutout 16, drop-path 0.3 and an auxiliary head of weight 0.4.
     """
 
@@ -51,19 +52,5 @@ class TrainConfig:
             "valid: >= 1"
         ),
     )
-    batch_size: int = opt(128, "images per SGD step; valid: >= 1")
-    lr: float = opt(0.025, "initial SGD learning rate of the cosine schedule; valid: > 0")
-    lr_min: float = opt(0.0, "floor of the cosine schedule; valid: 0 <= lr_min <= lr")
-    momentum: float = opt(0.9, "SGD momentum; valid: 0 <= x < 1")
     weight_decay: float = opt(3e-4, "L2 weight decay; valid: >= 0")
-    grad_clip: float = opt(5.0, "max gradient norm; `0` = off")
-    crop_padding: int = opt(4, "padding before the random crop; `0` = no crop")
-    flip: bool = opt(True, "random horizontal flips")
     cutout: int = opt(16, "cutout square side in pixels; `0` = off")
-    amp: bool = opt(True, "bf16 autocast on CUDA; ignored on the CPU")
-    channels_last: bool = opt(
-        True, "NHWC memory format (faster on CPU and GPU; results equal up to float rounding)"
-    )
-    max_steps_per_epoch: int | None = opt(
-        None, "cap on SGD steps per epoch (`null`: the whole training set), for smoke tests"
-    )

@@ -11,7 +11,9 @@ from .schema import (
     COMPILE_MODES,
     MEMORY_CHECKS,
     WEIGHT_MODES,
+    CostTerm,
     SearchConfig,
+    SGDConfig,
 )
 from .train_schema import TrainConfig
 
@@ -87,21 +89,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         w.memory_check in MEMORY_CHECKS,
         f"weights.memory_check={w.memory_check!r} is invalid; use one of: {', '.join(MEMORY_CHECKS)}",
     )
-    _positive_int(w.batch_size, "weights.batch_size")
-    _at_least(w.lr, "weights.lr", 0, strict=True)
-    _at_least(w.lr_min, "weights.lr_min", 0)
-    _check(
-        w.lr_min <= w.lr,
-        f"weights.lr_min={w.lr_min!r} exceeds weights.lr={w.lr!r}; set lr_min <= lr",
-    )
-    _in_unit(w.momentum, "weights.momentum")
-    _at_least(w.weight_decay, "weights.weight_decay", 0)
-    _at_least(w.grad_clip, "weights.grad_clip", 0)
-    _positive_int(w.crop_padding, "weights.crop_padding", 0)
-    _positive_int(w.cutout, "weights.cutout", 0)
+    _check_sgd(w, "weights.")
     _at_least(w.skip_dropout_decay, "weights.skip_dropout_decay", 0)
-    if w.max_steps_per_epoch is not None:
-        _positive_int(w.max_steps_per_epoch, "weights.max_steps_per_epoch")
 
     p = cfg.policy
     _positive_int(p.samples, "policy.samples")
@@ -130,8 +119,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _positive_int(p.eval_images, "policy.eval_images")
 
     r = cfg.reward
-    _check(bool(r.cost), "reward.cost is empty; name a registered cost, e.g. params or flops")
-    _at_least(r.weight, "reward.weight", 0)
+    for i, name in enumerate(r.log_costs):
+        _check(bool(name), f"reward.log_costs.{i} is empty; name a registered cost, e.g. flops")
 
     t = cfg.target
     _positive_int(t.channels, "target.channels")
@@ -158,27 +147,13 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         )
         _positive_int(st.drop_normal, f"{key}.drop_normal", 0)
         _positive_int(st.drop_reduce, f"{key}.drop_reduce", 0)
-        _at_least(st.ref, f"{key}.ref", 0, strict=True)
-        _finite(st.beta, f"{key}.beta")
-        if st.beta_below is not None:
-            _finite(st.beta_below, f"{key}.beta_below")
         _in_unit(st.skip_dropout, f"{key}.skip_dropout")
-        for j, term in enumerate(st.extra_costs):
-            tkey = f"{key}.extra_costs.{j}"
-            _check(bool(term.cost), f"{tkey}.cost is empty; name a registered cost, e.g. flops")
-            _at_least(term.weight, f"{tkey}.weight", 0)
-            _at_least(term.ref, f"{tkey}.ref", 0, strict=True)
-            _finite(term.beta, f"{tkey}.beta")
-            if term.beta_below is not None:
-                _finite(term.beta_below, f"{tkey}.beta_below")
-        if st.extra_costs:
-            total = r.weight + sum(term.weight for term in st.extra_costs)
-            _check(
-                abs(total - 1.0) <= 1e-6,
-                f"reward.weight + sum({key}.extra_costs.*.weight) = {total:.6g}, "
-                "but the weights of Eq. (10) must sum to 1; adjust reward.weight or the "
-                "extra_costs weights",
-            )
+        _check_cost_terms(st.costs, f"{key}.costs")
+    _check(
+        cfg.reward.accuracy or all(st.costs for st in cfg.stages),
+        "reward.accuracy=false needs a cost term in every stage (stages.N.costs), or the "
+        "reward is empty",
+    )
     return cfg
 
 
@@ -199,15 +174,42 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
     _at_least(cfg.auxiliary_weight, "auxiliary_weight", 0)
     _in_unit(cfg.drop_path, "drop_path")
     _positive_int(cfg.epochs, "epochs")
-    _positive_int(cfg.batch_size, "batch_size")
-    _at_least(cfg.lr, "lr", 0, strict=True)
-    _at_least(cfg.lr_min, "lr_min", 0)
-    _check(cfg.lr_min <= cfg.lr, f"lr_min={cfg.lr_min!r} exceeds lr={cfg.lr!r}; set lr_min <= lr")
-    _in_unit(cfg.momentum, "momentum")
-    _at_least(cfg.weight_decay, "weight_decay", 0)
-    _at_least(cfg.grad_clip, "grad_clip", 0)
-    _positive_int(cfg.crop_padding, "crop_padding", 0)
-    _positive_int(cfg.cutout, "cutout", 0)
-    if cfg.max_steps_per_epoch is not None:
-        _positive_int(cfg.max_steps_per_epoch, "max_steps_per_epoch")
+    _check_sgd(cfg, "")
     return cfg
+
+
+def _check_sgd(c: SGDConfig, prefix: str) -> None:
+    """The keys of :class:`SGDConfig` (``prefix``: where they are, e.g. ``weights.``)."""
+    _positive_int(c.batch_size, f"{prefix}batch_size")
+    _at_least(c.lr, f"{prefix}lr", 0, strict=True)
+    _at_least(c.lr_min, f"{prefix}lr_min", 0)
+    _check(
+        c.lr_min <= c.lr,
+        f"{prefix}lr_min={c.lr_min!r} exceeds {prefix}lr={c.lr!r}; set lr_min <= lr",
+    )
+    _in_unit(c.momentum, f"{prefix}momentum")
+    _at_least(c.weight_decay, f"{prefix}weight_decay", 0)
+    _at_least(c.grad_clip, f"{prefix}grad_clip", 0)
+    _positive_int(c.crop_padding, f"{prefix}crop_padding", 0)
+    _positive_int(c.cutout, f"{prefix}cutout", 0)
+    if c.max_steps_per_epoch is not None:
+        _positive_int(c.max_steps_per_epoch, f"{prefix}max_steps_per_epoch")
+
+
+def _check_cost_terms(terms: list[CostTerm], key: str) -> None:
+    """One stage's cost terms (Eqs. 9, 10): named costs, positive references, finite exponents,
+    and the weights of several terms summing to 1 (a single term's weight scales the reward)."""
+    for j, term in enumerate(terms):
+        tkey = f"{key}.{j}"
+        _check(bool(term.cost), f"{tkey}.cost is empty; name a registered cost, e.g. params")
+        _at_least(term.weight, f"{tkey}.weight", 0)
+        _at_least(term.ref, f"{tkey}.ref", 0, strict=True)
+        _finite(term.beta, f"{tkey}.beta")
+        if term.beta_below is not None:
+            _finite(term.beta_below, f"{tkey}.beta_below")
+    total = sum(term.weight for term in terms)
+    _check(
+        len(terms) < 2 or abs(total - 1.0) <= 1e-6,
+        f"the weights of {key} sum to {total:.6g}, but the weights of Eq. (10) must sum to 1; "
+        f"adjust {key}.M.weight",
+    )

@@ -18,7 +18,7 @@ A user plugs in any other measure, e.g. energy from a model of the device::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..naming import unknown_name
@@ -75,6 +75,18 @@ def get_cost(name: str) -> CostSpec:
 
 def cost_names() -> list[str]:
     return sorted(_COSTS)
+
+
+def genotype_costs(genotype: Genotype, costs: Mapping[str, CostSpec], ctx: CostContext) -> dict:
+    """``{name: value}`` of every cost in ``costs`` for ``genotype``, each in its unit."""
+    return {name: spec.fn(genotype, ctx) for name, spec in costs.items()}
+
+
+def cost_label(name: str) -> str:
+    """How a plot or table names a cost: ``params (M params)``; its name alone when the cost
+    is not registered (a run read without its plug-in) or has no unit."""
+    unit = _COSTS[name].unit if name in _COSTS else ""
+    return f"{name} ({unit})" if unit else name
 
 
 register_cost("params", lambda g, ctx: ctx.table.cost(g).params / 1e6, unit="M params")

@@ -35,9 +35,14 @@ def scalarize(
 
     Eq. (9): ``R = Acc * (cost / P) ** beta`` (one term of weight 1).
     Eq. (10): ``R = Acc * sum_i w_i * (cost_i / P_i) ** beta_i`` with ``sum_i w_i = 1``.
+    No terms: ``R = Acc``.
     ``accuracy=None`` searches on the costs alone (paper Figs. 5 and 6).  A term with
     ``beta_below`` uses that exponent while its cost is within P (:meth:`RewardTerm.factor`).
     """
+    if not terms:
+        if accuracy is None:
+            raise ValueError("a reward without accuracy needs at least one cost term")
+        return accuracy
     s = 0.0
     for t in terms:
         s += t.weight * t.factor(costs[t.cost])

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..objectives.costs import cost_label
 from .plot_common import (
     X_UPDATES,
     _column,
@@ -51,75 +52,56 @@ def plot_accuracy(alpha: list[dict], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+# records written before every cost went into ``costs_mean`` / ``costs``
+_OLD_COST_KEYS = {"params": ("params_mean", "params_m"), "flops": ("flops_mean", "flops_m")}
+
+
+def sampled_costs(record: dict) -> dict:
+    """The mean costs of an alpha update's samples by name (``costs_mean``; also read from the
+    ``params_mean``/``flops_mean`` keys of older runs)."""
+    out = {name: record[old] for name, (old, _) in _OLD_COST_KEYS.items() if old in record}
+    return {**out, **(record.get("costs_mean") or {})}
+
+
+def derived_costs(record: dict) -> dict:
+    """The costs of a stage's derived architecture by name (``costs``; also read from the
+    ``params_m``/``flops_m`` keys of older runs)."""
+    out = {name: record[old] for name, (_, old) in _OLD_COST_KEYS.items() if old in record}
+    return {**out, **(record.get("costs") or {})}
+
+
+def cost_names_logged(alpha: list[dict]) -> list[str]:
+    """Every cost logged per alpha update, in the order the run logged them."""
+    return list(dict.fromkeys(k for r in alpha for k in sampled_costs(r)))
+
+
 def plot_cost(alpha: list[dict], stages_done: list[dict], path: Path) -> Path | None:
-    """Mean params and MFLOPs of the sampled architectures (their evaluation networks)."""
-    params, flops = _column(alpha, "params_mean"), _column(alpha, "flops_mean")
-    if not (_has(params) or _has(flops)):
+    """One panel per cost of the run (params, FLOPs, the reward's costs): the mean over each
+    update's sampled architectures (their evaluation networks) and, as a star at the end of
+    each stage, the cost of the architecture the stage derived."""
+    columns = {n: _column([sampled_costs(r) for r in alpha], n) for n in cost_names_logged(alpha)}
+    columns = {n: v for n, v in columns.items() if _has(v)}
+    if not columns:
         return None
     x, stages = _x_axis_alpha(alpha)
-    fig = _figure(9, 4.8)
-    ax = fig.add_subplot()
-    handles = []
-    # where each stage ends on the x axis, to place its derived architecture
-    stage_end = {s: x[i] for i, s in enumerate(stages)}
-    derived = [
-        (stage_end[_int(r.get("stage"))], r)
-        for r in stages_done
-        if _int(r.get("stage")) in stage_end
-    ]
-    if _has(params):
-        handles += ax.plot(x, params, color="C0", lw=1.3, label="params, sampled mean")
-        pts = [
-            (xx, _num(r.get("params_m")))
-            for xx, r in derived
-            if math.isfinite(_num(r.get("params_m")))
-        ]
+    stage_end = {s: x[i] for i, s in enumerate(stages)}  # where each stage ends on the x axis
+    derived = [(stage_end[_int(r.get("stage"))], derived_costs(r)) for r in stages_done
+               if _int(r.get("stage")) in stage_end]  # fmt: skip
+    fig = _figure(9, 1.2 + 2.6 * len(columns))
+    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
+    for i, (ax, (name, values)) in enumerate(zip(axes, columns.items())):
+        colour = f"C{i}"
+        ax.plot(x, values, color=colour, lw=1.3, label="sampled mean")
+        pts = [(xx, _num(c.get(name))) for xx, c in derived if math.isfinite(_num(c.get(name)))]
         if pts:
-            handles += ax.plot(*zip(*pts), "*", color="C0", ms=11, mec="black", mew=0.6,
-                               ls="none", label="params, derived arch")  # fmt: skip
-        ax.set_ylabel("parameters (M)", color="C0")
-        ax.tick_params(axis="y", colors="C0")
-    if _has(flops):
-        ax2 = ax.twinx() if _has(params) else ax
-        handles += ax2.plot(x, flops, color="C1", lw=1.3, label="FLOPs, sampled mean")
-        pts = [
-            (xx, _num(r.get("flops_m")))
-            for xx, r in derived
-            if math.isfinite(_num(r.get("flops_m")))
-        ]
-        if pts:
-            handles += ax2.plot(*zip(*pts), "*", color="C1", ms=11, mec="black", mew=0.6,
-                                ls="none", label="FLOPs, derived arch")  # fmt: skip
-        ax2.set_ylabel("FLOPs (M)", color="C1")
-        ax2.tick_params(axis="y", colors="C1")
-    _mark_stages(ax, x, stages)
-    ax.set_title("Cost of sampled architectures (evaluation network)")
-    ax.set_xlabel(X_UPDATES)
-    ax.grid(alpha=0.3)
-    ax.legend(handles=handles, loc="best", fontsize=9)
-    return _save(fig, path)
-
-
-def other_costs(alpha: list[dict]) -> list[str]:
-    """Names of the reward's further costs logged per update (``costs_mean``, e.g. latency_ms)."""
-    return sorted({k for r in alpha for k in (r.get("costs_mean") or {})})
-
-
-def plot_other_cost(alpha: list[dict], name: str, path: Path) -> Path | None:
-    """The sampled architectures' mean of one further cost of the reward (e.g. latency_ms)."""
-    values = _column([r.get("costs_mean") or {} for r in alpha], name)
-    if not _has(values):
-        return None
-    x, stages = _x_axis_alpha(alpha)
-    fig = _figure(9, 4.8)
-    ax = fig.add_subplot()
-    ax.plot(x, values, color="C2", lw=1.3, label=f"{name}, sampled mean")
-    _mark_stages(ax, x, stages)
-    ax.set_title(f"{name} of sampled architectures (evaluation network)")
-    ax.set_xlabel(X_UPDATES)
-    ax.set_ylabel(name.replace("_ms", " (ms)"))
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=9)
+            ax.plot(*zip(*pts), "*", color=colour, ms=11, mec="black", mew=0.6, ls="none",
+                    label="derived arch")  # fmt: skip
+        _mark_stages(ax, x, stages)
+        ax.set_ylabel(cost_label(name))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    axes[0].set_title("Costs of sampled architectures (evaluation network)")
+    axes[-1].set_xlabel(X_UPDATES)
     return _save(fig, path)
 
 

@@ -5,12 +5,12 @@ Reads what the search writes:
 * ``metrics.jsonl`` (see :mod:`tndnas.report.metrics`), records by ``kind``:
 
   - ``"alpha"`` (one per alpha update): stage, epoch, step, update, reward_mean, reward_max,
-    baseline, acc_max, acc_mean (0..1), params_mean (M), flops_mean (MFLOPs), entropy (nats),
-    costs_mean (the reward's further costs by name, e.g. latency_ms) and every few updates
-    argmax_acc (``cost_<name>.png`` plots each further cost);
+    baseline, acc_max, acc_mean (0..1), entropy (nats), costs_mean (every cost of the run by
+    name, each in its unit: params in M, flops in MFLOPs, latency_ms, ...) and every few
+    updates argmax_acc;
   - ``"epoch"``: stage, epoch, train_loss, train_acc, arch_acc_supernet, arch_acc_argmax
     (null while pretraining), seconds, peak_memory_mb, lr;
-  - ``"stage"``: stage, seconds, params_m, flops_m, genotype.
+  - ``"stage"``: stage, seconds, costs (of the derived architecture), genotype.
 
 * ``alpha/stage{k}_epoch{e:03d}.json``: raw alpha (edges x K) and the op names on each edge,
   per cell type.
@@ -38,12 +38,10 @@ from .alpha_plots import (
 )
 from .cell_diagram import draw_cell
 from .metric_plots import (
-    other_costs,
     plot_accuracy,
     plot_cost,
     plot_entropy,
     plot_epochs,
-    plot_other_cost,
     plot_reward,
 )
 from .metrics import read_metrics
@@ -66,14 +64,12 @@ __all__ = [
     "load_alpha_snapshots",
     "main",
     "op_colour",
-    "other_costs",
     "plot_accuracy",
     "plot_alpha_stage",
     "plot_argmax_ops",
     "plot_cost",
     "plot_entropy",
     "plot_epochs",
-    "plot_other_cost",
     "plot_reward",
     "plot_run",
     "softmax_rows",
@@ -131,13 +127,6 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ("entropy", lambda: plot_entropy(alpha, out / "entropy.png")),
         ("epochs", lambda: plot_epochs(epochs, out / "epochs.png")),
     ]
-    for name in other_costs(alpha):
-        jobs.append(
-            (
-                f"cost_{name}",
-                lambda name=name: plot_other_cost(alpha, name, out / f"cost_{name}.png"),
-            )
-        )
     for ct in CELL_TYPES:
         jobs.append(
             (

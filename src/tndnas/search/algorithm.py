@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ..config import SearchConfig
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
-from ..objectives import CostContext, RewardTerm
+from ..objectives import CostContext, RewardTerm, genotype_costs
 from ..report.metrics import MetricsLog
 from ..runtime import (
     check_resume_device,
@@ -237,14 +237,14 @@ class Search:
             probs = s.policy.probs()
             geno = self.space.derive(probs, prog.candidates, cfg.space, {"stage": k})
             geno.to_json(self.rundir.stage_genotype(k))
-            cost = self.cost_ctx.table.cost(geno)
+            costs = genotype_costs(geno, self.costs, self.cost_ctx)
             learning = stage_learning(s.alpha_start, s.policy, s.updates)
             warning = still_warning(k, learning) if s.updates else None
             if warning:
                 print(f"tndnas: warning: {warning}", file=sys.stderr)
             learning["warning"] = warning
-            log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "params_m": cost.params / 1e6,
-                       "flops_m": cost.flops / 1e6, "genotype": geno.to_dict(), **learning})  # fmt: skip
+            log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "costs": costs,
+                       "genotype": geno.to_dict(), **learning})  # fmt: skip
             prog.stage_genotypes.append(geno.to_dict())
             prog.stage_learning.append(learning)
             drops = {"normal": st.drop_normal, "reduce": st.drop_reduce}
@@ -319,12 +319,9 @@ class Search:
                 seen += len(y)
                 bar.update(1)
                 if last is not None and step % 10 == 0:
-                    others = {
-                        n: "-" if v is None else f"{v:.3g}" for n, v in last["costs_mean"].items()
-                    }
+                    costs = {n: _fmt(v) for n, v in last["costs_mean"].items()}
                     bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
-                                    reward=f"{last['reward_mean']:.3f}",
-                                    baseline=f"{last['baseline']:.3f}", params=_fmt(last["params_mean"]), **others)  # fmt: skip
+                                    reward=f"{last['reward_mean']:.3f}", baseline=f"{last['baseline']:.3f}", **costs)  # fmt: skip
             t_eval = time.perf_counter()
             acc_mix, acc_arg = self.evaluate(s)
             t_end = time.perf_counter()
@@ -352,8 +349,9 @@ class Search:
 
     def _finish(self, prog: Progress) -> dict:
         return write_summary(
-            self.cfg, self.rundir, prog, self.cost_ctx, self.data, self.device, plots=self.plots
-        )
+            self.cfg, self.rundir, prog, self.costs, self.cost_ctx, self.data, self.device,
+            plots=self.plots,
+        )  # fmt: skip
 
 
 def _cycle(it: BatchIterator) -> Iterator:

@@ -15,6 +15,7 @@ from ..run_files import SearchRunFiles
 from ..space.macro import Macro
 from ..train.search_step import SKIP_DROPOUT_SCHEDULES
 from . import op_graphs
+from .stages import run_cost_names
 
 __all__ = [
     "check_cuda_graphs",
@@ -37,13 +38,11 @@ def check_cuda_graphs(cfg: SearchConfig, device: torch.device) -> None:
 
 
 def reward_costs(cfg: SearchConfig) -> dict:
-    """The registered costs a run computes for every sampled architecture: params and FLOPs
-    (always logged), the reward's primary cost and every stage's extra costs (Eq. 10)."""
-    names = {"params", "flops", cfg.reward.cost} | {
-        t.cost for s in cfg.stages for t in s.extra_costs
-    }
+    """The registered costs a run computes for every sampled architecture
+    (:func:`run_cost_names`: ``reward.log_costs`` and those of every stage's reward terms), in
+    that order; an unknown name is a one-line :class:`ConfigError`."""
     try:
-        return {name: get_cost(name) for name in sorted(names)}
+        return {name: get_cost(name) for name in run_cost_names(cfg)}
     except KeyError as err:
         raise ConfigError(str(err.args[0])) from None
 

@@ -68,9 +68,15 @@ def alpha_updates(cfg: SearchConfig, stage: int, train_images: int) -> int:
 
 
 def reward_terms(cfg: SearchConfig, stage: int) -> list[RewardTerm]:
-    """The cost terms of stage ``stage``'s reward: the primary cost (Eq. 9) and the stage's
-    ``extra_costs`` (Eq. 10)."""
-    st, r = cfg.stages[stage], cfg.reward
-    terms = [RewardTerm(r.cost, r.weight, st.ref, st.beta, st.beta_below)]
-    terms += [RewardTerm(t.cost, t.weight, t.ref, t.beta, t.beta_below) for t in st.extra_costs]
-    return terms
+    """The cost terms of stage ``stage``'s reward (``stages.N.costs``): one is Eq. (9), several
+    are Eq. (10), none leaves the accuracy alone."""
+    return [
+        RewardTerm(t.cost, t.weight, t.ref, t.beta, t.beta_below) for t in cfg.stages[stage].costs
+    ]
+
+
+def run_cost_names(cfg: SearchConfig) -> list[str]:
+    """Every cost a run computes for each sampled architecture: ``reward.log_costs`` first, then
+    those of the stages' reward terms, each once."""
+    names = [*cfg.reward.log_costs, *(t.cost for st in cfg.stages for t in st.costs)]
+    return list(dict.fromkeys(names))

@@ -37,7 +37,7 @@ def alpha_step(
         s.supernet, s.reinforce, x, y, candidates, costs, cost_ctx, reward_terms(cfg, k),
         samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
     )  # fmt: skip
-    accs, r, params, flops = res.accuracies, res.rewards, res.params, res.flops
+    accs, r = res.accuracies, res.rewards
     s.updates += 1
     rec = {
         "update": s.updates,
@@ -46,12 +46,10 @@ def alpha_step(
         "baseline": res.baseline,
         "acc_max": None if accs is None else float(accs.max()),
         "acc_mean": None if accs is None else float(accs.mean()),
-        "params_mean": sum(params) / len(params) if params else None,
-        "flops_mean": sum(flops) / len(flops) if flops else None,
         "entropy": float(s.policy.entropy()),
         "entropy_max": max_entropy(s.policy.alpha),
-        # the reward's further costs (e.g. latency_ms): sampled mean per cost name
-        "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.others.items()},
+        # every cost of the run (reward.log_costs and the reward's): mean over the samples
+        "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.costs.items()},
     }
     if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
         argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}

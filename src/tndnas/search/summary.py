@@ -3,11 +3,13 @@ and the latency table's copy; at the end the final genotype, ``summary.json`` an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from ..config import SearchConfig, config_to_dict, save_config
 from ..data import ImageDataset
-from ..objectives import CostContext, LatencyTable
+from ..objectives import CostContext, CostSpec, LatencyTable, genotype_costs
 from ..report.metrics import read_metrics
 from ..run_files import SearchRunFiles
 from ..runtime import environment, peak_memory_mb, write_json_atomic
@@ -53,6 +55,7 @@ def write_summary(
     cfg: SearchConfig,
     files: SearchRunFiles,
     prog: Progress,
+    costs: Mapping[str, CostSpec],
     cost_ctx: CostContext,
     data: ImageDataset,
     device: torch.device,
@@ -60,7 +63,8 @@ def write_summary(
     plots: bool = True,
 ) -> dict:
     """Write the final genotype (the last stage's argmax) and ``summary.json``: the target
-    network's exact params and FLOPs (and predicted latency with a latency table), time per
+    network's exact params and FLOPs (and predicted latency with a latency table), every cost
+    of the run (``costs``, in each cost's unit), time per
     stage, per-stage learning figures, peak memory and environment; draw the plots unless
     ``plots`` is False (a plot that fails is recorded, never loses the search)."""
     final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
@@ -77,6 +81,7 @@ def write_summary(
         "params_with_auxiliary": cost.params_with_aux,
         "flops": cost.flops,
         "latency_ms": None if cost_ctx.latency is None else cost_ctx.latency.latency_ms(final),
+        "costs": genotype_costs(final, costs, cost_ctx),
         "seconds_total": sum(prog.stage_seconds),
         "seconds_per_stage": prog.stage_seconds,
         # is the search learning? entropy (nats, mean per edge) and argmax changes per stage

@@ -20,10 +20,10 @@ class UpdateResult:
     samples: dict[str, torch.Tensor]  # (M x edges) op indices per cell type
     accuracies: torch.Tensor | None  # (M,) on the CPU; None when the reward ignores accuracy
     rewards: torch.Tensor  # (M,)
-    params: list[float]  # M params of the samples that can be built
-    flops: list[float]  # MFLOPs of the same
-    baseline: float  # b used for this update (previous updates only)
-    others: dict[str, list[float]]  # every other cost of the reward (e.g. latency_ms), same samples
+    baseline: float  # b used for this update
+    # every cost of the run (params, flops, the reward's): its values on the samples that can be
+    # built (a cell with no live node has none), in the cost's unit
+    costs: dict[str, list[float]]
 
 
 def sample_costs(
@@ -69,17 +69,15 @@ def reinforce_update(
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
     accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
-    rewards, params, flops = [], [], []
-    others: dict[str, list[float]] = {n: [] for n in costs if n not in ("params", "flops")}
+    rewards: list[float] = []
+    values: dict[str, list[float]] = {name: [] for name in costs}
     for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
         if c is None:
             rewards.append(0.0)
             continue
-        params.append(c["params"])
-        flops.append(c["flops"])
-        for name, values in others.items():
-            values.append(c[name])
+        for name, column in values.items():
+            column.append(c[name])
         rewards.append(scalarize(None if accs is None else float(accs[m]), c, terms))
     r = torch.tensor(rewards, dtype=torch.float32)
     baseline = reinforce.step(g, r)
-    return UpdateResult(g, accs, r, params, flops, baseline, others)
+    return UpdateResult(g, accs, r, baseline, values)

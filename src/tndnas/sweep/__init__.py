@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING
 from ..config import ConfigError
 from ..run_files import SweepFiles
 from .collect import (
-    COLUMNS,
-    FRONT_AXES,
+    HEAD_COLUMNS,
+    TAIL_COLUMNS,
     collect,
+    columns,
     format_table,
-    front_axis,
     job_row,
     last_arch_acc,
     mark_fronts,
+    summary_costs,
+    swept_cost,
     write_plots,
     write_table_files,
 )
@@ -55,9 +57,9 @@ if TYPE_CHECKING:
     from ..runtime import MemoryShare
 
 __all__ = [
-    "COLUMNS",
+    "HEAD_COLUMNS",
+    "TAIL_COLUMNS",
     "DEFAULT_TRAIN_PRESET",
-    "FRONT_AXES",
     "Failure",
     "Job",
     "SweepSpec",
@@ -65,7 +67,9 @@ __all__ = [
     "collect",
     "default_jobs",
     "format_table",
-    "front_axis",
+    "columns",
+    "summary_costs",
+    "swept_cost",
     "gpu_slots",
     "job_row",
     "job_steps",

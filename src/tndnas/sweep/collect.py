@@ -8,20 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..objectives.costs import cost_label
 from ..run_files import SearchRunFiles, SweepFiles, TrainRunFiles
 from .plan import Failure, Job
 
-COLUMNS = (
-    "job", "beta", "ref", "params", "flops", "latency_ms", "arch_acc", "search_seconds",
-    "test_error", "pareto", "pareto_test", "status",
-)  # fmt: skip
-# the cost on each Pareto front's x-axis: the sweep's primary cost (reward.cost) when the
-# summaries hold it, else params -- row key: (scale, axis label)
-FRONT_AXES = {
-    "params": (1e-6, "parameters of the evaluation network (M)"),
-    "flops": (1e-6, "MFLOPs of the evaluation network (one image)"),
-    "latency_ms": (1.0, "predicted inference latency of the evaluation network (ms)"),
-}
+#: The columns of ``pareto.csv`` around the costs: one column per cost of the run, named as the
+#: cost and in its registered unit (params in M, flops in MFLOPs, latency_ms in ms, ...).
+HEAD_COLUMNS = ("job", "beta", "ref")
+TAIL_COLUMNS = ("arch_acc", "search_seconds", "test_error", "pareto", "pareto_test", "status")
 
 
 def _read_json(path: Path) -> dict | None:
@@ -53,9 +47,7 @@ def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
         "job": job.name,
         "beta": job.beta,
         "ref": job.ref,
-        "params": int(summary["params"]) if "params" in summary else None,
-        "flops": int(summary["flops"]) if "flops" in summary else None,
-        "latency_ms": summary.get("latency_ms"),
+        **summary_costs(summary),
         "arch_acc": None if acc is None else 100.0 * acc,
         "search_seconds": summary.get("seconds_total"),
         "test_error": None if test_error is None else float(test_error),
@@ -65,9 +57,26 @@ def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
     }
 
 
-def front_axis(cost: str) -> str:
-    """The row key on the fronts' x-axis for a sweep whose primary cost is ``cost``."""
-    return cost if cost in FRONT_AXES else "params"
+def summary_costs(summary: dict) -> dict[str, float]:
+    """The final architecture's costs of a search summary, each in its unit (``costs``; the
+    ``params``/``flops``/``latency_ms`` keys of summaries written before it)."""
+    if "costs" in summary:
+        return dict(summary["costs"])
+    old = {n: summary[n] / 1e6 for n in ("params", "flops") if summary.get(n) is not None}
+    return {**old, **({"latency_ms": summary["latency_ms"]} if summary.get("latency_ms") else {})}
+
+
+def swept_cost(jobs: list[Job]) -> str:
+    """The cost on the fronts' x-axis: that of the last stage's first cost term (the term a
+    sweep varies)."""
+    return jobs[0].config.stages[-1].costs[0].cost if jobs else "params"
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The columns of the rows: job, beta, ref, every cost found, then the results."""
+    fixed = {*HEAD_COLUMNS, *TAIL_COLUMNS}
+    costs = dict.fromkeys(k for r in rows for k in r if k not in fixed)
+    return [*HEAD_COLUMNS, *costs, *TAIL_COLUMNS]
 
 
 def mark_fronts(rows: list[dict[str, Any]], x: str = "params") -> None:
@@ -75,11 +84,11 @@ def mark_fronts(rows: list[dict[str, Any]], x: str = "params") -> None:
     (``x`` vs test_error) in place."""
     from ..report.pareto import pareto_front
 
-    front = pareto_front([(r[x], r["arch_acc"]) for r in rows], (True, False))
+    front = pareto_front([(r.get(x), r["arch_acc"]) for r in rows], (True, False))
     for r, f in zip(rows, front):
         r["pareto"] = f
     if any(r["test_error"] is not None for r in rows):
-        front = pareto_front([(r[x], r["test_error"]) for r in rows], (True, True))
+        front = pareto_front([(r.get(x), r["test_error"]) for r in rows], (True, True))
         for r, f in zip(rows, front):
             r["pareto_test"] = f
 
@@ -88,10 +97,11 @@ def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     """``pareto.csv`` (empty cells for missing values) and ``pareto.json`` (a list of rows)."""
     csv_path, json_path = SweepFiles(out).pareto_csv, SweepFiles(out).pareto_json
     with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        names = columns(rows)
+        w = csv.DictWriter(f, fieldnames=names)
         w.writeheader()
         for r in rows:
-            w.writerow({k: "" if r[k] is None else r[k] for k in COLUMNS})
+            w.writerow({k: "" if r.get(k) is None else r[k] for k in names})
     json_path.write_text(json.dumps(rows, indent=1) + "\n")
     return [csv_path, json_path]
 
@@ -101,7 +111,7 @@ def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> lis
     ``pareto_test.png``."""
     from ..report.pareto import plot_front
 
-    scale, xlabel = FRONT_AXES[x]
+    xlabel = f"{cost_label(x)} of the evaluation network"
     what = "size" if x == "params" else x.replace("_ms", "")
     written = []
     p = plot_front(
@@ -109,7 +119,6 @@ def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> lis
         x,
         "arch_acc",
         SweepFiles(out).pareto_png,
-        x_scale=scale,
         xlabel=xlabel,
         ylabel="architecture-half accuracy, argmax architecture (%)",
         title=f"Sweep: accuracy in the supernet vs {what}",
@@ -123,7 +132,6 @@ def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> lis
             x,
             "test_error",
             SweepFiles(out).pareto_test_png,
-            x_scale=scale,
             minimize=(True, True),
             xlabel=xlabel,
             ylabel="test error (%)",
@@ -142,23 +150,19 @@ def _cell(v: Any, fmt: str) -> str:
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A short text table of the rows; ``*`` marks the front (``*`` after the test error: the
     test-error front)."""
-    latency = any(r["latency_ms"] is not None for r in rows)
-    head = ("job", "beta", "ref", "params(M)", "MFLOPs", *(("lat_ms",) if latency else ()),
-            "arch_acc%", "test_err%", "search_s", "")  # fmt: skip
+    costs = [c for c in columns(rows) if c not in (*HEAD_COLUMNS, *TAIL_COLUMNS)]
+    head = ("job", "beta", "ref", *(cost_label(c) for c in costs), "arch_acc%", "test_err%",
+            "search_s", "")  # fmt: skip
     body = []
     for r in rows:
         mark = "*" if r["pareto"] else ""
         test = _cell(r["test_error"], ".2f") + ("*" if r["pareto_test"] else "")
-        params = None if r["params"] is None else r["params"] / 1e6
-        flops = None if r["flops"] is None else r["flops"] / 1e6
         body.append(
             (
                 r["job"],
                 _cell(r["beta"], "g"),
                 _cell(r["ref"], "g"),
-                _cell(params, ".4f"),
-                _cell(flops, ".2f"),
-                *((_cell(r["latency_ms"], ".2f"),) if latency else ()),
+                *(_cell(r.get(c), ".4g") for c in costs),
                 _cell(r["arch_acc"], ".2f"),
                 test,
                 _cell(r["search_seconds"], ".0f"),
@@ -177,10 +181,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def collect(jobs: list[Job], failures: dict[str, Failure], out: Path) -> list[dict[str, Any]]:
-    """Rows of every job, their Pareto flags (over the sweep's primary cost), and the files
+    """Rows of every job, their Pareto flags (over the swept cost), and the files
     ``pareto.{csv,json,png}``."""
     rows = [job_row(job, failures.get(job.name)) for job in jobs]
-    x = front_axis(jobs[0].config.reward.cost) if jobs else "params"
+    x = swept_cost(jobs)
     mark_fronts(rows, x)
     write_table_files(rows, out)
     write_plots(rows, out, x)

@@ -92,7 +92,7 @@ def _num(v: float) -> str:
 
 
 def _ref_label(cfg: SearchConfig) -> float | str:
-    refs = [s.ref for s in cfg.stages]
+    refs = [s.costs[0].ref for s in cfg.stages]
     if all(r == refs[0] for r in refs):
         return refs[0]
     return "_".join(f"{r:g}" for r in refs)
@@ -142,6 +142,18 @@ def _check_existing(job: Job) -> None:
         )
 
 
+def _swept_stages(cfg: SearchConfig) -> list:
+    """The stages whose first cost term the sweep varies: all of them, each needs a term."""
+    for k, st in enumerate(cfg.stages):
+        if not st.costs:
+            raise ConfigError(
+                f"a sweep varies the exponent of every stage's first cost term, but "
+                f"stages.{k}.costs is empty; give each stage a term, e.g. --set "
+                f"'stages.{k}.costs=[{{cost: params, ref: 1.5}}]'"
+            )
+    return cfg.stages
+
+
 def plan_jobs(spec: SweepSpec) -> list[Job]:
     """The sweep's jobs, every configuration loaded and validated (one-line ConfigError)."""
     if not spec.betas:
@@ -157,11 +169,12 @@ def plan_jobs(spec: SweepSpec) -> list[Job]:
     if spec.train_epochs is not None and spec.train_epochs < 1:
         raise ConfigError(f"--train-epochs={spec.train_epochs} is invalid; use an integer >= 1")
     base = _base_overrides(spec)
-    n_stages = len(_load(spec, base).stages)
+    n_stages = len(_swept_stages(_load(spec, base)))
     jobs = []
     for i, (beta, ref) in enumerate(zip(spec.betas, refs)):
-        own = [f"stages.{k}.beta={_num(beta)}" for k in range(n_stages)]
-        own += [f"stages.{k}.ref={_num(ref)}" for k in range(n_stages)] if ref is not None else []
+        own = [f"stages.{k}.costs.0.beta={_num(beta)}" for k in range(n_stages)]
+        if ref is not None:
+            own += [f"stages.{k}.costs.0.ref={_num(ref)}" for k in range(n_stages)]
         cfg = _load(spec, [*base, *own])
         label = ref if ref is not None else _ref_label(cfg)
         name = f"job-{i}-beta{beta:g}-ref{label if isinstance(label, str) else f'{label:g}'}"

@@ -1,0 +1,77 @@
+"""Configurations in the layout of tndnas 0.1, read on: one primary cost for the whole run
+(``reward.cost``, ``reward.weight``) with per-stage ``ref``, ``beta``, ``beta_below`` and
+``extra_costs``, which are now one list of cost terms per stage (``stages.N.costs``).  A run
+directory written by 0.1 still resumes, trains and exports."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+from .fields import ConfigError
+
+#: Per-stage keys of the old layout.
+STAGE_KEYS = ("ref", "beta", "beta_below", "extra_costs")
+#: ``reward`` keys of the old layout.
+REWARD_KEYS = ("cost", "weight")
+
+
+def moved_key_hint(path: str) -> str | None:
+    """Where an old-layout key ``path`` (``stages.2.beta``, ``reward.cost``) lives now."""
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] == "stages" and parts[2] in STAGE_KEYS:
+        if parts[2] == "extra_costs":
+            return f"extra cost terms are entries of 'stages.{parts[1]}.costs' now"
+        return f"did you mean 'stages.{parts[1]}.costs.0.{parts[2]}' (the stage's first cost term)?"
+    if len(parts) == 2 and parts[0] == "reward" and parts[1] in REWARD_KEYS:
+        return f"the reward's costs are per stage now: did you mean 'stages.N.costs.0.{parts[1]}'?"
+    return None
+
+
+def _is_old(raw: dict) -> bool:
+    reward = raw.get("reward")
+    if isinstance(reward, dict) and any(k in reward for k in REWARD_KEYS):
+        return True
+    stages = raw.get("stages")
+    return isinstance(stages, list) and any(
+        isinstance(st, dict) and any(k in st for k in STAGE_KEYS) for st in stages
+    )
+
+
+def upgrade(raw: dict, source: str) -> dict:
+    """``raw`` (a search config mapping from ``source``) in today's layout: each stage's old
+    primary term and ``extra_costs`` become its ``costs`` list, with a warning.  A mapping in
+    today's layout is returned as it is."""
+    if not _is_old(raw):
+        return raw
+    stages = raw.get("stages")
+    if not isinstance(stages, list):
+        raise ConfigError(
+            f"{source} sets reward.cost or reward.weight, which are now per stage; move them "
+            "into each stage's cost terms, e.g. 'stages: [{..., costs: [{cost: flops, ref: 2, "
+            "beta: -0.6}]}]'"
+        )
+    new = copy.deepcopy(raw)
+    reward = new.get("reward") if isinstance(new.get("reward"), dict) else {}
+    primary = {"cost": reward.pop("cost", "params"), "weight": reward.pop("weight", 1.0)}
+    for k, st in enumerate(new["stages"]):
+        if not isinstance(st, dict):
+            continue  # the type error is reported by the merge
+        if "costs" in st:
+            raise ConfigError(
+                f"{source}: stages.{k} mixes 'costs' with the old keys "
+                f"{', '.join(k for k in STAGE_KEYS if k in st) or 'reward.cost/weight'}; "
+                "give its cost terms in 'costs' only"
+            )
+        term = dict(primary)
+        term.update({key: st.pop(key) for key in ("ref", "beta", "beta_below") if key in st})
+        extra = st.pop("extra_costs", None) or []
+        st["costs"] = [term, *extra] if isinstance(extra, list) else extra
+    warnings.warn(
+        f"{source} uses the reward keys of tndnas 0.1 (reward.cost, reward.weight, stages.N.ref, "
+        "beta, beta_below, extra_costs); read as one list of cost terms per stage "
+        "(stages.N.costs). `tndnas config show --config FILE` prints it in today's layout.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return new
