@@ -60,11 +60,30 @@ PLUGIN = textwrap.dedent(
 
 
     class NoSkipSpace(DartsSpace):
-        # DARTS cells without skip_connect among the candidates
+        # DARTS cells without skip_connect among the candidates; its genotypes are refused
+        # with one, its networks are marked and its diagrams are text
 
         def candidate_ops(self, space_cfg):
             ops = super().candidate_ops(space_cfg)
             return {ct: tuple(o for o in v if o != "skip_connect") for ct, v in ops.items()}
+
+        def genotype_from_dict(self, data, where):
+            geno = super().genotype_from_dict(data, where)
+            if any(e[0] == "skip_connect" for ct in self.cell_types for e in geno.cell(ct)):
+                from tndnas.space.genotype import GenotypeError
+
+                raise GenotypeError(f"{where}: a plug-noskip genotype has no skip_connect")
+            return geno
+
+        def network(self, genotype, macro, *, auxiliary=False):
+            net = super().network(genotype, macro, auxiliary=auxiliary)
+            net.built_by = "plug-noskip"
+            return net
+
+        def draw(self, genotype, out_dir):
+            path = out_dir / "cells.txt"
+            path.write_text(genotype.describe())
+            return [path]
 
 
     register_space("plug-noskip", NoSkipSpace(), overwrite=True)
@@ -176,6 +195,34 @@ def test_a_plugin_search_space(plugin_dir, capsys):
     )
     geno = json.loads((run / "genotype.json").read_text())
     assert all(e[0] != "skip_connect" for ct in ("normal", "reduce") for e in geno[ct])
+    assert geno["space"] == "plug-noskip"  # the space builds, draws and validates it
+    # train, export and plot take the space from the genotype: its network, its diagrams
+    train_dir = plugin_dir / "space-train"
+    sets = ["channels=4", "layers=3", "batch_size=64", "max_steps_per_epoch=2"]
+    argv = ["train", "--genotype", str(run), "--preset", "quick", "--epochs", "1", "--out",
+            str(train_dir), "--no-progress", *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 0
+    from tndnas.train.weights import load_weights
+
+    model, meta = load_weights(train_dir / "weights_last.pt")
+    assert model.built_by == "plug-noskip" and meta["genotype"].space == "plug-noskip"
+    onnx = plugin_dir / "space.onnx"
+    argv = ["export", str(run), "--weights", str(train_dir / "weights_last.pt"), "--out", str(onnx)]
+    assert main(argv) == 0 and onnx.stat().st_size > 0
+    assert main(["plot", str(run)]) == 0
+    assert "live edges" in (run / "plots" / "cells.txt").read_text()
+    assert not (run / "plots" / "cell_normal.png").exists()
+    # the space validates its genotypes; a genotype of a space nobody registered is refused
+    bad = plugin_dir / "bad.json"
+    geno["normal"][0][0] = "skip_connect"
+    bad.write_text(json.dumps(geno))
+    capsys.readouterr()
+    assert main(["info", str(bad)]) == 2
+    assert "a plug-noskip genotype has no skip_connect" in capsys.readouterr().err
+    bad.write_text(json.dumps({**geno, "space": "never-registered"}))
+    assert main(["info", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown search space 'never-registered'" in err and "--plugin" in err
     capsys.readouterr()
     assert (
         main(["search", "--preset", "quick", "--set", "space.name=nope", "--out", str(run / "x")])

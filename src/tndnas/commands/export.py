@@ -130,7 +130,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import ConfigError
-    from ..space.genotype import load_genotype
+    from ..spaces import load_genotype
     from ..train.weights import load_weights
 
     if args.batch < 1:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..objectives.cost_table import CostTable
 from ..objectives.latency import LatencyTable, LatencyTableError
-from ..space.genotype import load_genotype
 from ..space.macro import Macro
+from ..spaces import load_genotype, space_of
 
 # (colour channels, image size, classes) of the datasets whose shape is known without reading them
 KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
@@ -87,7 +86,7 @@ def describe(
         image_size=size,
         steps=geno.steps,
     )
-    cost = CostTable(macro, auxiliary=True).cost(geno)
+    cost = space_of(geno).cost_table(macro, auxiliary=True).cost(geno)
     return {
         "genotype": str(genotype_spec),
         "dataset": dataset,

@@ -54,7 +54,7 @@ _OPTIONS = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..space.genotype import load_genotype
+    from ..spaces import load_genotype
     from ..train.evaluate import read_train_run, train_network
 
     progress = False if args.no_progress else None

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from ..run_files import SearchRunFiles
-from ..space.genotype import CELL_TYPES, genotype_from_dict, load_genotype
+from ..space.genotype import CELL_TYPES
+from ..spaces import genotype_from_dict, load_genotype, space_of
 from .alpha_plots import (
     plot_alpha_stage,
     plot_argmax_ops,
 )
-from .cell_diagram import draw_cell
 from .metric_plots import (
     plot_accuracy,
     plot_cost,
@@ -149,7 +149,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         geno = _final_genotype(run_dir, stages)
         if geno is None:
             return None
-        return [draw_cell(geno, ct, out / f"cell_{ct}.png") for ct in CELL_TYPES]
+        return space_of(geno).draw(geno, out)
 
     jobs.append(("cell diagrams", cells))
 

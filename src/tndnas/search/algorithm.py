@@ -179,7 +179,7 @@ class Search:
         """:func:`~tndnas.train.memory_plan.plan_memory` for this run's stages ``first``.."""
         return plan_memory(
             self.cfg, self.device, self._macro, first, candidates,
-            amp=self.amp, config_path=self.rundir.config, resume=resume,
+            amp=self.amp, config_path=self.rundir.config, resume=resume, probe=self.space.memory_probe,
         )  # fmt: skip
 
     def check_memory(

@@ -3,6 +3,7 @@ and the latency table's copy; at the end the final genotype, ``summary.json`` an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import torch
@@ -13,7 +14,7 @@ from ..objectives import CostContext, CostSpec, LatencyTable, genotype_costs
 from ..report.metrics import read_metrics
 from ..run_files import SearchRunFiles
 from ..runtime import environment, peak_memory_mb, write_json_atomic
-from ..space.genotype import genotype_from_dict
+from ..spaces import genotype_from_dict
 from .state import Progress
 
 __all__ = ["write_run_start", "write_summary"]
@@ -70,7 +71,7 @@ def write_summary(
     final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
     meta = {**final.metadata, "source": "tndnas search", "seed": cfg.seed}
     meta.pop("stage", None)
-    final = type(final)(final.normal, final.reduce, final.steps, meta)
+    final = dataclasses.replace(final, metadata=meta)
     final.to_json(files.genotype)
     cost = cost_ctx.table.cost(final)
     summary = {

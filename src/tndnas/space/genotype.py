@@ -76,6 +76,10 @@ class Genotype:
     reduce: tuple[Edge, ...]
     steps: int = STEPS
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: the registered search space the genotype belongs to (``space.name`` of its search): it
+    #: builds, draws and counts the genotype's network; a DARTS-cell space of a plug-in names
+    #: itself here, and its genotype needs that plug-in
+    space: str = field(default="darts", compare=False)
 
     def cell(self, cell_type: str) -> tuple[Edge, ...]:
         return self.normal if cell_type == "normal" else self.reduce
@@ -90,6 +94,8 @@ class Genotype:
             "normal": [list(e) for e in self.normal],
             "reduce": [list(e) for e in self.reduce],
         }
+        if self.space != "darts":
+            d["space"] = self.space
         if self.metadata:
             d["metadata"] = self.metadata
         return d
@@ -101,6 +107,8 @@ class Genotype:
         for ct in CELL_TYPES:
             rows = ",\n  ".join(json.dumps(e) for e in d[ct])
             parts.append(f' "{ct}": [\n  {rows}\n ]')
+        if "space" in d:
+            parts.append(f' "space": {json.dumps(d["space"])}')
         if "metadata" in d:
             parts.append(f' "metadata": {json.dumps(d["metadata"])}')
         text = "{\n" + ",\n".join(parts) + "\n}"
@@ -197,8 +205,12 @@ def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
         raise GenotypeError(
             f"{where}: format tag {fmt!r} is not a tndnas genotype ('{FORMAT_TAG}')."
         )
+    space = data.get("space", "darts")
+    if not isinstance(space, str) or not space:
+        raise GenotypeError(f"{where}: 'space' must name a search space, got {space!r}.")
     meta = data.get("metadata", {})
-    extra = {k: v for k, v in data.items() if k not in (*CELL_TYPES, "steps", "format", "metadata")}
+    known = (*CELL_TYPES, "steps", "format", "metadata", "space")
+    extra = {k: v for k, v in data.items() if k not in known}
     if extra:
         meta = {**meta, **extra} if isinstance(meta, dict) else {"metadata": meta, **extra}
     return Genotype(
@@ -206,6 +218,7 @@ def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
         reduce=_parse_cell("reduce", data["reduce"], steps, where),
         steps=steps,
         metadata=meta if isinstance(meta, dict) else {"metadata": meta},
+        space=space,
     )
 
 
@@ -216,9 +229,16 @@ def bundled_genotypes() -> list[str]:
 
 
 def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
-    """A genotype from a JSON file, a run directory (its ``genotype.json``) or a bundled name."""
+    """A DARTS-cell genotype from a JSON file, a run directory (its ``genotype.json``) or a
+    bundled name (``tndnas.spaces.load_genotype`` reads the genotype of any registered space)."""
     if isinstance(spec, Genotype):
         return spec
+    return genotype_from_dict(*read_genotype_data(spec))
+
+
+def read_genotype_data(spec: str | os.PathLike) -> tuple[Any, str]:
+    """The decoded JSON of a genotype file, a run directory's ``genotype.json`` or a bundled
+    genotype, and where it came from (for error messages)."""
     path = Path(spec)
     if path.is_dir():
         path = path / GENOTYPE_FILE
@@ -230,7 +250,7 @@ def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
         name = str(spec)
         if name in bundled_genotypes():
             text = resources.files("tndnas").joinpath("genotypes", f"{name}.json").read_text()
-            return genotype_from_dict(json.loads(text), where=f"bundled genotype '{name}'")
+            return json.loads(text), f"bundled genotype '{name}'"
         raise GenotypeError(
             f"'{spec}' is neither a genotype JSON file, a run directory nor a bundled genotype "
             f"(bundled: {', '.join(bundled_genotypes())})."
@@ -241,7 +261,7 @@ def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
         raise GenotypeError(
             f"{path}: not valid JSON ({err.msg} at line {err.lineno}); fix the file or regenerate it."
         ) from None
-    return genotype_from_dict(data, where=str(path))
+    return data, str(path)
 
 
 def derive_genotype(

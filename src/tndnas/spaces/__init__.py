@@ -11,21 +11,33 @@ subclasses :class:`SearchSpace` (or :class:`~tndnas.spaces.darts.DartsSpace`) an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from ..naming import unknown_name
 from ..objectives import CostTable
-from ..space.genotype import Genotype
+from ..space.genotype import Genotype, GenotypeError, read_genotype_data
 from ..space.macro import Macro
 
-__all__ = ["SearchSpace", "get_space", "register_space", "space_names"]
+__all__ = [
+    "SearchSpace",
+    "genotype_from_dict",
+    "get_space",
+    "load_genotype",
+    "register_space",
+    "space_names",
+    "space_of",
+]
 
 
 class SearchSpace:
-    """The interface of a search space (every method is called by the search)."""
+    """The interface of a search space: what the search calls (candidates, edges, supernet,
+    derivation, costs, memory) and what the commands that use its result call (genotype
+    validation, the final network, the cell diagrams)."""
 
     #: the registry name, e.g. ``darts``
     name: str = ""
@@ -66,6 +78,29 @@ class SearchSpace:
         """Exact params and FLOPs of any genotype's target network."""
         raise NotImplementedError
 
+    def memory_probe(
+        self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
+    ) -> Any:
+        """A ``tndnas.train.memory.MemoryProbe`` of the supernet over ``candidates`` at ``macro``
+        (for ``weights.memory_check``), or None when the space cannot estimate its memory (the
+        check is then skipped)."""
+        return None
+
+    # ------------------------------------------------------------ the found architecture
+    def genotype_from_dict(self, data: Any, where: str) -> Genotype:
+        """The genotype a decoded JSON object describes, validated (a ``GenotypeError`` naming
+        ``where`` and the problem otherwise)."""
+        raise NotImplementedError
+
+    def network(self, genotype: Genotype, macro: Macro, *, auxiliary: bool = False) -> nn.Module:
+        """The final evaluation network of ``genotype`` at ``macro`` (trained by ``tndnas
+        train``, exported by ``tndnas export``); ``forward`` returns ``(logits, aux_logits)``."""
+        raise NotImplementedError
+
+    def draw(self, genotype: Genotype, out_dir: Path) -> list[Path]:
+        """Diagrams of ``genotype``'s cells written into ``out_dir`` (``plots/`` of a run)."""
+        return []
+
 
 _SPACES: dict[str, SearchSpace] = {}
 
@@ -92,6 +127,41 @@ def get_space(name: str) -> SearchSpace:
 def space_names() -> list[str]:
     """All registered search space names."""
     return sorted(_SPACES)
+
+
+def space_of(genotype: Genotype) -> SearchSpace:
+    """The registered space a genotype belongs to; a ``GenotypeError`` when it is not
+    registered (a plug-in's space whose plug-in was not loaded)."""
+    try:
+        return get_space(genotype.space)
+    except KeyError as err:
+        raise GenotypeError(
+            f"the genotype belongs to {err.args[0]}; load the plug-in that registers it with "
+            "tndnas --plugin MODULE"
+        ) from None
+
+
+def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
+    """A genotype of any registered space from its decoded JSON (``space`` key; none: darts)."""
+    name = data.get("space", "darts") if isinstance(data, dict) else "darts"
+    try:
+        space = get_space(name) if isinstance(name, str) else None
+    except KeyError as err:
+        raise GenotypeError(
+            f"{where} belongs to {err.args[0]}; load the plug-in that registers it with "
+            "tndnas --plugin MODULE"
+        ) from None
+    if space is None:
+        raise GenotypeError(f"{where}: 'space' must name a search space, got {name!r}.")
+    return space.genotype_from_dict(data, where)
+
+
+def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
+    """A genotype of any registered space from a JSON file, a run directory (its
+    ``genotype.json``) or a bundled name."""
+    if isinstance(spec, Genotype):
+        return spec
+    return genotype_from_dict(*read_genotype_data(spec))
 
 
 from . import darts  # noqa: E402,F401 - registers the built-in space

@@ -3,12 +3,21 @@ nodes, every edge choosing among the ops of ``space.normal_ops`` / ``space.reduc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..objectives import CostTable
-from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
+from ..space.genotype import (
+    CELL_TYPES,
+    Genotype,
+    derive_genotype,
+    edge_pairs,
+    genotype_from_dict,
+)
 from ..space.macro import Macro
+from ..space.network import EvalNetwork
 from ..space.op_sets import resolve_op_set
 from ..space.supernet import Supernet
 from . import SearchSpace, register_space
@@ -49,10 +58,29 @@ class DartsSpace(SearchSpace):
         metadata: dict | None = None,
     ) -> Genotype:
         """Argmax per edge; ``none`` removes the edge (the paper's end-to-end derivation)."""
-        return derive_genotype(dict(probs), dict(candidates), space_cfg.steps, metadata)
+        geno = derive_genotype(dict(probs), dict(candidates), space_cfg.steps, metadata)
+        return dataclasses.replace(geno, space=self.name)
 
     def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
         return CostTable(target, auxiliary)
+
+    def memory_probe(
+        self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
+    ) -> Any:
+        from ..train.memory import probe_supernet  # train imports the spaces
+
+        return probe_supernet(candidates, macro, amp=amp)
+
+    def genotype_from_dict(self, data: Any, where: str) -> Genotype:
+        return genotype_from_dict(data, where)
+
+    def network(self, genotype: Genotype, macro: Macro, *, auxiliary: bool = False) -> EvalNetwork:
+        return EvalNetwork(genotype, macro, auxiliary=auxiliary)
+
+    def draw(self, genotype: Genotype, out_dir: Path) -> list[Path]:
+        from ..report.cell_diagram import draw_cell  # matplotlib only when drawing
+
+        return [draw_cell(genotype, ct, out_dir / f"cell_{ct}.png") for ct in self.cell_types]
 
 
 register_space("darts", DartsSpace())

@@ -2,7 +2,7 @@
 
 ::
 
-    build EvalNetwork(genotype) at cfg.channels x cfg.layers for the dataset's shape
+    build the genotype's network (its space's ``network``) at cfg.channels x cfg.layers for the dataset's shape
     for epoch e in 0 .. epochs-1:
         lr        = cosine(lr -> lr_min) at e / epochs          (closed form, no scheduler state)
         drop_path = cfg.drop_path * e / epochs                  (linear ramp from 0)
@@ -45,9 +45,10 @@ from ..runtime import (
     save_atomic,
     write_json_atomic,
 )
-from ..space.genotype import Genotype, load_genotype
+from ..space.genotype import Genotype
 from ..space.macro import Macro
-from ..space.network import EvalNetwork, count_flops, count_parameters
+from ..space.network import count_flops, count_parameters
+from ..spaces import load_genotype, space_of
 from .eval_step import evaluate, train_step
 from .search_step import cosine_lr, set_lr
 from .weights import genotype_difference, save_weights
@@ -104,7 +105,10 @@ class TrainRun:
             raise ConfigError(f"cannot build the network: {err}") from None
         self.normalization = {"mean": list(data.mean), "std": list(data.std)}
         torch.manual_seed(cfg.seed)  # weight init
-        model = EvalNetwork(self.genotype, self.macro, auxiliary=cfg.auxiliary).to(self.device)
+        network = space_of(self.genotype).network(
+            self.genotype, self.macro, auxiliary=cfg.auxiliary
+        )
+        model = network.to(self.device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model

@@ -22,6 +22,10 @@ class MemoryCheckError(ConfigError):
     """A stage's estimated weight-step memory exceeds what the device has left."""
 
 
+def _darts_probe(candidates: dict, macro: Macro, amp: bool) -> MemoryProbe:
+    return probe_supernet(candidates, macro, amp=amp)
+
+
 def _gb(nbytes: float) -> str:
     return f"{nbytes / 2**30:.1f} GiB"
 
@@ -36,6 +40,7 @@ def plan_memory(
     amp: bool = False,
     config_path: Path | str = "config.yaml",
     resume: bool = False,
+    probe: Callable[..., MemoryProbe | None] | None = None,
 ) -> list[dict]:
     """The estimated weight-step memory of stages ``first``.. (``candidates``: those of stage
     ``first``; ``macro_for(layers)``: the supernet's shape at a depth) against what the device has left: one record per stage, sizes in MB, with
@@ -43,7 +48,9 @@ def plan_memory(
     that stops or warns, or None).  ``resume``: the fixes are named as edits of the run's
     ``config_path``, which a resumed run reads.  A job of a sweep (:func:`memory_share`) must
     also fit in its share of the memory the sweep found at its start, since the sweep's
-    other jobs grow into the rest as their stages deepen.
+    other jobs grow into the rest as their stages deepen.  ``probe(candidates, macro, amp)``:
+    the search space's :class:`MemoryProbe` of a supernet (default: the DARTS supernet's); a
+    space whose probe is None is not estimated (no records).
     """
     w = cfg.weights
     available = available_memory_bytes(device)
@@ -58,7 +65,10 @@ def plan_memory(
     for k in range(first, len(cfg.stages)):
         st = cfg.stages[k]
         if st.layers not in probes:
-            probes[st.layers] = probe_supernet(candidates, macro_for(st.layers), amp=amp)
+            found = (probe or _darts_probe)(candidates, macro_for(st.layers), amp)
+            if found is None:
+                return []
+            probes[st.layers] = found
         est = probes[st.layers].estimate(
             kept, w.batch_size, checkpoint=checkpointed, sampled=sampled
         )

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from ..runtime import CheckpointError, save_atomic
-from ..space.genotype import CELL_TYPES, Genotype, GenotypeError, genotype_from_dict
+from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
 from ..space.macro import Macro
-from ..space.network import EvalNetwork
+from ..spaces import genotype_from_dict, space_of
 
 WEIGHTS_FORMAT = "tndnas-weights/1"
 
@@ -147,7 +147,7 @@ def load_weights(
     path: str | os.PathLike,
     genotype: Genotype | None = None,
     macro: Macro | None = None,
-) -> tuple[EvalNetwork, dict]:
+) -> tuple[torch.nn.Module, dict]:
     """Rebuild the trained network of a weights file.
 
     Parameters
@@ -191,7 +191,7 @@ def load_weights(
                 "pass the width, depth and dataset the weights were trained with."
             )
     auxiliary = bool(data["auxiliary"])
-    model = EvalNetwork(stored_geno, stored_macro, auxiliary=auxiliary)
+    model = space_of(stored_geno).network(stored_geno, stored_macro, auxiliary=auxiliary)
     _check_state_dict(path, model, data["state_dict"])
     model.load_state_dict(data["state_dict"], strict=True)
     model.eval()
