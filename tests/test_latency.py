@@ -350,3 +350,20 @@ def test_onnxruntime_backend_pays_one_call_per_network(tmp_path, capsys):
     assert "drop --device and --channels-last" in capsys.readouterr().err
     assert main(["latency-table", "--backend", "tflite", "--out", out]) == 2
     assert "latency backend" in capsys.readouterr().err
+
+
+def test_latency_tables_are_refused_for_a_space_without_darts_cells(tmp_path):
+    """A latency table holds DARTS pieces: a space that builds other networks is refused in one
+    sentence, by the search and by tndnas latency-table."""
+    from tndnas.cli import main
+    from tndnas.config import ConfigError
+    from tndnas.search.stages import require_darts_cells
+    from tndnas.spaces import SearchSpace, register_space
+
+    register_space("test-not-darts", SearchSpace(), overwrite=True)
+    cfg = tiny("space.name=test-not-darts")
+    with pytest.raises(ConfigError, match="'test-not-darts' builds other networks"):
+        require_darts_cells(cfg, "reward.latency_table")
+    argv = ["latency-table", "--preset", "quick", "--set", "space.name=test-not-darts",
+            "--out", str(tmp_path / "t.json")]  # fmt: skip
+    assert main(argv) == 2 and not (tmp_path / "t.json").exists()

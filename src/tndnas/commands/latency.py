@@ -96,7 +96,7 @@ def check_table(
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
-    from ..search.stages import space_ops
+    from ..search.stages import require_darts_cells, space_ops
     from ..space.macro import Macro
     from .info import dataset_shape
 
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     preset = args.preset if args.preset or args.config else DEFAULT_PRESET
     overrides = option_overrides(args, (("dataset", "dataset.name"), ("data_dir", "dataset.data_dir")))  # fmt: skip
     cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
+    require_darts_cells(cfg, "tndnas latency-table")
     device = resolve_device(args.device)
     in_ch, size, classes = dataset_shape(cfg.dataset.name, cfg.dataset.data_dir)
     macro = Macro(channels=cfg.target.channels, layers=cfg.target.layers, num_classes=classes,
