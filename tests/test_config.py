@@ -457,3 +457,24 @@ def test_config_show_prints_a_commented_config_that_loads_back(tmp_path, capsys,
     assert main(["config", "show", "--set", "policy.lrr=1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did you mean 'policy.lr'?" in err
+
+
+def test_the_train_protocol_table_of_the_docs_is_the_eval_preset():
+    """docs/commands.md's table of the evaluation protocol states the values of `eval-c10`."""
+    import re
+    from pathlib import Path
+
+    from tndnas.config import load_train_config
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text()
+    table = text.split("### The protocol (presets `eval-c10`, `eval-c100`; paper Table V)")[1]
+    rows = table.split("\n\n")[1].splitlines()[2:]
+    cfg = load_train_config("eval-c10")
+    checked = 0
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        keys = re.findall(r"`([a-z_]+)`", cells[0])
+        for key, text_value in zip(keys, cells[1].split(",")):
+            assert yaml.safe_load(text_value.replace("3e-4", "3.0e-4")) == getattr(cfg, key), key
+            checked += 1
+    assert checked >= 18
