@@ -193,6 +193,10 @@ def test_a_star_index_overrides_every_entry_of_a_list():
     assert [(t.cost, t.ref) for s in cfg.stages for t in s.costs] == [("flops", 30.0)] * 3
     assert "'seed' is not a list" in _error(overrides=["seed.*=1"])
     assert "'stages.0.foo'" in _error(preset="quick", overrides=["stages.*.foo=1"])
+    assert "did you mean 'stages'" in _error(overrides=["stagez.*.epochs=3"])
+    assert "out of range" in _error(preset="quick", overrides=["stages.9.costs.*.beta=1"])
+    message = _error(preset="pdarts-c10", overrides=["stages.*.costs.*.beta=-0.5"])
+    assert "which is empty" in message  # a '*' that matches nothing is not silently ignored
 
 
 def test_overrides_apply_in_order_after_file(tmp_path):
@@ -247,6 +251,8 @@ def test_old_reward_layout_is_read_with_a_warning(tmp_path):
     assert "stages.N.costs.0.cost" in _error(overrides=["reward.cost=flops"])
     message = _error(config_file=_write(tmp_path, "reward: {cost: flops}\n"))
     assert "now per stage" in message
+    old_bad = "stages:\n  - {layers: 3, beta: -1, extra_costs: [{cost: flops, bogus: 1}]}\n"
+    assert "'stages.0.extra_costs.0.bogus'" in _error(config_file=_write(tmp_path, old_bad))
 
 
 # --------------------------------------------------------------------------- errors
@@ -297,6 +303,15 @@ def test_ill_typed_value(override, key):
 def test_ill_typed_value_in_file(tmp_path):
     message = _error(config_file=_write(tmp_path, "stages:\n  - {epochs: abc}\n"))
     assert "stages.0.epochs" in message and "'abc'" in message and "int" in message
+    # a mapping where a list belongs, and lists of plain values with the wrong elements
+    for text, key in [
+        ("stages: {a: 1}\n", "'stages'"),
+        ("policy: {betas: {a: 1}}\n", "'policy.betas'"),
+        ("plugins: [[a]]\n", "'plugins.0'"),
+        ("reward: {log_costs: [{a: 1}]}\n", "'reward.log_costs.0'"),
+    ]:
+        message = _error(config_file=_write(tmp_path, text))
+        assert key in message and "wrong type" in message, message
 
 
 def test_index_out_of_range():

@@ -222,7 +222,8 @@ def test_a_plugin_search_space(plugin_dir, capsys):
     bad.write_text(json.dumps({**geno, "space": "never-registered"}))
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "unknown search space 'never-registered'" in err and "--plugin" in err
+    assert "search space 'never-registered', which is not registered" in err
+    assert "--plugin" in err and err.count("\n") == 1
     capsys.readouterr()
     assert (
         main(["search", "--preset", "quick", "--set", "space.name=nope", "--out", str(run / "x")])

@@ -14,6 +14,8 @@ from .fields import ConfigError
 STAGE_KEYS = ("ref", "beta", "beta_below", "extra_costs")
 #: ``reward`` keys of the old layout.
 REWARD_KEYS = ("cost", "weight")
+#: The keys of a cost term, then and now.
+TERM_KEYS = ("cost", "weight", "ref", "beta", "beta_below")
 
 
 def moved_key_hint(path: str) -> str | None:
@@ -66,6 +68,13 @@ def upgrade(raw: dict, source: str) -> dict:
         term = dict(primary)
         term.update({key: st.pop(key) for key in ("ref", "beta", "beta_below") if key in st})
         extra = st.pop("extra_costs", None) or []
+        for j, old_term in enumerate(extra if isinstance(extra, list) else []):
+            unknown = set(old_term) - set(TERM_KEYS) if isinstance(old_term, dict) else set()
+            if unknown:
+                raise ConfigError(
+                    f"unknown config key 'stages.{k}.extra_costs.{j}.{sorted(unknown)[0]}' (from "
+                    f"{source}); a cost term has the keys {', '.join(TERM_KEYS)}"
+                )
         st["costs"] = [term, *extra] if isinstance(extra, list) else extra
     warnings.warn(
         f"{source} uses the reward keys of tndnas 0.1 (reward.cost, reward.weight, stages.N.ref, "

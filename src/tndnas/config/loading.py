@@ -146,9 +146,13 @@ def _merge(root: DictConfig, schema: type, data: dict, source: str) -> DictConfi
     replaced whole, each list element of a section type starting from that type's defaults."""
     if schema is SearchConfig:
         data = legacy.upgrade(data, source)
+    # OmegaConf's merge checks neither a mapping given for a list nor the elements of a list of
+    # plain values: the input is checked against the schema first
+    if (found := _diagnose(schema, data, "", source)) is not None:
+        raise found
     try:
         merged = OmegaConf.merge(root, data)
-    except OmegaConfBaseException as err:
+    except (OmegaConfBaseException, TypeError, ValueError) as err:  # pragma: no cover
         raise _failed(err, schema, data, "", source) from None
     assert isinstance(merged, DictConfig)
     return merged
@@ -191,7 +195,7 @@ def _existing_key(root: DictConfig, schema: type, key: str, source: str) -> Any:
     return tp
 
 
-def _expand(root: DictConfig, key: str, source: str) -> list[str]:
+def _expand(root: DictConfig, schema: type, key: str, source: str) -> list[str]:
     """The keys a key with ``*`` indices stands for, one per list entry (``stages.*.epochs``:
     ``stages.0.epochs``, ``stages.1.epochs``, ...); a key without ``*`` stands for itself."""
     parts = key.split(".")
@@ -199,15 +203,22 @@ def _expand(root: DictConfig, key: str, source: str) -> list[str]:
         return [key]
     i = parts.index("*")
     head = ".".join(parts[:i])
+    if head:
+        _existing_key(root, schema, head, source)  # an unknown key or index: its own sentence
     node = OmegaConf.select(root, head) if head else root
     if not isinstance(node, ListConfig):
         raise ConfigError(
             f"config key '{key}' (from {source}): '*' stands for every entry of a list, but "
             f"'{head or '<root>'}' is not a list"
         )
+    if len(node) == 0:
+        raise ConfigError(
+            f"config key '{key}' (from {source}): '*' stands for every entry of '{head}', "
+            "which is empty; set the whole list instead"
+        )
     rest = ".".join(parts[i + 1 :])
     keys = [f"{head}.{j}" + (f".{rest}" if rest else "") for j in range(len(node))]
-    return [k for concrete in keys for k in _expand(root, concrete, source)]
+    return [k for concrete in keys for k in _expand(root, schema, concrete, source)]
 
 
 def _override(root: DictConfig, schema: type, item: str) -> None:
@@ -222,13 +233,13 @@ def _override(root: DictConfig, schema: type, item: str) -> None:
     if not key:
         raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
     value = parse_yaml(text, source) if text else None
-    for concrete in _expand(root, key, source):
+    for concrete in _expand(root, schema, key, source):
         tp = _existing_key(root, schema, concrete, source)
         if (found := _diagnose(tp, value, concrete, source)) is not None:
             raise found
         try:
             OmegaConf.update(root, concrete, value, merge=True)
-        except OmegaConfBaseException as err:  # pragma: no cover - _diagnose found nothing
+        except (OmegaConfBaseException, TypeError, ValueError) as err:  # pragma: no cover
             raise _failed(err, tp, value, concrete, source) from None
 
 

@@ -360,7 +360,8 @@ def _cycle(it: BatchIterator) -> Iterator:
 
 
 def _fmt(v: float | None) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}M"
+    """A cost on the progress bar, in its registered unit."""
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3g}"
 
 
 def _is_tty() -> bool:

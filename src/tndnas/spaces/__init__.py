@@ -132,28 +132,26 @@ def space_names() -> list[str]:
 def space_of(genotype: Genotype) -> SearchSpace:
     """The registered space a genotype belongs to; a ``GenotypeError`` when it is not
     registered (a plug-in's space whose plug-in was not loaded)."""
-    try:
-        return get_space(genotype.space)
-    except KeyError as err:
+    if genotype.space not in _SPACES:
         raise GenotypeError(
-            f"the genotype belongs to {err.args[0]}; load the plug-in that registers it with "
-            "tndnas --plugin MODULE"
-        ) from None
+            f"the genotype belongs to search space '{genotype.space}', which is not registered; "
+            "load the plug-in that registers it with tndnas --plugin MODULE"
+        )
+    return _SPACES[genotype.space]
 
 
 def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
     """A genotype of any registered space from its decoded JSON (``space`` key; none: darts)."""
     name = data.get("space", "darts") if isinstance(data, dict) else "darts"
-    try:
-        space = get_space(name) if isinstance(name, str) else None
-    except KeyError as err:
-        raise GenotypeError(
-            f"{where} belongs to {err.args[0]}; load the plug-in that registers it with "
-            "tndnas --plugin MODULE"
-        ) from None
-    if space is None:
+    if not isinstance(name, str):
         raise GenotypeError(f"{where}: 'space' must name a search space, got {name!r}.")
-    return space.genotype_from_dict(data, where)
+    if name not in _SPACES:
+        raise GenotypeError(
+            f"{where} belongs to search space '{name}', which is not registered (known: "
+            f"{', '.join(space_names())}); load the plug-in that registers it with "
+            "tndnas --plugin MODULE"
+        )
+    return _SPACES[name].genotype_from_dict(data, where)
 
 
 def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:

@@ -63,7 +63,8 @@ def summary_costs(summary: dict) -> dict[str, float]:
     if "costs" in summary:
         return dict(summary["costs"])
     old = {n: summary[n] / 1e6 for n in ("params", "flops") if summary.get(n) is not None}
-    return {**old, **({"latency_ms": summary["latency_ms"]} if summary.get("latency_ms") else {})}
+    latency = summary.get("latency_ms")
+    return {**old, **({"latency_ms": latency} if latency is not None else {})}
 
 
 def swept_cost(jobs: list[Job]) -> str:
