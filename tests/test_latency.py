@@ -352,18 +352,20 @@ def test_onnxruntime_backend_pays_one_call_per_network(tmp_path, capsys):
     assert "latency backend" in capsys.readouterr().err
 
 
-def test_latency_tables_are_refused_for_a_space_without_darts_cells(tmp_path):
-    """A latency table holds DARTS pieces: a space that builds other networks is refused in one
-    sentence, by the search and by tndnas latency-table."""
+def test_latency_tables_are_refused_for_a_space_without_latency_pieces(tmp_path, capsys):
+    """A space that has no latency pieces refuses a latency table in one sentence, in the
+    search (reward.latency_table) and in tndnas latency-table."""
     from tndnas.cli import main
-    from tndnas.config import ConfigError
-    from tndnas.search.stages import require_darts_cells
+    from tndnas.run_files import SearchRunFiles
+    from tndnas.search.setup import latency_table
     from tndnas.spaces import SearchSpace, register_space
 
-    register_space("test-not-darts", SearchSpace(), overwrite=True)
-    cfg = tiny("space.name=test-not-darts")
-    with pytest.raises(ConfigError, match="'test-not-darts' builds other networks"):
-        require_darts_cells(cfg, "reward.latency_table")
-    argv = ["latency-table", "--preset", "quick", "--set", "space.name=test-not-darts",
-            "--out", str(tmp_path / "t.json")]  # fmt: skip
+    register_space("test-no-pieces", SearchSpace(), overwrite=True)
+    cfg = tiny("space.name=test-no-pieces", f"reward.latency_table={tmp_path / 't.json'}")
+    with pytest.raises(LatencyTableError, match="'test-no-pieces' has no latency pieces"):
+        latency_table(cfg, SearchRunFiles(tmp_path / "run"), {}, None, {}, resume=False)
+    argv = ["latency-table", "--preset", "quick", "--set", "space.name=test-no-pieces",
+            "--check", "0", "--out", str(tmp_path / "t.json")]  # fmt: skip
     assert main(argv) == 2 and not (tmp_path / "t.json").exists()
+    err = capsys.readouterr().err
+    assert "has no latency pieces" in err and err.count("\n") == 1

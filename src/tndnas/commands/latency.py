@@ -96,7 +96,7 @@ def check_table(
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
-    from ..search.stages import require_darts_cells, space_ops
+    from ..search.stages import search_space, space_ops
     from ..space.macro import Macro
     from .info import dataset_shape
 
@@ -104,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
     preset = args.preset if args.preset or args.config else DEFAULT_PRESET
     overrides = option_overrides(args, (("dataset", "dataset.name"), ("data_dir", "dataset.data_dir")))  # fmt: skip
     cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
-    require_darts_cells(cfg, "tndnas latency-table")
+    space = search_space(cfg)
     device = resolve_device(args.device)
     in_ch, size, classes = dataset_shape(cfg.dataset.name, cfg.dataset.data_dir)
     macro = Macro(channels=cfg.target.channels, layers=cfg.target.layers, num_classes=classes,
                   in_channels=in_ch, image_size=size, steps=cfg.space.steps)  # fmt: skip
+    table = space.latency_table(macro, device=device, batch_size=args.batch, threads=args.threads,
+                                channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
     ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
-    table = LatencyTable(macro, device=device, batch_size=args.batch, threads=args.threads,
-                         channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
     print(f"measuring with {args.backend} on {device} ({table.threads} threads, batch {args.batch}): the target network "
           f"of {macro.channels} channels x {macro.layers} cells, {len(ops['normal'])} normal and "
           f"{len(ops['reduce'])} reduce ops", flush=True)  # fmt: skip

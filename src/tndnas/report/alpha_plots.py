@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
-from ..space.genotype import CELL_TYPES
 from .plot_common import (
     _figure,
     _mark_stages,
@@ -67,8 +66,9 @@ def plot_argmax_ops(snaps: list[dict], cell_type: str, path: Path) -> Path | Non
 
 
 def plot_alpha_stage(snap: dict, path: Path) -> Path | None:
-    """Heat map of softmax(alpha), normal and reduce cells side by side."""
-    cells = [ct for ct in CELL_TYPES if ct in snap]
+    """Heat map of softmax(alpha), one panel per cell type (DARTS: normal and reduce cells side
+    by side)."""
+    cells = [ct for ct, v in snap.items() if isinstance(v, dict) and "alpha" in v]
     if not cells:
         return None
     probs = {ct: softmax_rows(snap[ct]["alpha"]) for ct in cells}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..space.genotype import CELL_TYPES, edge_pairs
+from ..space.genotype import edge_pairs
 from ..space.ops import UnknownOpError, op_spec
 
 DPI = 120
@@ -113,9 +113,8 @@ def load_alpha_snapshots(alpha_dir: str | Path) -> list[dict]:
             "epoch": _int(data.get("epoch"), int(m.group(2))),
             "path": path,
         }
-        for ct in CELL_TYPES:
-            cell = data.get(ct)
-            if not isinstance(cell, dict):
+        for ct, cell in data.items():  # one entry per cell type of the run's space
+            if ct in ("stage", "epoch") or not isinstance(cell, dict):
                 continue
             try:
                 alpha = np.array(cell["alpha"], dtype=float)

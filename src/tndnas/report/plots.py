@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from ..run_files import SearchRunFiles
-from ..space.genotype import CELL_TYPES
 from ..spaces import genotype_from_dict, load_genotype, space_of
 from .alpha_plots import (
     plot_alpha_stage,
@@ -127,7 +126,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ("entropy", lambda: plot_entropy(alpha, out / "entropy.png")),
         ("epochs", lambda: plot_epochs(epochs, out / "epochs.png")),
     ]
-    for ct in CELL_TYPES:
+    cell_types = dict.fromkeys(ct for s in snaps for ct, v in s.items() if isinstance(v, dict))
+    for ct in cell_types:
         jobs.append(
             (
                 f"argmax_ops_{ct}",

@@ -39,7 +39,6 @@ from ..runtime import (
     save_atomic,
     write_json_atomic,
 )
-from ..space.genotype import CELL_TYPES
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
 from ..train.search_step import cosine_lr, set_lr, weight_step
@@ -247,11 +246,11 @@ class Search:
                        "genotype": geno.to_dict(), **learning})  # fmt: skip
             prog.stage_genotypes.append(geno.to_dict())
             prog.stage_learning.append(learning)
-            drops = {"normal": st.drop_normal, "reduce": st.drop_reduce}
-            keep = {ct: shrink_keep(probs[ct], drops[ct]) for ct in CELL_TYPES}
+            # n_k per cell type: stages.N.drop_<cell type>
+            keep = {ct: shrink_keep(p, getattr(st, f"drop_{ct}")) for ct, p in probs.items()}
             prog.candidates = {
                 ct: [[prog.candidates[ct][e][i] for i in keep[ct][e]] for e in range(self.edges)]
-                for ct in CELL_TYPES
+                for ct in keep
             }
             prog.stage, prog.epoch, s = k + 1, 0, None
             prog.metrics_lines = log.count()
@@ -309,7 +308,7 @@ class Search:
                         w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
                 else:  # sampled: one path drawn from the policy trains
                     g = s.policy.sample(1, s.gen_policy)
-                    path = {ct: g[ct][0].tolist() for ct in CELL_TYPES}
+                    path = {ct: v[0].tolist() for ct, v in g.items()}
                 loss, ok = weight_step(
                     s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
                     weights=None if path else w, path=path, amp=self.amp, params=s.params,
@@ -343,8 +342,8 @@ class Search:
 
     def _write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
         data = {"stage": k, "epoch": epoch}
-        for ct in CELL_TYPES:
-            data[ct] = {"alpha": s.policy.alpha[ct].tolist(), "ops": candidates[ct]}
+        for ct, alpha in s.policy.alpha.items():
+            data[ct] = {"alpha": alpha.tolist(), "ops": candidates[ct]}
         write_json_atomic(self.rundir.alpha_file(k, epoch), data)
 
     def _finish(self, prog: Progress) -> dict:

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 import torch
 
-from ..space.genotype import CELL_TYPES
 from .policy import CategoricalPolicy, mean_entropy
 
 #: A stage whose policy ends with at least this share of its maximum entropy has not learned.
@@ -18,7 +17,7 @@ STILL_ENTROPY_RATIO = 0.97
 def max_entropy(alpha: Mapping[str, torch.Tensor]) -> float:
     """The mean entropy per edge (nats) of uniform probabilities over each edge's candidates:
     ``mean over edges of log K``, the value :meth:`CategoricalPolicy.entropy` starts near."""
-    logs = [math.log(alpha[ct].shape[1]) for ct in CELL_TYPES for _ in range(alpha[ct].shape[0])]
+    logs = [math.log(a.shape[1]) for a in alpha.values() for _ in range(a.shape[0])]
     return sum(logs) / len(logs)
 
 
@@ -31,7 +30,7 @@ def stage_learning(
     h_max = max_entropy(policy.alpha)
     h_end = float(policy.entropy())
     changed = torch.cat(
-        [alpha_start[ct].argmax(-1) != policy.alpha[ct].argmax(-1) for ct in CELL_TYPES]
+        [alpha_start[ct].argmax(-1) != a.argmax(-1) for ct, a in policy.alpha.items()]
     )
     return {
         "alpha_updates": updates,

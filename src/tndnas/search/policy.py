@@ -9,8 +9,6 @@ from collections.abc import Mapping
 
 import torch
 
-from ..space.genotype import CELL_TYPES
-
 
 def mean_entropy(alpha: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Mean entropy per edge (nats) of softmax(alpha), over both cell types."""
@@ -35,7 +33,7 @@ class CategoricalPolicy:
             ct: torch.randn(num_edges, num_ops[ct], generator=generator)
             .mul_(init_std)
             .requires_grad_(False)
-            for ct in CELL_TYPES
+            for ct in num_ops  # the space's cell types, in its order
         }
 
     def probs(self) -> dict[str, torch.Tensor]:
@@ -95,7 +93,7 @@ class CategoricalPolicy:
         return {ct: a.clone() for ct, a in self.alpha.items()}
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        for ct in CELL_TYPES:  # in place: an optimiser may hold these tensors
+        for ct in self.alpha:  # in place: an optimiser may hold these tensors
             if self.alpha[ct].shape != state[ct].shape:
                 self.alpha[ct] = state[ct].clone()
             else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from ..config import PolicyConfig
-from ..space.genotype import CELL_TYPES
 from .policy import CategoricalPolicy
 
 BASELINE_MODES = ("previous", "current", "leave_one_out")
@@ -84,7 +83,8 @@ class Reinforce:
         normalize_advantage: bool = False,
     ):
         self.policy = policy
-        self.params = [policy.alpha[ct] for ct in CELL_TYPES]
+        self.cell_types = list(policy.alpha)
+        self.params = [policy.alpha[ct] for ct in self.cell_types]
         adam = torch.optim.AdamW if decoupled_weight_decay else torch.optim.Adam
         self.optimizer = adam(self.params, lr=lr, betas=betas, weight_decay=weight_decay)
         self.normalize_advantage = normalize_advantage
@@ -115,8 +115,10 @@ class Reinforce:
         if self.entropy_weight:
             ent = self.policy.entropy_grad()
             n_edges = sum(a.shape[0] for a in self.params)
-            ascent = {ct: ascent[ct] + self.entropy_weight * ent[ct] / n_edges for ct in CELL_TYPES}
-        for ct, a in zip(CELL_TYPES, self.params):
+            ascent = {
+                ct: ascent[ct] + self.entropy_weight * ent[ct] / n_edges for ct in self.cell_types
+            }
+        for ct, a in zip(self.cell_types, self.params):
             a.grad = -ascent[ct]  # Adam minimises the negative objective
         if self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)

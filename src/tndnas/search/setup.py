@@ -15,7 +15,7 @@ from ..run_files import SearchRunFiles
 from ..space.macro import Macro
 from ..train.search_step import SKIP_DROPOUT_SCHEDULES
 from . import op_graphs
-from .stages import require_darts_cells, run_cost_names
+from .stages import run_cost_names, search_space
 
 __all__ = [
     "check_cuda_graphs",
@@ -67,9 +67,9 @@ def latency_table(
                 "then set reward.latency_table=FILE."
             )
         return None
-    require_darts_cells(cfg, "reward.latency_table")
     copy = files.latency_table
-    table = LatencyTable.load(copy if resume and copy.exists() else path, expect=target)
+    space = search_space(cfg)
+    table = space.load_latency_table(copy if resume and copy.exists() else path, expect=target)
     table.check_covers(ops)
     return table
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
-from ..space.genotype import CELL_TYPES
 from ..spaces import SearchSpace, get_space
 
 
@@ -35,28 +34,13 @@ def search_space(cfg: SearchConfig) -> SearchSpace:
         raise ConfigError(f"space.name: {err.args[0]}") from None
 
 
-def require_darts_cells(cfg: SearchConfig, what: str) -> None:
-    """Refuse, in one sentence, a ``what`` that only knows DARTS cells (latency tables) on a
-    search space that does not build them."""
-    from ..spaces.darts import DartsSpace
-
-    space = search_space(cfg)
-    if not isinstance(space, DartsSpace):
-        raise ConfigError(
-            f"{what}: latency tables hold the pieces of DARTS cells, but search space "
-            f"'{space.name}' builds other networks; latency is predicted for DARTS-cell spaces "
-            "only, so leave latency_ms out of this search"
-        )
-
-
 def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
     """Per cell type, how many candidates each edge has at the start of stage ``stage``
     (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
     stages before it (Eq. 11)."""
     ops = space_ops(cfg)
     return {
-        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage])
-        for ct in CELL_TYPES
+        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage]) for ct in ops
     }
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 
 from ..config import SearchConfig
-from ..space.genotype import CELL_TYPES
 from ..space.macro import Macro
 from ..space.supernet import Supernet
 from .op_graphs import OpGraphs
@@ -128,8 +127,8 @@ def new_stage_state(
         for i, d in ((1, device), (2, device), (3, "cpu"))
     ]
     init_gen = torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4))
-    edges = len(candidates[CELL_TYPES[0]])
-    policy = CategoricalPolicy({ct: len(candidates[ct][0]) for ct in CELL_TYPES}, edges, init_gen)
+    edges = len(next(iter(candidates.values())))
+    policy = CategoricalPolicy({ct: len(c[0]) for ct, c in candidates.items()}, edges, init_gen)
     reinforce = Reinforce.from_config(policy, cfg.policy)
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ..objectives import CostContext, CostSpec, RewardTerm, scalarize
-from ..space.genotype import CELL_TYPES, GenotypeError
+from ..space.genotype import GenotypeError
 from ..space.supernet import Supernet, path_genotype
 from .op_graphs import OpGraphs
 from .reinforce import Reinforce
@@ -67,7 +67,7 @@ def reinforce_update(
     """
     policy = reinforce.policy
     g = policy.sample(samples, generator)
-    paths = [{ct: g[ct][m].tolist() for ct in CELL_TYPES} for m in range(samples)]
+    paths = [{ct: g[ct][m].tolist() for ct in g} for m in range(samples)]
     accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
     rewards: list[float] = []
     values: dict[str, list[float]] = {name: [] for name in costs}

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..naming import unknown_name
 from ..objectives import CostTable
+from ..objectives.latency import LatencyTable, LatencyTableError
 from ..space.genotype import Genotype, GenotypeError, read_genotype_data
 from ..space.macro import Macro
 
@@ -77,6 +78,23 @@ class SearchSpace:
     def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
         """Exact params and FLOPs of any genotype's target network."""
         raise NotImplementedError
+
+    def latency_table(self, target: Macro, **options: Any) -> LatencyTable:
+        """An empty latency table of ``target``'s pieces to measure (``options``: device,
+        batch_size, threads, channels_last, min_run_time, backend); a space without latency
+        pieces refuses in one sentence."""
+        raise LatencyTableError(self._no_latency())
+
+    def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
+        """The latency table in ``path`` (written by ``tndnas latency-table``), checked to be
+        for ``expect``."""
+        raise LatencyTableError(self._no_latency())
+
+    def _no_latency(self) -> str:
+        return (
+            f"search space '{self.name}' has no latency pieces, so no latency table can be "
+            "measured or read for it; leave latency_ms out of this search"
+        )
 
     def memory_probe(
         self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool

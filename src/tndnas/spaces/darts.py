@@ -4,11 +4,13 @@ nodes, every edge choosing among the ops of ``space.normal_ops`` / ``space.reduc
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..objectives import CostTable
+from ..objectives.latency import LatencyTable
 from ..space.genotype import (
     CELL_TYPES,
     Genotype,
@@ -63,6 +65,12 @@ class DartsSpace(SearchSpace):
 
     def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
         return CostTable(target, auxiliary)
+
+    def latency_table(self, target: Macro, **options: Any) -> LatencyTable:
+        return LatencyTable(target, **options)
+
+    def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
+        return LatencyTable.load(path, expect=expect)
 
     def memory_probe(
         self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool

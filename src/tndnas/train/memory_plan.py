@@ -11,7 +11,6 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..runtime import available_memory_bytes, memory_share
-from ..space.genotype import CELL_TYPES
 from ..space.macro import Macro
 from .memory import MemoryProbe, probe_supernet
 
@@ -57,7 +56,7 @@ def plan_memory(
     share = memory_share()
     each = None if share is None else share.bytes_each(device)
     probes: dict[int, MemoryProbe] = {}
-    kept = {ct: len(candidates[ct][0]) for ct in CELL_TYPES}
+    kept = {ct: len(c[0]) for ct, c in candidates.items()}
     sampled = w.mode == "sampled"
     # only the mixed forward is checkpointed (Supernet.forward); a sampled path never is
     checkpointed = w.checkpoint and not sampled
@@ -73,7 +72,7 @@ def plan_memory(
             kept, w.batch_size, checkpoint=checkpointed, sampled=sampled
         )
         stages.append((k, st, dict(kept), est))
-        for ct in CELL_TYPES:
+        for ct in kept:
             kept[ct] -= getattr(st, f"drop_{ct}")
     if not stages:  # resumed after the last stage: nothing left to estimate
         return []
