@@ -288,12 +288,20 @@ def main(argv=None) -> int:
     p.add_argument("--train-steps", type=int, default=None, metavar="N",
                    help="cap the training check's epochs at N steps (default: whole epochs)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="the search check draws no plots")
+    p.add_argument("--checks", default=None, metavar="NAMES",
+                   help=f"comma-separated checks to run (default: all of {', '.join(CHECKS)})")  # fmt: skip
     args = p.parse_args(argv)
     global TRAIN_STEPS, PLOTS
     TRAIN_STEPS, PLOTS = args.train_steps, not args.no_plots
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        wanted = set(args.checks.split(",")) if args.checks else set(CHECKS)
+        unknown = wanted - set(CHECKS)
+        if unknown:
+            p.error(f"unknown check {sorted(unknown)[0]}; the checks: {', '.join(CHECKS)}")
         for name, check in CHECKS.items():
+            if name not in wanted:
+                continue
             if name in ("no_host_sync", "cuda_graphs") and not args.device.startswith("cuda"):
                 continue
             t = time.perf_counter()

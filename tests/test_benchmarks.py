@@ -41,11 +41,12 @@ def test_gpu_smoke_script_runs_its_checks_on_the_cpu(tmp_path):
     from benchmarks.gpu_smoke import main as gpu_smoke
 
     out = tmp_path / "smoke.json"
-    assert (
-        gpu_smoke(["--device", "cpu", "--json", str(out), "--train-steps", "2", "--no-plots"]) == 0
-    )
+    # sampled mode is searched by test_learning's noise control: the script's own checks here
+    argv = ["--device", "cpu", "--json", str(out), "--train-steps", "2", "--no-plots",
+            "--checks", "search,resume,train_export"]  # fmt: skip
+    assert gpu_smoke(argv) == 0
     res = json.loads(out.read_text())
-    assert set(res) == {"search", "resume", "sampled_mode", "train_export"}
+    assert set(res) == {"search", "resume", "train_export"}
     assert res["resume"]["same_genotype"] and res["resume"]["same_metrics"]  # exact on the CPU
     assert res["train_export"]["onnx_max_abs_diff"] < 1e-3
 

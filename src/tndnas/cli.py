@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import config, export, info, latency, plot, search, sweep, train
+from .commands import config, export, info, latency, nb201, plot, search, sweep, train
 from .plugins import env_plugins, plugin_scope, run_plugins
 
 
@@ -19,6 +19,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .space.genotype import GenotypeError
     from .space.macro import MacroError
     from .space.ops import UnknownOpError
+    from .spaces.nb201.table import Nb201TableError
 
     errors: list[type[BaseException]] = [
         GenotypeError,
@@ -28,6 +29,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         CheckpointError,
         RunDirError,
         PluginError,
+        Nb201TableError,
     ]
     try:
         from .data import DatasetError
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "before the command runs; repeatable; recorded in the run's config",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, search, plot, train, export, sweep, latency, config):
+    for module in (info, search, plot, train, export, sweep, latency, nb201, config):
         module.add_parser(sub)
     return parser
 

@@ -99,7 +99,7 @@ def describe(
         "flops": cost.flops,
         "macs": cost.macs,
         "latency_ms": latency.latency_ms(geno) if latency and latency.macro == macro else None,
-        "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in ("normal", "reduce")},
+        "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in space_of(geno).cell_types},
         "_genotype": geno,
     }
 

@@ -3,6 +3,7 @@ with its log record, and the per-epoch accuracies on the architecture half."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 import torch
@@ -11,7 +12,7 @@ from ..config import SearchConfig
 from ..objectives import CostContext
 from .diagnostics import max_entropy
 from .scoring import batch_statistics, score_paths
-from .stages import reward_terms
+from .stages import reward_terms, search_space
 from .state import StageState
 from .update import reinforce_update
 
@@ -36,6 +37,7 @@ def alpha_step(
     res = reinforce_update(
         s.supernet, s.reinforce, x, y, candidates, costs, cost_ctx, reward_terms(cfg, k),
         samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
+        to_genotype=functools.partial(search_space(cfg).path_genotype, candidates, space_cfg=cfg.space),
     )  # fmt: skip
     accs, r = res.accuracies, res.rewards
     s.updates += 1

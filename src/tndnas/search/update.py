@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -31,13 +33,14 @@ def sample_costs(
     paths: Sequence[Mapping[str, Sequence[int]]],
     costs: Mapping[str, CostSpec],
     ctx: CostContext,
-    steps: int,
+    to_genotype: Callable[[Mapping[str, Sequence[int]]], Any],
 ) -> list[dict[str, float] | None]:
-    """Costs of each sampled path's evaluation network (None: a cell with no live node)."""
+    """Costs of each sampled path's evaluation network (None: a cell with no live node);
+    ``to_genotype(path)``: the genotype a path stands for (the search space's)."""
     out: list[dict[str, float] | None] = []
     for path in paths:
-        geno = path_genotype(candidates, path, steps)
         try:
+            geno = to_genotype(path)
             out.append({name: spec.fn(geno, ctx) for name, spec in costs.items()})
         except GenotypeError:
             out.append(None)
@@ -59,19 +62,23 @@ def reinforce_update(
     use_accuracy: bool = True,
     amp: bool = False,
     graphs: OpGraphs | None = None,
+    to_genotype: Callable[[Mapping[str, Sequence[int]]], Any] | None = None,
 ) -> UpdateResult:
     """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
     sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
     and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
     ``graphs``: score with the ops replayed from CUDA graphs (:class:`OpGraphs`).
+    ``to_genotype(path)``: the space's genotype of a path (default: DARTS cells).
     """
+    if to_genotype is None:
+        to_genotype = functools.partial(path_genotype, candidates, steps=supernet.steps)
     policy = reinforce.policy
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in g} for m in range(samples)]
     accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
     rewards: list[float] = []
     values: dict[str, list[float]] = {name: [] for name in costs}
-    for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, supernet.steps)):
+    for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, to_genotype)):
         if c is None:
             rewards.append(0.0)
             continue

@@ -75,6 +75,13 @@ class SearchSpace:
         """The architecture a policy (``probs``: per cell type, edges x candidates) stands for."""
         raise NotImplementedError
 
+    def path_genotype(
+        self, candidates: Mapping[str, Sequence[Sequence[str]]], path: Any, space_cfg: Any
+    ) -> Genotype:
+        """The genotype of a sampled path (``path[cell_type][e]``: the index of edge e's op
+        among its candidates), whose costs the reward looks up."""
+        raise NotImplementedError
+
     def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
         """Exact params and FLOPs of any genotype's target network."""
         raise NotImplementedError
@@ -180,4 +187,4 @@ def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
     return genotype_from_dict(*read_genotype_data(spec))
 
 
-from . import darts  # noqa: E402,F401 - registers the built-in space
+from . import darts, nb201  # noqa: E402,F401 - register the built-in spaces

@@ -21,7 +21,7 @@ from ..space.genotype import (
 from ..space.macro import Macro
 from ..space.network import EvalNetwork
 from ..space.op_sets import resolve_op_set
-from ..space.supernet import Supernet
+from ..space.supernet import Supernet, path_genotype
 from . import SearchSpace, register_space
 
 
@@ -62,6 +62,11 @@ class DartsSpace(SearchSpace):
         """Argmax per edge; ``none`` removes the edge (the paper's end-to-end derivation)."""
         geno = derive_genotype(dict(probs), dict(candidates), space_cfg.steps, metadata)
         return dataclasses.replace(geno, space=self.name)
+
+    def path_genotype(
+        self, candidates: Mapping[str, Sequence[Sequence[str]]], path: Any, space_cfg: Any
+    ) -> Genotype:
+        return path_genotype(candidates, path, space_cfg.steps)
 
     def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
         return CostTable(target, auxiliary)

@@ -91,6 +91,11 @@ def _edge_map(genotype: Genotype, cell_type: str) -> dict[tuple[int, int], str]:
 
 def genotype_difference(stored: Genotype, given: Genotype) -> str | None:
     """The first difference between two genotypes' networks, phrased 'there ... here', or None."""
+    if type(stored) is not type(given) or not isinstance(stored, Genotype):
+        # another space's genotypes: compare what they build
+        a, b = stored.to_dict(), given.to_dict()
+        a.pop("metadata", None), b.pop("metadata", None)
+        return None if a == b else f"the architecture is {a} there but {b} here"
     if stored.steps != given.steps:
         return f"cells have {stored.steps} intermediate nodes there but {given.steps} here"
     for ct in CELL_TYPES:

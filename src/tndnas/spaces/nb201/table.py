@@ -1,0 +1,110 @@
+"""The NAS-Bench-201 results table: one row per cell of the space (row i is benchmark index i),
+its cell string and its accuracies, read from a CSV the user passes (never bundled).
+
+The table the project's examples use, ``nats_tss_test_acc_200ep.csv``, has the columns
+``CIFAR10TestAccuracy200Epochs``, ``CIFAR100TestAccuracy200Epochs``,
+``ImageNetTestAccuracy200Epochs`` (test accuracy in %, after 200 epochs) and
+``ArchitectureString`` (the cell string)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...space.genotype import GenotypeError
+from .genotype import NB201_OPS, parse_cell_string
+
+#: Cells in the space: 5 ops on each of 6 edges.
+NB201_CELLS = len(NB201_OPS) ** 6
+#: The column holding the cell string in the published tables.
+ARCH_COLUMN = "ArchitectureString"
+
+
+class Nb201TableError(ValueError):
+    """A results table that cannot be used; the message names the file, the problem and the fix."""
+
+
+@dataclass
+class Nb201Table:
+    """Accuracy columns by name, one value per cell, and each cell's row index."""
+
+    path: Path
+    columns: dict[str, list[float]]
+    index: dict[tuple[str, ...], int]  # the cell's ops -> row (benchmark index)
+
+    def row(self, ops: tuple[str, ...]) -> int:
+        return self.index[ops]
+
+    def rank(self, column: str, ops: tuple[str, ...]) -> int:
+        """1 + the number of cells with a strictly higher value in ``column`` (1: the best)."""
+        value = self.columns[column][self.index[ops]]
+        return 1 + sum(v > value for v in self.columns[column])
+
+    def best(self, column: str) -> tuple[int, float]:
+        values = self.columns[column]
+        i = max(range(len(values)), key=values.__getitem__)
+        return i, values[i]
+
+
+def read_nb201_table(
+    path: str | os.PathLike, arch_column: str = ARCH_COLUMN, *, full: bool = True
+) -> Nb201Table:
+    """Read a results CSV: every column other than ``arch_column`` whose values are all numbers
+    becomes an accuracy column.  ``full``: the table must hold each of the 15,625 cells once.
+    Every problem is one :class:`Nb201TableError` sentence."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise Nb201TableError(
+            f"results table {path} does not exist; pass the NAS-Bench-201 CSV with --table"
+        ) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise Nb201TableError(f"results table {path} cannot be read ({err})") from None
+    if not rows:
+        raise Nb201TableError(f"results table {path} has no rows")
+    header = list(rows[0])
+    if arch_column not in header:
+        raise Nb201TableError(
+            f"results table {path} has no column '{arch_column}' (its columns: "
+            f"{', '.join(header)}); name the cell-string column with --arch-column"
+        )
+    index: dict[tuple[str, ...], int] = {}
+    for i, r in enumerate(rows):
+        try:
+            ops = parse_cell_string(r[arch_column], f"{path} row {i + 2}")
+        except GenotypeError as err:
+            raise Nb201TableError(str(err)) from None
+        if ops in index:
+            raise Nb201TableError(
+                f"results table {path} lists the cell {r[arch_column]} twice (rows "
+                f"{index[ops] + 2} and {i + 2}); use a table with one row per cell"
+            )
+        index[ops] = i
+    columns = {}
+    for name in header:
+        if name == arch_column:
+            continue
+        values = [_number(r[name]) for r in rows]
+        if all(v is not None for v in values):
+            columns[name] = values
+    if full and len(rows) != NB201_CELLS:
+        raise Nb201TableError(
+            f"results table {path} has {len(rows)} cells, but the NAS-Bench-201 space has "
+            f"{NB201_CELLS}; pass the whole table"
+        )
+    if not columns:
+        raise Nb201TableError(f"results table {path} has no column of numbers besides the cells")
+    return Nb201Table(path, columns, index)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        v = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return v if v is not None and math.isfinite(v) else None
