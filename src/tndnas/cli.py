@@ -8,7 +8,18 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import config, export, info, latency, nb201, plot, search, sweep, train
+from .commands import (
+    bench_tabular,
+    config,
+    export,
+    info,
+    latency,
+    nb201,
+    plot,
+    search,
+    sweep,
+    train,
+)
 from .plugins import env_plugins, plugin_scope, run_plugins
 
 
@@ -68,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "before the command runs; repeatable; recorded in the run's config",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, search, plot, train, export, sweep, latency, nb201, config):
+    for module in (info, search, plot, train, export, sweep, latency, nb201, bench_tabular, config):
         module.add_parser(sub)
     return parser
 

@@ -1,9 +1,10 @@
 """How alpha learns: the policy, REINFORCE with a baseline, progressive stages (Algorithm 2)."""
 
 from ..runtime import CheckpointError, RunDirError
-from .algorithm import Search, search, shrink_keep
+from .algorithm import Search, search
 from .policy import CategoricalPolicy
 from .reinforce import MovingAverageBaseline, Reinforce
+from .stages import shrink_keep
 
 __all__ = [
     "CategoricalPolicy",

@@ -53,17 +53,10 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import reward_terms, search_space, space_ops, steps_per_epoch
+from .stages import reward_terms, search_space, shrink_keep, space_ops, steps_per_epoch
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
-
-
-def shrink_keep(probs: torch.Tensor, n_drop: int) -> list[list[int]]:
-    """Eq. (11): per edge, the indices that survive dropping the ``n_drop`` lowest p."""
-    keep = probs.shape[1] - n_drop
-    order = torch.argsort(probs, dim=1, descending=True, stable=True)
-    return [sorted(row[:keep].tolist()) for row in order]
 
 
 class Search:

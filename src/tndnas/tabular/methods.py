@@ -1,0 +1,159 @@
+"""Search methods on a :class:`TabularSpace`, each given a budget of queries (distinct cells
+scored): TND-NAS (the search's policy, REINFORCE update, reward and shrinking, the accuracy read
+from the table instead of a supernet), random search, and regularised evolution."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ..config import SearchConfig
+from ..objectives import RewardTerm, scalarize
+from ..search.policy import CategoricalPolicy
+from ..search.reinforce import Reinforce
+from ..search.stages import shrink_keep, stage_seed
+from ..spaces.nb201 import NB201_OPS
+from .space import Cell, TabularSpace
+
+NUM_OPS = len(NB201_OPS)
+
+#: Regularised evolution: population size and tournament size.
+EVOLUTION_POPULATION = 20
+EVOLUTION_TOURNAMENT = 5
+
+
+@dataclass
+class Queries:
+    """What a method scored: each distinct cell's first observed accuracy (%), in order (the
+    queries; cells sampled again are measured again but count once)."""
+
+    observed: dict[Cell, float] = field(default_factory=dict)
+    final: Cell | None = None  # TND-NAS: the argmax cell of its last policy
+    final_probability: float | None = None  # TND-NAS: that cell's probability under the policy
+
+    def best_observed(self) -> Cell:
+        return max(self.observed, key=self.observed.__getitem__)
+
+
+class _Scorer:
+    """Reads a cell's accuracy, with the binomial noise of measuring it on ``images`` images
+    when given (as a search measures a sampled sub-network on one batch)."""
+
+    def __init__(self, space: TabularSpace, images: int | None, gen: torch.Generator):
+        self.space, self.images, self.gen = space, images, gen
+
+    def __call__(self, cell: Cell) -> float:
+        acc = self.space.accuracy[cell]
+        if not self.images:
+            return acc
+        p = torch.tensor(min(max(acc / 100.0, 0.0), 1.0))
+        return (
+            100.0
+            * float(torch.binomial(torch.tensor(float(self.images)), p, generator=self.gen))
+            / self.images
+        )
+
+
+def _reward(space: TabularSpace, terms: Sequence[RewardTerm], cell: Cell, acc: float) -> float:
+    costs = {t.cost: space.costs[t.cost][cell] for t in terms}
+    return scalarize(acc / 100.0, costs, terms)
+
+
+def tnd_search(
+    space: TabularSpace,
+    budget: int,
+    seed: int,
+    cfg: SearchConfig,
+    terms: Sequence[RewardTerm] = (),
+    images: int | None = None,
+) -> Queries:
+    """The search's policy on the table: per stage a fresh uniform policy over the candidates
+    left, ``policy.samples`` cells per update, the reward of Eq. (9)/(10) with the table's
+    accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop_normal``
+    least likely ops of every edge are dropped (Eq. 11).  Each stage gets a share of the query
+    budget in proportion to its alpha updates in ``cfg``; a stage also ends once its policy
+    stops proposing new cells (after ``20 * budget / samples`` updates in all)."""
+    q = Queries()
+    score = _Scorer(space, images, torch.Generator().manual_seed(stage_seed(seed, 99, 0)))
+    weights = [max(st.epochs - st.pretrain_epochs, 1) for st in cfg.stages]
+    ends = [round(budget * sum(weights[: k + 1]) / sum(weights)) for k in range(len(weights))]
+    candidates = [list(range(NUM_OPS)) for _ in range(6)]
+    m = cfg.policy.samples
+    updates_left = 20 * budget // m + 10
+    for k, st in enumerate(cfg.stages):
+        init = torch.Generator().manual_seed(stage_seed(seed, k, 4))
+        gen = torch.Generator().manual_seed(stage_seed(seed, k, 3))
+        policy = CategoricalPolicy({"normal": len(candidates[0])}, 6, init)
+        rl = Reinforce.from_config(policy, cfg.policy)
+        while len(q.observed) < ends[k] and updates_left > 0:
+            g = policy.sample(m, gen)["normal"]
+            cells = [tuple(candidates[e][int(i)] for e, i in enumerate(row)) for row in g]
+            rewards = []
+            for cell in cells:
+                acc = score(cell)  # measured anew each time it is sampled, as in a search
+                if cell not in q.observed and len(q.observed) < budget:
+                    q.observed[cell] = acc  # a query: the first measurement is kept
+                rewards.append(_reward(space, terms, cell, acc))
+            rl.step({"normal": g}, torch.tensor(rewards, dtype=torch.float32))
+            updates_left -= 1
+        probs = policy.probs()["normal"]
+        q.final = tuple(candidates[e][int(i)] for e, i in enumerate(probs.argmax(-1)))
+        q.final_probability = float(probs.max(-1).values.prod())
+        keep = shrink_keep(probs, st.drop_normal)
+        candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
+    return q
+
+
+def random_search(
+    space: TabularSpace, budget: int, seed: int, images: int | None = None
+) -> Queries:
+    """``budget`` distinct cells drawn uniformly."""
+    rng = random.Random(seed)
+    q = Queries()
+    score = _Scorer(space, images, torch.Generator().manual_seed(seed))
+    while len(q.observed) < min(budget, len(space.accuracy)):
+        cell = space.random_cell(rng)
+        if cell not in q.observed:
+            q.observed[cell] = score(cell)
+    return q
+
+
+def evolution(
+    space: TabularSpace,
+    budget: int,
+    seed: int,
+    terms: Sequence[RewardTerm] = (),
+    images: int | None = None,
+) -> Queries:
+    """Regularised evolution (aging): a population of :data:`EVOLUTION_POPULATION` random
+    cells; each step the fittest of :data:`EVOLUTION_TOURNAMENT` drawn from it is mutated on
+    one edge, the child joins and the oldest leaves.  Fitness is the reward of TND-NAS (the
+    accuracy alone without cost terms)."""
+    rng = random.Random(seed)
+    q = Queries()
+    score = _Scorer(space, images, torch.Generator().manual_seed(seed))
+    population: deque[tuple[Cell, float]] = deque()
+
+    def evaluate(cell: Cell) -> float:
+        acc = q.observed.setdefault(cell, score(cell))
+        return _reward(space, terms, cell, acc)
+
+    steps_left = 50 * budget
+    while len(population) < EVOLUTION_POPULATION and len(q.observed) < budget:
+        cell = space.random_cell(rng)
+        population.append((cell, evaluate(cell)))
+    while len(q.observed) < budget and steps_left > 0:
+        steps_left -= 1
+        parent = max(rng.sample(list(population), min(EVOLUTION_TOURNAMENT, len(population))),
+                     key=lambda p: p[1])[0]  # fmt: skip
+        child = list(parent)
+        e = rng.randrange(6)
+        child[e] = rng.choice([o for o in range(NUM_OPS) if o != parent[e]])
+        child_cell = tuple(child)
+        population.append((child_cell, evaluate(child_cell)))
+        population.popleft()
+    return q

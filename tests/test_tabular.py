@@ -1,0 +1,111 @@
+"""Tabular mode: the search's policy, reward and shrinking on a results table, beside random
+search and regularised evolution, scored exactly (tables generated here)."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+
+import pytest
+
+from tndnas.cli import main
+from tndnas.config import load_search_config
+from tndnas.spaces.nb201 import NB201_OPS, Nb201Genotype
+from tndnas.tabular.benchmark import run_benchmark
+from tndnas.tabular.fronts import front, hypervolume
+from tndnas.tabular.methods import evolution, random_search, tnd_search
+from tndnas.tabular.space import TabularSpace, load_tabular_space
+
+CELLS = list(itertools.product(range(len(NB201_OPS)), repeat=6))
+CONV3 = NB201_OPS.index("nor_conv_3x3")
+
+
+def smooth(cell):
+    """A landscape with one best cell (all nor_conv_3x3) and a gentle slope towards it."""
+    return 40.0 + 9.0 * sum(o == CONV3 for o in cell) + 0.5 * sum(o == 2 for o in cell)
+
+
+def test_front_and_hypervolume_on_hand_made_points():
+    pts = [(1.0, 1.0), (2.0, 2.0), (1.5, 3.0), (3.0, 3.0), (0.5, 0.5)]
+    assert front(pts) == [(0.5, 0.5), (1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]
+    # strips from ref (0, 4): 0.5*3.5 + 0.5*3 + 1*2 + 1*1
+    assert hypervolume(pts, (0.0, 4.0)) == pytest.approx(1.75 + 1.5 + 2.0 + 1.0)
+    assert hypervolume([(5.0, 5.0)], (0.0, 4.0)) == 0.0  # costlier than the reference
+    assert hypervolume([], (0.0, 4.0)) == 0.0
+
+
+def test_policy_concentrates_on_the_best_cell_and_stays_flat_on_noise():
+    """Accuracy alone, no noise: the preset's policy ends with the best cell as its argmax and
+    gives it over 100 times its uniform probability; on a table of equal accuracies measured
+    with binomial noise (a pure-noise control) it stays within 10 times uniform."""
+    cfg = load_search_config("nb201-c10")
+    uniform = len(NB201_OPS) ** -6
+    space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
+    for seed in range(2):
+        q = tnd_search(space, 1000, seed, cfg)
+        assert q.final == (CONV3,) * 6 and q.final_probability > 100 * uniform, q.final_probability
+        assert len(q.observed) == 1000
+    flat = TabularSpace("acc", dict.fromkeys(CELLS, 70.0))
+    q = tnd_search(flat, 1000, 0, cfg, images=64)
+    assert q.final_probability < 10 * uniform, q.final_probability
+
+
+def test_random_search_and_evolution_spend_their_budget():
+    space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
+    q = random_search(space, 50, 0)
+    assert len(q.observed) == 50 and q.best_observed() in q.observed
+    q = evolution(space, 300, 0)
+    assert len(q.observed) == 300 and q.best_observed() == (CONV3,) * 6
+
+
+def write_table(path, cells, columns):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*columns, "ArchitectureString"])
+        for cell in cells:
+            ops = tuple(NB201_OPS[i] for i in cell)
+            w.writerow([*(fn(cell) for fn in columns.values()), Nb201Genotype(ops).cell_string()])
+    return path
+
+
+def test_benchmark_scores_exactly(tmp_path):
+    """Querying every cell finds the table's front: hypervolume fraction exactly 1; costs come
+    from the cell (params), from a column, or from another CSV keyed by cell string."""
+    table = write_table(tmp_path / "t.csv", CELLS, {"acc": smooth, "lat": lambda c: 1.0 + sum(c)})
+    other = write_table(tmp_path / "o.csv", CELLS[::-1], {"energy": lambda c: 2.0 + c[0]})
+    space = load_tabular_space(table, "acc", ["params", "lat", f"{other}:energy"])
+    assert space.costs["lat"][(0,) * 6] == 1.0 and space.costs[f"{other}:energy"][(4,) * 6] == 6.0
+    assert space.costs["params"][(0,) * 6] == pytest.approx(0.073306)
+    cfg = load_search_config("nb201-c10")
+    res = run_benchmark(space, cfg, [len(CELLS)], 1, ["lat"], methods=["random"])
+    assert res["results"]["accuracy"]["random"][len(CELLS)]["mean"] == space.best()
+    assert res["results"]["accuracy+lat"]["random"][len(CELLS)]["mean"] == pytest.approx(1.0)
+    res = run_benchmark(space, cfg, [20, 60], 2, ["params"])
+    for name in ("accuracy", "accuracy+params"):
+        for method in ("tnd-nas", "random", "evolution"):
+            r = res["results"][name][method]
+            assert len(r[20]["runs"]) == 2
+            if name != "accuracy":
+                assert 0.0 <= r[20]["mean"] <= 1.0 and 0.0 <= r[60]["mean"] <= 1.0
+
+
+def test_bench_tabular_command_and_its_errors(tmp_path, capsys):
+    table = write_table(tmp_path / "t.csv", CELLS, {"acc": smooth})
+    out, png = tmp_path / "r.json", tmp_path / "r.png"
+    argv = ["bench-tabular", "--table", str(table), "--objective", "acc", "--cost", "flops",
+            "--queries", "20,40", "--seeds", "2", "--acc-noise", "64", "--json", str(out),
+            "--plot", str(png)]  # fmt: skip
+    assert main(argv) == 0
+    res = json.loads(out.read_text())
+    assert set(res["results"]) == {"accuracy", "accuracy+flops"} and res["acc_noise_images"] == 64
+    assert png.stat().st_size > 10_000
+    assert "tnd-nas" in capsys.readouterr().out
+    for extra, needle in [
+        (["--objective", "nope"], "no numeric column 'nope'"),
+        (["--objective", "acc", "--cost", "watts"], "no numeric column 'watts'"),
+        (["--objective", "acc", "--queries", "10,x"], "not a list of integers"),
+    ]:
+        assert main(["bench-tabular", "--table", str(table), *extra]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1
