@@ -21,7 +21,7 @@ from tndnas.config import (
     validate,
 )
 
-PRESETS = ["paper-c10", "paper-c100", "pdarts-c10", "quick"]
+PRESETS = sorted(["paper-c10", "paper-c100", "pdarts-c10", "quick", "nb201-c10", "nb201-c10-cpu"])
 
 
 def _error(**kwargs) -> str:
@@ -54,7 +54,7 @@ def test_preset_loads_and_validates(name):
     assert isinstance(cfg, SearchConfig)
     assert all(isinstance(s, StageConfig) for s in cfg.stages)
     assert validate(cfg) is cfg
-    assert len(cfg.stages) == 3
+    assert len(cfg.stages) == (1 if name.startswith("nb201") else 3)
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -493,3 +493,23 @@ def test_the_train_protocol_table_of_the_docs_is_the_eval_preset():
             assert yaml.safe_load(text_value.replace("3e-4", "3.0e-4")) == getattr(cfg, key), key
             checked += 1
     assert checked >= 18
+
+
+def test_nb201_presets_state_the_published_protocol():
+    """nb201-c10: the benchmark's weight-sharing protocol; nb201-c10-cpu: its reduced proxy."""
+    c = load_search_config("nb201-c10")
+    assert (c.space.name, c.space.normal_ops, c.space.channels) == ("nb201", "nb201", 16)
+    assert (c.dataset.name, c.dataset.arch_fraction) == ("cifar10", 0.5)
+    w = c.weights
+    assert (w.batch_size, w.lr, w.lr_min, w.momentum, w.weight_decay) == (
+        64,
+        0.025,
+        0.001,
+        0.9,
+        5e-4,
+    )
+    assert [(s.layers, s.epochs, s.costs) for s in c.stages] == [(17, 100, [])]
+    assert (c.target.channels, c.target.layers) == (16, 17)
+    p = load_search_config("nb201-c10-cpu")
+    assert (p.space.channels, p.stages[0].layers, p.weights.max_steps_per_epoch) == (8, 5, 50)
+    assert (p.target.channels, p.target.layers) == (16, 17)  # costs of the published network

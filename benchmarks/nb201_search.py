@@ -1,0 +1,125 @@
+"""Weight-sharing searches of the NAS-Bench-201 space, scored by the benchmark's table.
+
+    python -m benchmarks.nb201_search --preset nb201-c10-cpu --seeds 3 --table FILE.csv
+                                      [--data-dir DIR] [--kendall-cells 100] [--kendall-images 1024]
+                                      [--out DIR] [--json OUT] [--set KEY=VALUE ...]
+
+Runs one search per seed (the preset as it is, plus ``--set``), looks the found cell up in the
+table (its CIFAR-10 test accuracy after 200 epochs, and its rank), and measures how well the
+final supernet ranks cells: the Kendall tau between the accuracy of ``--kendall-cells`` random
+cells in the supernet (sampled path, BatchNorm on batch statistics, on ``--kendall-images``
+architecture-half images) and their table accuracy.  Prints the mean ± std over seeds beside the
+published anchors of weight-sharing methods in this space.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from tndnas.config import load_search_config
+from tndnas.data import BatchIterator
+from tndnas.search.algorithm import Search
+from tndnas.search.scoring import score_paths
+from tndnas.spaces.nb201 import NB201_OPS
+from tndnas.spaces.nb201.table import read_nb201_table
+
+OBJECTIVE = "CIFAR10TestAccuracy200Epochs"
+#: CIFAR-10 test accuracy (%) of the cell each weight-sharing method finds (NAS-Bench-201 paper).
+ANCHORS = {"DARTS-V1/V2": "54.30", "ENAS": "53.89 ± 0.58", "RSPS": "84.07 ± 3.61",
+           "SETN": "87.64", "GDAS": "93.61 ± 0.09", "best cell": "94.37"}  # fmt: skip
+
+
+class _KeepLastStage(Search):
+    """The search, keeping its last stage's state (supernet and policy) for the ranking check."""
+
+    def evaluate(self, s):  # noqa: ANN001 - a StageState
+        self.last_stage = s
+        return super().evaluate(s)
+
+
+def kendall_tau(a: list[float], b: list[float]) -> float:
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a, b).statistic)
+
+
+@torch.no_grad()
+def supernet_ranking(search: _KeepLastStage, table, cells: int, images: int, seed: int) -> dict:
+    """Accuracy of ``cells`` random cells in the final supernet against their table accuracy."""
+    s = search.last_stage
+    cands = search.initial_candidates["normal"]
+    if any(len(c) != len(NB201_OPS) for c in cands):
+        raise SystemExit("the ranking check needs every op on every edge (a one-stage preset)")
+    rng = random.Random(seed)
+    picked = rng.sample(sorted(table.index), cells)
+    idx = search.arch_idx[:images]
+    batches = list(BatchIterator(search.data.train_x, search.data.train_y, 256, mean=search.data.mean,
+                                 std=search.data.std, augment=None, shuffle=False, drop_last=False,
+                                 indices=idx, generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    in_supernet = []
+    for ops in picked:
+        path = {"normal": [cands[e].index(op) for e, op in enumerate(ops)]}
+        correct = sum(float(score_paths(s.supernet, x, y, [path])[0]) * len(y) for x, y in batches)
+        in_supernet.append(100.0 * correct / sum(len(y) for _, y in batches))
+    truth = [table.columns[OBJECTIVE][table.row(ops)] for ops in picked]
+    return {"kendall_tau": kendall_tau(in_supernet, truth), "cells": cells, "images": len(idx)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--preset", default="nb201-c10-cpu")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--table", required=True)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--kendall-cells", type=int, default=100)
+    p.add_argument("--kendall-images", type=int, default=1024)
+    p.add_argument("--out", default="runs/nb201-search")
+    p.add_argument("--json", default=None)
+    p.add_argument("--set", dest="overrides", action="append", default=[])
+    args = p.parse_args(argv)
+    table = read_nb201_table(args.table)
+    runs = []
+    for seed in range(args.seeds):
+        sets = [f"seed={seed}", *args.overrides]
+        sets += [f"dataset.data_dir={args.data_dir}"] if args.data_dir else []
+        cfg = load_search_config(preset=args.preset, overrides=sets)
+        t = time.perf_counter()
+        search = _KeepLastStage(cfg, Path(args.out) / f"seed{seed}", progress=False, plots=False)
+        summary = search.run()
+        seconds = time.perf_counter() - t
+        from tndnas.spaces import load_genotype
+
+        geno = load_genotype(Path(args.out) / f"seed{seed}")
+        row = table.row(geno.ops)
+        rank = supernet_ranking(search, table, args.kendall_cells, args.kendall_images, seed)
+        runs.append({"seed": seed, "cell": geno.cell_string(), "index": row,
+                     "test_accuracy": table.columns[OBJECTIVE][row], "rank": table.rank(OBJECTIVE, geno.ops),
+                     "search_seconds": seconds, "summary_seconds": summary["seconds_total"], **rank})  # fmt: skip
+        print(json.dumps(runs[-1]), flush=True)
+    accs = [r["test_accuracy"] for r in runs]
+    taus = [r["kendall_tau"] for r in runs]
+    sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0  # noqa: E731
+    res = {"preset": args.preset, "overrides": args.overrides, "runs": runs,
+           "test_accuracy": {"mean": statistics.fmean(accs), "std": sd(accs)},
+           "kendall_tau": {"mean": statistics.fmean(taus), "std": sd(taus)}, "anchors": ANCHORS}  # fmt: skip
+    print(f"{args.preset}, {len(runs)} seeds: found cells' CIFAR-10 test accuracy "
+          f"{res['test_accuracy']['mean']:.2f} ± {res['test_accuracy']['std']:.2f} %, Kendall tau "
+          f"{res['kendall_tau']['mean']:.3f} ± {res['kendall_tau']['std']:.3f} "
+          f"({args.kendall_cells} random cells); search {statistics.fmean(r['search_seconds'] for r in runs):.0f} s each")  # fmt: skip
+    print("published: " + ", ".join(f"{k} {v}" for k, v in ANCHORS.items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
