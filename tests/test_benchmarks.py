@@ -107,14 +107,14 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
         for cell in itertools.product(NB201_OPS, repeat=6):
             w.writerow([50 + 5 * cell.count("nor_conv_3x3"), Nb201Genotype(cell).cell_string()])
     out = tmp_path / "r.json"
-    argv = ["--table", str(table), "--seeds", "2", "--kendall-cells", "8", "--kendall-images",
+    argv = ["--table", str(table), "--seeds", "1", "--kendall-cells", "8", "--kendall-images",
             "64", "--out", str(tmp_path / "runs"), "--json", str(out),
             "--set", "dataset.name=digits", "--set", "space.channels=4", "--set", "target.layers=5",
             "--set", "weights.max_steps_per_epoch=2", "--set", "policy.eval_images=64",
             "--set", "stages=[{layers: 5, epochs: 2, pretrain_epochs: 1}]"]  # fmt: skip
     assert nb201_search(argv) == 0
     res = json.loads(out.read_text())
-    assert [r["seed"] for r in res["runs"]] == [0, 1]
+    assert [r["seed"] for r in res["runs"]] == [0]
     for r in res["runs"]:
         assert 50 <= r["test_accuracy"] <= 80 and 1 <= r["rank"] <= 15625
         assert -1 <= r["kendall_tau"] <= 1 and r["cells"] == 8
