@@ -5,6 +5,8 @@
 #   bash benchmarks/gpu_search.sh [OUTDIR]      # OUTDIR: default $OUT if set, else bench-gpu
 #   FULL=1 bash benchmarks/gpu_search.sh        # also the NCHW loop, the eval-c10 training step,
 #                                               # the memory estimate and a latency table
+#   NB201=1 NB201_TABLE=FILE.csv CIFAR_DIR=DIR bash benchmarks/gpu_search.sh
+#                                               # also the full NAS-Bench-201 search (hours)
 #
 # Run from the repository root.  Python: $PY if set, else .venv/bin/python when its torch sees a
 # GPU, else python3 -- a GPU host's own PyTorch environment will do; tndnas is taken from src/.
@@ -24,6 +26,8 @@
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
 #   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated),
 #           latency-c10-cuda.json (tndnas latency-table on the GPU, its prediction checked on 10 networks)
+#   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: the found cells'
+#           table accuracy and the supernet's Kendall tau
 #   log.txt         everything printed
 set -uo pipefail
 OUTDIR=${1:-${OUT:-bench-gpu}}
@@ -73,5 +77,13 @@ if [ -n "${FULL:-}" ]; then
   part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
   part memory 90 "$PY" -m benchmarks.memory_estimate --preset paper-c10 --batch 128 --stages 1,2,3 --device cuda --json "$OUTDIR/memory.json"
   part latency 120 "$PY" -m tndnas.cli latency-table --preset paper-c10 --device cuda --check 10 --out "$OUTDIR/latency-c10-cuda.json"
+fi
+if [ -n "${NB201:-}" ]; then
+  # the full NAS-Bench-201 weight-sharing protocol (preset nb201-c10, 3 seeds): hours, not minutes;
+  # NB201_TABLE: the results CSV; CIFAR_DIR: a folder with cifar-10-batches-py/ (or its .tar.gz)
+  part nb201 "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
+    --table "${NB201_TABLE:?set NB201_TABLE to the NAS-Bench-201 results CSV}" \
+    --data-dir "${CIFAR_DIR:?set CIFAR_DIR to the CIFAR-10 folder}" --set device=cuda \
+    --out "$OUTDIR/nb201-runs" --json "$OUTDIR/nb201.json"
 fi
 echo "done $(date -u +%H:%M:%S)"

@@ -45,18 +45,36 @@ class _KeepLastStage(Search):
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
-    from scipy.stats import kendalltau
-
-    return float(kendalltau(a, b).statistic)
+    """Kendall's tau-b of two equally long lists (ties counted as neither concordant nor
+    discordant, and normalised out)."""
+    concordant = discordant = ties_a = ties_b = 0
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            da, db = a[i] - a[j], b[i] - b[j]
+            if da == 0 and db == 0:
+                continue
+            if da == 0:
+                ties_a += 1
+            elif db == 0:
+                ties_b += 1
+            elif (da > 0) == (db > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    n = concordant + discordant
+    denom = ((n + ties_a) * (n + ties_b)) ** 0.5
+    return (concordant - discordant) / denom if denom else 0.0
 
 
 @torch.no_grad()
 def supernet_ranking(search: _KeepLastStage, table, cells: int, images: int, seed: int) -> dict:
     """Accuracy of ``cells`` random cells in the final supernet against their table accuracy."""
-    s = search.last_stage
-    cands = search.initial_candidates["normal"]
+    s = getattr(search, "last_stage", None)
+    if s is None:
+        raise SystemExit("the search ran no epoch here (a finished run?): nothing to rank with")
+    cands = s.supernet.candidates["normal"]  # the last stage's candidates, in its supernet
     if any(len(c) != len(NB201_OPS) for c in cands):
-        raise SystemExit("the ranking check needs every op on every edge (a one-stage preset)")
+        raise SystemExit("the ranking check needs every op on every edge of the last stage")
     rng = random.Random(seed)
     picked = rng.sample(sorted(table.index), cells)
     idx = search.arch_idx[:images]

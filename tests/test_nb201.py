@@ -175,14 +175,23 @@ def test_table_lookup_and_its_errors(tmp_path, capsys):
     assert main(["nb201", worst.cell_string(), "--table", str(table)]) == 0
     assert "rank 15625 of 15625" in capsys.readouterr().out
 
+    # a byte-order mark is read as one; a ragged row and a non-ASCII digit are one sentence
+    bom = tmp_path / "bom.csv"
+    bom.write_text(table.read_text(), encoding="utf-8-sig")
+    assert read_nb201_table(bom).row(cells[best]) == best
+    with pytest.raises(GenotypeError, match="is not op~source"):
+        parse_cell_string(BEST.replace("~2", "~\u00b2"))
     for text, needle in [
+        ("ragged", "has a different number of fields"),
         ("short", "has 100 cells, but the NAS-Bench-201 space has 15625"),
         ("column", "has no column 'ArchitectureString'"),
         ("cell", "unknown op 'conv_9x9'"),
         ("twice", "twice"),
     ]:
         bad = tmp_path / f"{text}.csv"
-        if text == "short":
+        if text == "ragged":
+            bad.write_text("acc,ArchitectureString\n1.0," + cell + ",extra\n")
+        elif text == "short":
             write_table(bad, cells[:100])
         elif text == "column":
             bad.write_text("acc,arch\n1.0,x\n")

@@ -109,3 +109,17 @@ def test_bench_tabular_command_and_its_errors(tmp_path, capsys):
         assert main(["bench-tabular", "--table", str(table), *extra]) == 2
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1
+
+
+def test_a_preset_the_table_cannot_run_is_one_sentence():
+    from tndnas.config import ConfigError
+
+    space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
+    with pytest.raises(ConfigError, match="use --preset nb201-c10"):
+        tnd_search(space, 10, 0, load_search_config("paper-c10"))
+    three = "stages=[{layers: 5, drop_normal: 3}, {layers: 5, drop_normal: 2}, {layers: 5}]"
+    with pytest.raises(ConfigError, match="drop 5 of the 5 ops"):
+        tnd_search(space, 10, 0, load_search_config("nb201-c10", overrides=[three]))
+    shrinking = "stages=[{layers: 5, drop_normal: 1}, {layers: 5, drop_normal: 1}, {layers: 5}]"
+    q = tnd_search(space, 60, 0, load_search_config("nb201-c10", overrides=[shrinking]))
+    assert len(q.observed) == 60 and all(0 <= o < len(NB201_OPS) for o in q.final)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from ..config import SearchConfig
 from ..objectives import RewardTerm
+from ..search.stages import stage_seed
 from .fronts import front, hypervolume
-from .methods import Queries, evolution, random_search, tnd_search
+from .methods import Queries, check_tabular_preset, evolution, random_search, tnd_search
 from .space import TabularSpace
 
 METHODS = ("tnd-nas", "random", "evolution")
@@ -28,11 +29,12 @@ def _split(budget: int, parts: int) -> list[int]:
 
 
 def _runs(method: str, space, cfg, budget, seed, terms_per_beta, images) -> list[Queries]:
+    # each method, seed and beta draws from its own random streams
     if method == "random":
-        return [random_search(space, budget, seed, images)]
+        return [random_search(space, budget, stage_seed(seed, 1, 0), images)]
     runs = []
     for j, (terms, share) in enumerate(zip(terms_per_beta, _split(budget, len(terms_per_beta)))):
-        s = seed * 1000 + j
+        s = stage_seed(seed, 0 if method == "tnd-nas" else 2, j)
         if method == "tnd-nas":
             runs.append(tnd_search(space, share, s, cfg, terms, images))
         else:
@@ -58,6 +60,7 @@ def run_benchmark(
     """Results by objective (``"accuracy"`` or ``"accuracy+<cost>"``), method and budget, each
     a mean, a standard deviation and the per-seed values; plus one seed's fronts at the largest
     budget (``fronts``) for the plot."""
+    check_tabular_preset(cfg)
     out: dict = {"objective": space.objective, "best_in_table": space.best(), "budgets": list(budgets),
                  "seeds": seeds, "acc_noise_images": images, "results": {}, "fronts": {}}  # fmt: skip
     problems: list[tuple[str, str | None]] = [("accuracy", None)]
@@ -85,10 +88,14 @@ def run_benchmark(
                         if q.final is not None:
                             argmax.append(space.accuracy[q.final])
                         continue
-                    observed = {c: a for q in runs for c, a in q.observed.items()}
-                    found = front((a, space.costs[cost][c]) for c, a in observed.items())
-                    by_point = {(a, space.costs[cost][c]): c for c, a in observed.items()}
-                    scored = [(space.accuracy[by_point[p]], p[1]) for p in found]
+                    # a cell several beta runs observed keeps its first observation
+                    observed: dict = {}
+                    for q in runs:
+                        for c, a in q.observed.items():
+                            observed.setdefault(c, a)
+                    on = set(front((a, space.costs[cost][c]) for c, a in observed.items()))
+                    scored = [(space.accuracy[c], space.costs[cost][c])
+                              for c, a in observed.items() if (a, space.costs[cost][c]) in on]  # fmt: skip
                     scores.append(hypervolume(scored, box) / true_hv)
                     if seed == 0 and budget == max(budgets):
                         out["fronts"][name][method] = front(scored)

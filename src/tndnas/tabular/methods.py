@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..config import SearchConfig
+from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm, scalarize
 from ..search.policy import CategoricalPolicy
 from ..search.reinforce import Reinforce
@@ -76,15 +76,18 @@ def tnd_search(
     accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop_normal``
     least likely ops of every edge are dropped (Eq. 11).  Each stage gets a share of the query
     budget in proportion to its alpha updates in ``cfg``; a stage also ends once its policy
-    stops proposing new cells (after ``20 * budget / samples`` updates in all)."""
+    stops proposing new cells (after ``20 * its budget / samples + 10`` updates).  The preset's
+    policy and stages are used; the reward's cost terms are ``terms`` (not the preset's)."""
+    check_tabular_preset(cfg)
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(stage_seed(seed, 99, 0)))
     weights = [max(st.epochs - st.pretrain_epochs, 1) for st in cfg.stages]
     ends = [round(budget * sum(weights[: k + 1]) / sum(weights)) for k in range(len(weights))]
     candidates = [list(range(NUM_OPS)) for _ in range(6)]
     m = cfg.policy.samples
-    updates_left = 20 * budget // m + 10
     for k, st in enumerate(cfg.stages):
+        share = ends[k] - (ends[k - 1] if k else 0)
+        updates_left = 20 * share // m + 10 if share > 0 else 0
         init = torch.Generator().manual_seed(stage_seed(seed, k, 4))
         gen = torch.Generator().manual_seed(stage_seed(seed, k, 3))
         policy = CategoricalPolicy({"normal": len(candidates[0])}, 6, init)
@@ -103,9 +106,30 @@ def tnd_search(
         probs = policy.probs()["normal"]
         q.final = tuple(candidates[e][int(i)] for e, i in enumerate(probs.argmax(-1)))
         q.final_probability = float(probs.max(-1).values.prod())
+        if k == len(cfg.stages) - 1:
+            break
         keep = shrink_keep(probs, st.drop_normal)
         candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
     return q
+
+
+def check_tabular_preset(cfg: SearchConfig) -> None:
+    """A preset the table can run: its candidates are the benchmark's five ops, and its stages
+    leave at least one op on every edge (one sentence otherwise)."""
+    from ..search.stages import space_ops
+
+    if cfg.space.name != "nb201" or tuple(space_ops(cfg)["normal"]) != NB201_OPS:
+        raise ConfigError(
+            f"the tabular mode runs the policy of a NAS-Bench-201 preset (space.name: nb201, "
+            f"space.normal_ops: nb201), not of space '{cfg.space.name}' with "
+            f"'{cfg.space.normal_ops}'; use --preset nb201-c10"
+        )
+    dropped = sum(st.drop_normal for st in cfg.stages[:-1])
+    if dropped >= NUM_OPS:
+        raise ConfigError(
+            f"the preset's stages drop {dropped} of the {NUM_OPS} ops of every edge before its "
+            "last stage; lower stages.N.drop_normal"
+        )
 
 
 def random_search(

@@ -90,7 +90,7 @@ def parse_cell_string(text: str, where: str = "cell string") -> tuple[str, ...]:
             raise GenotypeError(f"{where}: node {node} of '{text}' needs {node} inputs; {hint}")
         for item in items:
             op, _, src = item.partition("~")
-            if not src.isdigit() or int(src) >= node:
+            if not (src.isascii() and src.isdigit()) or int(src) >= node:
                 raise GenotypeError(f"{where}: '{item}' in '{text}' is not op~source; {hint}")
             if op not in NB201_OPS:
                 raise GenotypeError(

@@ -57,7 +57,7 @@ def read_nb201_table(
     Every problem is one :class:`Nb201TableError` sentence."""
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # a byte-order mark is no key
             rows = list(csv.DictReader(f))
     except FileNotFoundError:
         raise Nb201TableError(
@@ -68,6 +68,12 @@ def read_nb201_table(
     if not rows:
         raise Nb201TableError(f"results table {path} has no rows")
     header = list(rows[0])
+    ragged = next((i for i, r in enumerate(rows) if None in r or None in r.values()), None)
+    if ragged is not None:
+        raise Nb201TableError(
+            f"results table {path}: row {ragged + 2} has a different number of fields than the "
+            "header; fix the file"
+        )
     if arch_column not in header:
         raise Nb201TableError(
             f"results table {path} has no column '{arch_column}' (its columns: "
