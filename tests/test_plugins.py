@@ -211,6 +211,7 @@ def test_a_plugin_search_space(plugin_dir, capsys):
     assert main(argv) == 0 and onnx.stat().st_size > 0
     assert main(["plot", str(run)]) == 0
     assert "live edges" in (run / "plots" / "cells.txt").read_text()
+    assert (run / "plots" / "accuracy.png").exists()  # the metric plots, drawn by the command
     assert not (run / "plots" / "cell_normal.png").exists()
     # the space validates its genotypes; a genotype of a space nobody registered is refused
     bad = plugin_dir / "bad.json"
