@@ -1,3 +1,3 @@
 """tndnas: multi-objective neural architecture search with REINFORCE over a progressive supernet."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
