@@ -414,8 +414,9 @@ def test_compiled_ops_give_the_same_results():
 
     from tndnas.train.search_step import weight_step
 
-    ops = ["none", "skip_connect", "sep_conv_3x3", "dil_conv_3x3", "conv_3x1_1x3", "max_pool_3x3"]
-    # one intermediate node (2 edges per cell): every op kind, a seventh of the tracing work
+    ops = ["none", "skip_connect", "sep_conv_3x3", "max_pool_3x3"]
+    # one intermediate node (2 edges per cell), one op of each kind (a chain of convolutions, an
+    # identity that is a factorised reduction at stride 2, a pool, none): a fraction of the tracing
     cand = {ct: [ops] * 2 for ct in ("normal", "reduce")}
     macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8, steps=1)
     nets = []
@@ -434,10 +435,10 @@ def test_compiled_ops_give_the_same_results():
         opt = torch.optim.SGD(net.parameters(), lr=0.1)
         weight_step(net, opt, x, y, 5.0, weights=w)
         net.eval()
-    # every kind of module was traced: separable/dilated/factorised convs, pools, stem, preprocessing
+    # every kind of module was traced: separable and factorised convs, pools, stem, preprocessing
     traced = {k for k in counters["stats"]} | set(counters["frames"])
     assert counters["stats"]["unique_graphs"] >= 10, (traced, dict(counters["stats"]))
-    path = {"normal": [2] * 2, "reduce": [5] * 2}
+    path = {"normal": [2] * 2, "reduce": [3] * 2}
     with torch.no_grad():
         torch.testing.assert_close(
             nets[0].forward_path(x, path), nets[1].forward_path(x, path), rtol=1e-4, atol=1e-5
