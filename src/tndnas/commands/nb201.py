@@ -28,9 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def lookup(genotype_spec: str, table_path: str, arch_column: str = "ArchitectureString") -> dict:
     """What ``tndnas nb201`` prints, as a dict."""
     from ..space.genotype import GenotypeError
-    from ..space.macro import Macro
     from ..spaces import load_genotype
-    from ..spaces.nb201 import Nb201CostTable, Nb201Genotype, parse_cell_string
+    from ..spaces.nb201 import PUBLISHED_CIFAR10, Nb201CostTable, Nb201Genotype, parse_cell_string
     from ..spaces.nb201.table import read_nb201_table
 
     if genotype_spec.strip().startswith("|"):
@@ -43,8 +42,7 @@ def lookup(genotype_spec: str, table_path: str, arch_column: str = "Architecture
             "NAS-Bench-201 space; search with --set space.name=nb201"
         )
     table = read_nb201_table(table_path, arch_column)
-    macro = Macro(channels=16, layers=17, num_classes=10, in_channels=3, image_size=32)
-    cost = Nb201CostTable(macro).cost(geno)
+    cost = Nb201CostTable(PUBLISHED_CIFAR10).cost(geno)
     return {
         "cell": geno.cell_string(),
         "index": table.row(geno.ops),

@@ -6,16 +6,18 @@ directory written by 0.1 still resumes, trains and exports."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 
 from .fields import ConfigError
+from .schema import CostTerm
 
 #: Per-stage keys of the old layout.
 STAGE_KEYS = ("ref", "beta", "beta_below", "extra_costs")
 #: ``reward`` keys of the old layout.
 REWARD_KEYS = ("cost", "weight")
 #: The keys of a cost term, then and now.
-TERM_KEYS = ("cost", "weight", "ref", "beta", "beta_below")
+TERM_KEYS = tuple(field.name for field in dataclasses.fields(CostTerm))
 
 
 def moved_key_hint(path: str) -> str | None:

@@ -42,7 +42,8 @@ class Cost:
         return self.flops // 2
 
 
-def _measure(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+def measure_params_flops(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(parameters, FLOPs of one inference forward on an input of ``shape``) of ``module``."""
     params = sum(p.numel() for p in module.parameters())
     module.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -61,7 +62,7 @@ class CostTable(PieceTable):
         self._aux = lru_cache(maxsize=None)(self._aux_params)
 
     def measure(self, module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
-        return _measure(module, shape)
+        return measure_params_flops(module, shape)
 
     def _aux_params(self, m_n: int, m_r: int) -> int:
         """Parameters of the auxiliary head, after cell ``2 * layers // 3``."""

@@ -157,12 +157,18 @@ def space_names() -> list[str]:
 def space_of(genotype: Genotype) -> SearchSpace:
     """The registered space a genotype belongs to; a ``GenotypeError`` when it is not
     registered (a plug-in's space whose plug-in was not loaded)."""
-    if genotype.space not in _SPACES:
+    return _registered(genotype.space, "the genotype")
+
+
+def _registered(name: str, where: str) -> SearchSpace:
+    """The space ``name``, or a GenotypeError: ``where`` belongs to a space not registered."""
+    if name not in _SPACES:
         raise GenotypeError(
-            f"the genotype belongs to search space '{genotype.space}', which is not registered; "
-            "load the plug-in that registers it with tndnas --plugin MODULE"
+            f"{where} belongs to search space '{name}', which is not registered (known: "
+            f"{', '.join(space_names())}); load the plug-in that registers it with "
+            "tndnas --plugin MODULE"
         )
-    return _SPACES[genotype.space]
+    return _SPACES[name]
 
 
 def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
@@ -170,13 +176,7 @@ def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
     name = data.get("space", "darts") if isinstance(data, dict) else "darts"
     if not isinstance(name, str):
         raise GenotypeError(f"{where}: 'space' must name a search space, got {name!r}.")
-    if name not in _SPACES:
-        raise GenotypeError(
-            f"{where} belongs to search space '{name}', which is not registered (known: "
-            f"{', '.join(space_names())}); load the plug-in that registers it with "
-            "tndnas --plugin MODULE"
-        )
-    return _SPACES[name].genotype_from_dict(data, where)
+    return _registered(name, where).genotype_from_dict(data, where)
 
 
 def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:

@@ -10,8 +10,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..space.macro import Macro
-from ..spaces.nb201 import NB201_OPS, Nb201CostTable, Nb201Genotype
+from ..spaces.nb201 import NB201_OPS, PUBLISHED_CIFAR10, Nb201CostTable, Nb201Genotype
 from ..spaces.nb201.table import ARCH_COLUMN, Nb201TableError, read_nb201_table
 
 #: Costs computed from the cell, on the published CIFAR-10 network (16 channels, N = 5, 32x32).
@@ -40,7 +39,7 @@ class TabularSpace:
 
 
 def _cell_costs(name: str) -> dict[Cell, float]:
-    table = Nb201CostTable(Macro(channels=16, layers=17, num_classes=10, image_size=32))
+    table = Nb201CostTable(PUBLISHED_CIFAR10)
     out = {}
     for cell in itertools.product(range(len(NB201_OPS)), repeat=6):
         cost = table.cost(Nb201Genotype(tuple(NB201_OPS[i] for i in cell)))

@@ -24,11 +24,12 @@ from .genotype import (
     nb201_genotype_from_dict,
     parse_cell_string,
 )
-from .network import Nb201Network, Nb201Supernet, cells_per_stage
+from .network import PUBLISHED_CIFAR10, Nb201Network, Nb201Supernet, cells_per_stage
 
 __all__ = [
     "NB201_EDGES",
     "NB201_OPS",
+    "PUBLISHED_CIFAR10",
     "Nb201CostTable",
     "Nb201Genotype",
     "Nb201Network",

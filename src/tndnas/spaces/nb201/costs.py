@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from ...objectives.cost_table import Cost, _measure
+from ...objectives.cost_table import Cost, measure_params_flops
 from ...space.macro import Macro
 from ...space.ops import build_op
 from .genotype import NB201_OPS, Nb201Genotype
@@ -22,7 +22,7 @@ class Nb201CostTable:
         self.auxiliary = auxiliary  # no auxiliary head in this space: params_with_aux == params
         shape = (1, macro.in_channels, macro.image_size, macro.image_size)
         empty = Nb201Network(Nb201Genotype(("none",) * 6), macro)
-        self.fixed = _measure(empty, shape)
+        self.fixed = measure_params_flops(empty, shape)
         # (cells, width, spatial size) of each stage
         self.stages: list[tuple[int, int, int]] = []
         size = macro.image_size
@@ -40,7 +40,7 @@ class Nb201CostTable:
     def _op(self, op: str, C: int, size: int) -> tuple[int, int]:
         if op == "none":
             return (0, 0)
-        return _measure(build_op(op, C, 1, True), (1, C, size, size))
+        return measure_params_flops(build_op(op, C, 1, True), (1, C, size, size))
 
     def cost(self, genotype: Nb201Genotype) -> Cost:
         """Exact params and FLOPs of the genotype's final network."""

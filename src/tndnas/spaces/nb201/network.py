@@ -20,6 +20,9 @@ from ...space.macro import Macro, MacroError
 from ...space.ops import ReLUConvBN, build_op
 from .genotype import CELL_TYPE, NB201_EDGES, Nb201Genotype
 
+#: The benchmark's CIFAR-10 network: 16 channels, N = 5 (17 blocks), 32x32 RGB inputs, 10 classes.
+PUBLISHED_CIFAR10 = Macro(channels=16, layers=17, num_classes=10, in_channels=3, image_size=32)
+
 
 def cells_per_stage(macro: Macro) -> int:
     """N of a macro of ``3 N + 2`` layers; a one-sentence :class:`MacroError` otherwise."""
@@ -87,6 +90,19 @@ class _Body(nn.Module):
         return self.classifier(self.global_pooling(self.head(x)).flatten(1))
 
 
+def _run_cell(x: torch.Tensor, edge_out) -> torch.Tensor:
+    """Node j is the sum of ``edge_out(e, node i)`` over the edges e = (i, j), i < j (None: the
+    edge adds nothing; a node with no input is zeros); the cell outputs node 3."""
+    nodes = [x]
+    for node in (1, 2, 3):
+        total = None
+        for e, (src, dst) in enumerate(NB201_EDGES):
+            if dst == node and (y := edge_out(e, nodes[src])) is not None:
+                total = y if total is None else total + y
+        nodes.append(torch.zeros_like(x) if total is None else total)
+    return nodes[3]
+
+
 class Nb201Cell(nn.Module):
     """One cell of a genotype: node j is the sum of op(node i) over its inputs i < j; the cell
     outputs node 3. 'none' edges are not computed."""
@@ -97,16 +113,7 @@ class Nb201Cell(nn.Module):
         self.ops = nn.ModuleList(build_op(op, C, 1, affine) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for node in (1, 2, 3):
-            total = None
-            for e, (src, dst) in enumerate(NB201_EDGES):
-                if dst != node or self.op_names[e] == "none":
-                    continue
-                y = self.ops[e](nodes[src])
-                total = y if total is None else total + y
-            nodes.append(torch.zeros_like(x) if total is None else total)
-        return nodes[3]
+        return _run_cell(x, lambda e, v: None if self.op_names[e] == "none" else self.ops[e](v))
 
 
 class Nb201Network(nn.Module):
@@ -154,16 +161,7 @@ class _SearchCell(nn.Module):
         self.edges = nn.ModuleList(_SearchEdge(names, C) for names in candidates)
 
     def forward(self, x: torch.Tensor, edge_out) -> torch.Tensor:
-        nodes = [x]
-        for node in (1, 2, 3):
-            total = None
-            for e, (src, dst) in enumerate(NB201_EDGES):
-                if dst == node:
-                    y = edge_out(e, self.edges[e], nodes[src])
-                    if y is not None:
-                        total = y if total is None else total + y
-            nodes.append(torch.zeros_like(x) if total is None else total)
-        return nodes[3]
+        return _run_cell(x, lambda e, v: edge_out(e, self.edges[e], v))
 
 
 class Nb201Supernet(nn.Module):
