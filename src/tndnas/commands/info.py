@@ -7,7 +7,7 @@ import json
 
 from ..objectives.latency import LatencyTable, LatencyTableError
 from ..space.macro import Macro
-from ..spaces import load_genotype, space_of
+from ..spaces import load_genotype, read_latency_table, space_of
 
 # (colour channels, image size, classes) of the datasets whose shape is known without reading them
 KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
@@ -98,10 +98,14 @@ def describe(
         "params_with_auxiliary": cost.params_with_aux,
         "flops": cost.flops,
         "macs": cost.macs,
-        "latency_ms": latency.latency_ms(geno) if latency and latency.macro == macro else None,
+        "latency_ms": latency.latency_ms(geno) if latency and _fits(latency, geno, macro) else None,
         "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in space_of(geno).cell_types},
         "_genotype": geno,
     }
+
+
+def _fits(table: LatencyTable, geno, macro: Macro) -> bool:  # noqa: ANN001 - a Genotype
+    return table.space == getattr(geno, "space", "darts") and table.fits(macro)
 
 
 def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN001 - a Genotype
@@ -116,6 +120,10 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
             f"a dataset of {m.in_channels}x{m.image_size}x{m.image_size} images and {m.num_classes} classes"
         )
     )
+    space = getattr(geno, "space", "darts")
+    if table.space != space:
+        return (f"the latency table {path} was measured for the search space '{table.space}', but the "
+                f"genotype is of '{space}'; measure a table for its search space with tndnas latency-table.")  # fmt: skip
     if geno.steps != m.steps:
         return (f"the latency table {path} was measured for cells of {m.steps} steps, but the "
                 f"genotype has {geno.steps}; measure a table for its search space with tndnas latency-table.")  # fmt: skip
@@ -126,7 +134,7 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
 
 def run(args: argparse.Namespace) -> int:
     widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
-    table = LatencyTable.load(args.latency_table) if args.latency_table else None
+    table = read_latency_table(args.latency_table) if args.latency_table else None
     infos = [
         describe(args.genotype, args.dataset, args.data_dir, w, args.layers, table) for w in widths
     ]

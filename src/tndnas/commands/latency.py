@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
-from ..objectives.cost_table import CostTable
-from ..objectives.latency import LatencyTable, random_genotypes, rank_correlation
+from ..objectives.latency import LatencyTable, rank_correlation
+from ..spaces import SearchSpace, get_space
 from .options import add_config_source, add_dataset_options, option_overrides
 
 
@@ -66,14 +66,20 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def check_table(
-    table: LatencyTable, ops: Mapping[str, Sequence[str]], n: int, seconds: float, seed: int
+    table: LatencyTable,
+    ops: Mapping[str, Sequence[str]],
+    n: int,
+    seconds: float,
+    seed: int,
+    space: SearchSpace | None = None,
 ) -> dict:
-    """Time ``n`` random networks end to end, twice, against the table's predictions.  How well
-    the second pass ranks the networks like the first tells how much this machine's noise alone
-    reorders them."""
-    genotypes = random_genotypes(ops, table.macro.steps, n, seed=seed)
+    """Time ``n`` random networks of ``space`` (default darts) end to end, twice, against the
+    table's predictions.  How well the second pass ranks the networks like the first tells how
+    much this machine's noise alone reorders them."""
+    space = space or get_space("darts")
+    genotypes = space.random_genotypes(ops, table.macro, n, seed=seed)
     predicted = [table.latency_ms(g) for g in genotypes]
-    costs = CostTable(table.macro)
+    costs = space.cost_table(table.macro)
     flops = [costs.cost(g).flops for g in genotypes]
     timers = [table.network_timer(g) for g in genotypes]  # each network built once
     passes = [[timer(seconds) for timer in timers] for _ in range(2)]
@@ -112,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
     table = space.latency_table(macro, device=device, batch_size=args.batch, threads=args.threads,
                                 channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
     ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
-    print(f"measuring with {args.backend} on {device} ({table.threads} threads, batch {args.batch}): the target network "
-          f"of {macro.channels} channels x {macro.layers} cells, {len(ops['normal'])} normal and "
-          f"{len(ops['reduce'])} reduce ops", flush=True)  # fmt: skip
+    op_counts = " and ".join(f"{len(v)} {ct}" for ct, v in ops.items())
+    print(f"measuring with {args.backend} on {device} ({table.threads} threads, batch {args.batch}): the "
+          f"{space.name} target network of {macro.channels} channels x {macro.layers} layers, {op_counts} ops",
+          flush=True)  # fmt: skip
     start = time.perf_counter()
     table.measure_space(ops, rounds=args.rounds)
     seconds = time.perf_counter() - start
@@ -136,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     }
     print(f"{len(table.pieces)} pieces measured in {seconds:.0f} s", flush=True)
     if args.check:
-        c = table.info["check"] = check_table(table, ops, args.check, args.check_time, cfg.seed)
+        c = table.info["check"] = check_table(
+            table, ops, args.check, args.check_time, cfg.seed, space
+        )
         pred = c["predicted_ms"]
         meas = [statistics.median(pair) for pair in zip(*c["measured_ms"], strict=True)]
         rho, again, by_flops = (

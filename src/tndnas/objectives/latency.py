@@ -33,7 +33,6 @@ from torch import nn
 from ..config import ConfigError
 from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
 from ..space.macro import Macro
-from ..space.network import EvalNetwork
 from .latency_backends import get_latency_backend
 from .pieces import PieceTable
 
@@ -173,25 +172,23 @@ class LatencyTable(PieceTable):
         """Drop every measured piece and every sum made from them."""
         self.pieces = {}
         self._empty_calls = {}
-        self._edge = {ct: {} for ct in CELL_TYPES}
-        self._skeleton.cache_clear()
-        self._glue.cache_clear()
+        self.clear_sums()
 
     def latency_ms(self, genotype: Genotype) -> float:
-        """Predicted inference latency of ``EvalNetwork(genotype, macro)``, ms (auxiliary head
-        excluded: it does not run in inference)."""
+        """Predicted inference latency of the final network of ``genotype`` at the table's
+        macro (:meth:`network`), ms (auxiliary head excluded: it does not run in inference)."""
         return self.total(genotype)[0] + self._call_ms()
 
     def network_timer(self, genotype: Genotype) -> Callable[[float | None], float]:
-        """``timer(min_run_time=None)`` measures the inference latency (ms) of the built
-        ``EvalNetwork(genotype, macro)``; the network is built (and exported) once, so it can be
-        timed again without that cost."""
+        """``timer(min_run_time=None)`` measures the inference latency (ms) of the built final
+        network (:meth:`network`); it is built (and exported) once, so it can be timed again
+        without that cost."""
         m = self.macro
-        run = self._runner(EvalNetwork(genotype, m), (1, m.in_channels, m.image_size, m.image_size))
+        run = self._runner(self.network(genotype), (1, m.in_channels, m.image_size, m.image_size))
         return lambda min_run_time=None: self._time_run(run, min_run_time)
 
     def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
-        """Measured inference latency of the built ``EvalNetwork(genotype, macro)``, ms
+        """Measured inference latency of the built final network (:meth:`network`), ms
         (``min_run_time``: seconds of repeated runs, default the table's)."""
         return self.network_timer(genotype)(min_run_time)
 
@@ -200,6 +197,7 @@ class LatencyTable(PieceTable):
         return {
             "format": FORMAT,
             "version": VERSION,
+            "space": self.space,
             "unit": "ms",
             "macro": {f: getattr(self.macro, f) for f in MACRO_FIELDS},
             "batch_size": self.batch_size,
@@ -232,6 +230,12 @@ class LatencyTable(PieceTable):
                 f'{path} is not a tndnas latency table (no "format": "{FORMAT}"); '
                 "make one with tndnas latency-table."
             )
+        space = data.get("space", "darts")
+        if space != cls.space:
+            raise LatencyTableError(
+                f"latency table {path} was measured for the search space '{space}', not "
+                f"'{cls.space}'; measure one for this search with tndnas latency-table."
+            )
         if data.get("version") != VERSION:
             raise LatencyTableError(
                 f"latency table {path} has version {data.get('version')!r}, this tndnas reads "
@@ -258,7 +262,7 @@ class LatencyTable(PieceTable):
                 f"latency table {path} has {len(bad)} entries that are not finite, non-negative "
                 f"milliseconds (first: '{bad[0]}'); measure it again with tndnas latency-table."
             )
-        if expect is not None and expect != macro:
+        if expect is not None and not table.fits(expect):
             raise LatencyTableError(
                 f"latency table {path} was measured for {_describe(macro)}, but this run's "
                 f"target network has {_describe(expect)}; measure a table for the target with "

@@ -25,7 +25,7 @@ from torch import nn
 
 from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
 from ..space.macro import Macro
-from ..space.network import make_stem
+from ..space.network import EvalNetwork, make_stem
 from ..space.ops import FactorizedReduce, ReLUConvBN, build_op
 
 Measure = tuple[float, ...]
@@ -71,6 +71,8 @@ class PieceTable:
     """
 
     zero: Measure = ()
+    #: the search space whose final networks the pieces add up to (in a table file's JSON)
+    space: str = "darts"
 
     def __init__(self, macro: Macro):
         self.macro = macro
@@ -81,6 +83,20 @@ class PieceTable:
         self._edge: dict[str, dict[tuple[str, bool], Measure]] = {ct: {} for ct in CELL_TYPES}
         self._skeleton = lru_cache(maxsize=None)(self._skeleton_cost)
         self._glue = lru_cache(maxsize=None)(self._glue_cost)
+
+    def fits(self, macro: Macro) -> bool:
+        """Whether the pieces add up to the final networks of ``macro``."""
+        return macro == self.macro
+
+    def network(self, genotype: Genotype) -> nn.Module:
+        """The final network whose pieces are summed (built to time it whole)."""
+        return EvalNetwork(genotype, self.macro)
+
+    def clear_sums(self) -> None:
+        """Forget every sum made from the pieces (after :attr:`pieces` changed)."""
+        self._edge = {ct: {} for ct in CELL_TYPES}
+        self._skeleton.cache_clear()
+        self._glue.cache_clear()
 
     # ------------------------------------------------------------------ measuring
     def measure(self, module: nn.Module, shape: tuple[int, ...]) -> Measure:

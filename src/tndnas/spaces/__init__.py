@@ -29,6 +29,7 @@ __all__ = [
     "genotype_from_dict",
     "get_space",
     "load_genotype",
+    "read_latency_table",
     "register_space",
     "space_names",
     "space_of",
@@ -95,6 +96,13 @@ class SearchSpace:
     def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
         """The latency table in ``path`` (written by ``tndnas latency-table``), checked to be
         for ``expect``."""
+        raise LatencyTableError(self._no_latency())
+
+    def random_genotypes(
+        self, ops: Mapping[str, Sequence[str]], macro: Macro, n: int, seed: int = 0
+    ) -> list[Genotype]:
+        """``n`` architectures drawn as a search's first samples are, from each cell type's op
+        list ``ops`` (to check a latency table on networks it has not seen)."""
         raise LatencyTableError(self._no_latency())
 
     def _no_latency(self) -> str:
@@ -185,6 +193,17 @@ def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
     if isinstance(spec, Genotype):
         return spec
     return genotype_from_dict(*read_genotype_data(spec))
+
+
+def read_latency_table(path: str | os.PathLike) -> LatencyTable:
+    """The latency table in ``path``, of whichever registered space it was measured for."""
+    import json
+
+    try:
+        name = json.loads(Path(path).read_text()).get("space", "darts")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        name = "darts"  # the space's own loader names what is wrong with the file
+    return _registered(str(name), f"latency table {path}").load_latency_table(path, None)
 
 
 from . import darts, nb201  # noqa: E402,F401 - register the built-in spaces

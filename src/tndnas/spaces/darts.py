@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..objectives import CostTable
-from ..objectives.latency import LatencyTable
+from ..objectives.latency import LatencyTable, random_genotypes
 from ..space.genotype import (
     CELL_TYPES,
     Genotype,
@@ -76,6 +76,11 @@ class DartsSpace(SearchSpace):
 
     def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
         return LatencyTable.load(path, expect=expect)
+
+    def random_genotypes(
+        self, ops: Mapping[str, Sequence[str]], macro: Macro, n: int, seed: int = 0
+    ) -> list[Genotype]:
+        return random_genotypes({ct: list(v) for ct, v in ops.items()}, macro.steps, n, seed)
 
     def memory_probe(
         self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool

@@ -6,12 +6,15 @@ has a published trained accuracy, so a search of this space can be scored exactl
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ...space.macro import Macro
 from ...space.op_sets import register_op_set, resolve_op_set
 from ...space.ops import ReLUConvBN, register_op
 from .. import SearchSpace, register_space
@@ -24,6 +27,7 @@ from .genotype import (
     nb201_genotype_from_dict,
     parse_cell_string,
 )
+from .latency import Nb201LatencyTable
 from .network import PUBLISHED_CIFAR10, Nb201Network, Nb201Supernet, cells_per_stage
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "PUBLISHED_CIFAR10",
     "Nb201CostTable",
     "Nb201Genotype",
+    "Nb201LatencyTable",
     "Nb201Network",
     "Nb201Space",
     "Nb201Supernet",
@@ -93,6 +98,25 @@ class Nb201Space(SearchSpace):
 
     def cost_table(self, target, auxiliary: bool = False) -> Nb201CostTable:  # noqa: ANN001
         return Nb201CostTable(target, auxiliary)
+
+    def latency_table(self, target: Macro, **options: Any) -> Nb201LatencyTable:
+        return Nb201LatencyTable(target, **options)
+
+    def load_latency_table(
+        self, path: str | os.PathLike, expect: Macro | None
+    ) -> Nb201LatencyTable:
+        return Nb201LatencyTable.load(path, expect=expect)
+
+    def random_genotypes(
+        self, ops: Mapping[str, Sequence[str]], macro: Macro, n: int, seed: int = 0
+    ) -> list[Nb201Genotype]:
+        """Uniformly one op of ``ops["normal"]`` per edge."""
+        rng = random.Random(seed)
+        choices = list(ops[CELL_TYPE])
+        return [
+            Nb201Genotype(tuple(rng.choice(choices) for _ in NB201_EDGES), space=self.name)
+            for _ in range(n)
+        ]
 
     def genotype_from_dict(self, data: Any, where: str) -> Nb201Genotype:
         return nb201_genotype_from_dict(data, where)

@@ -11,7 +11,7 @@ from ...objectives.cost_table import Cost, measure_params_flops
 from ...space.macro import Macro
 from ...space.ops import build_op
 from .genotype import NB201_OPS, Nb201Genotype
-from .network import Nb201Network, _plan
+from .network import Nb201Network, stage_shapes
 
 
 class Nb201CostTable:
@@ -23,18 +23,7 @@ class Nb201CostTable:
         shape = (1, macro.in_channels, macro.image_size, macro.image_size)
         empty = Nb201Network(Nb201Genotype(("none",) * 6), macro)
         self.fixed = measure_params_flops(empty, shape)
-        # (cells, width, spatial size) of each stage
-        self.stages: list[tuple[int, int, int]] = []
-        size = macro.image_size
-        for reduction, C in _plan(macro):
-            if reduction:
-                size = (size + 1) // 2
-                continue
-            if self.stages and self.stages[-1][1:] == (C, size):
-                n, _, _ = self.stages[-1]
-                self.stages[-1] = (n + 1, C, size)
-            else:
-                self.stages.append((1, C, size))
+        self.stages = stage_shapes(macro)[0]  # (cells, width, spatial size) of each stage
 
     @cache  # noqa: B019 - one table per macro, few ops
     def _op(self, op: str, C: int, size: int) -> tuple[int, int]:

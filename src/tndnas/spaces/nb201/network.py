@@ -65,6 +65,24 @@ def _plan(macro: Macro) -> list[tuple[bool, int]]:
     )
 
 
+def stage_shapes(macro: Macro) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """``(cells, channels, image side)`` of each stage's cells, and ``(input channels, output
+    channels, input side)`` of each reduction block."""
+    stages: list[tuple[int, int, int]] = []
+    reductions: list[tuple[int, int, int]] = []
+    size, C_prev = macro.image_size, macro.channels
+    for reduction, C in _plan(macro):
+        if reduction:
+            reductions.append((C_prev, C, size))
+            size = (size + 1) // 2
+        elif stages and stages[-1][1:] == (C, size):
+            stages[-1] = (stages[-1][0] + 1, C, size)
+        else:
+            stages.append((1, C, size))
+        C_prev = C
+    return stages, reductions
+
+
 class _Body(nn.Module):
     """Stem, blocks and head shared by the final network and the supernet."""
 
