@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, SearchConfig, load_search_config, preset_names
 from ..run_files import SearchRunFiles
+from ..runtime.distributed import is_main_process
 from .options import (
     add_config_source,
     add_dataset_options,
+    add_distributed_options,
     add_run_options,
     given_options,
     option_overrides,
@@ -32,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="check the config, print every stage's estimated weight-step memory and exit (writes nothing)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true",
                    help="do not draw the run's plots at the end (tndnas plot RUN_DIR draws them later)")  # fmt: skip
+    add_distributed_options(p)
     p.set_defaults(run=run)
 
 
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             raise RunDirError(
                 f"{run_dir} is not a search run directory (no config.yaml); pass the --out folder of a run."
             )
-        summary = search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots)
+        summary = search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots,
+                         dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     else:
         preset = args.preset if args.preset or args.config else DEFAULT_PRESET
         overrides = option_overrides(args, _OPTIONS)
@@ -75,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
         if args.dry_run:
             return dry_run(cfg, run_dir)
-        summary = search(cfg, run_dir, progress=progress, plots=not args.no_plots)
+        summary = search(cfg, run_dir, progress=progress, plots=not args.no_plots,
+                         dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
+    if not is_main_process():  # under torchrun, rank 0 speaks for the run
+        return 0
     print(f"genotype: {run_dir / 'genotype.json'}")
     if summary.get("plots"):
         print(f"plots:    {run_dir / 'plots'}/")

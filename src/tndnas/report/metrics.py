@@ -121,6 +121,19 @@ class MetricsLog:
             raise
 
 
+class NoLog:
+    """A :class:`MetricsLog` that writes nothing: the log of a process that is not rank 0."""
+
+    def write(self, record: dict) -> None:
+        pass
+
+    def count(self) -> int:
+        return 0
+
+    def truncate_to(self, n_lines: int) -> None:
+        pass
+
+
 def read_metrics(path: str | os.PathLike) -> list[dict]:
     """All records of a metrics file (or of ``<run_dir>/metrics.jsonl``), in file order.
 

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ..config import SearchConfig
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..objectives import CostContext, RewardTerm, genotype_costs
-from ..report.metrics import MetricsLog
+from ..report.metrics import MetricsLog, NoLog
 from ..runtime import (
     check_resume_device,
     load_checkpoint,
@@ -39,9 +39,10 @@ from ..runtime import (
     save_atomic,
     write_json_atomic,
 )
+from ..runtime.distributed import DistributedError, check_world_size, join_world
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
-from ..train.search_step import cosine_lr, set_lr, weight_step
+from ..train.search_step import SupernetForward, cosine_lr, set_lr, weight_step
 from .diagnostics import stage_learning, still_warning
 from .run_dir import RunDir
 from .setup import (
@@ -70,11 +71,16 @@ class Search:
         resume: bool = False,
         progress: bool | None = None,
         plots: bool = True,
+        dist_timeout: float = 300.0,
+        check_sync: bool = False,
     ):
         self.cfg = cfg
         self.resume = resume  # continue the run in run_dir (run() then reads its checkpoint)
         self.rundir = RunDir(run_dir)
-        self.device = resolve_device(cfg.device)
+        # under torchrun: this process's rank, and its own GPU
+        self.world, self.device = join_world(resolve_device(cfg.device), dist_timeout)
+        self.world.check_batch(cfg.weights.batch_size, "weights.batch_size")
+        self.check_sync = check_sync  # compare alpha across the ranks after every epoch
         check_cuda_graphs(cfg, self.device)
         self.show_progress = progress
         self.plots = plots  # draw the run's plots when it finishes (tndnas plot draws them later)
@@ -109,9 +115,15 @@ class Search:
     def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
         if self.device.type == "cuda":  # the epochs' peak_memory_mb is this stage's
             torch.cuda.reset_peak_memory_stats(self.device)
-        return new_stage_state(
+        s = new_stage_state(
             self.cfg, k, candidates, self._macro(self.cfg.stages[k].layers), self.device
         )
+        # several processes: the weight steps' gradients averaged over them (DDP)
+        if self.world.active:
+            s.trainer = self.world.wrap(
+                SupernetForward(s.supernet), some_unused=self.cfg.weights.mode != "mixed"
+            )
+        return s
 
     def _reward_terms(self, k: int) -> list[RewardTerm]:
         return reward_terms(self.cfg, k)
@@ -121,7 +133,9 @@ class Search:
         self, k: int, epoch: int, step: int, s: StageState, arch_batches: Iterator, candidates
     ) -> dict:
         x, y = next(arch_batches)
-        rec = alpha_step(self.cfg, k, s, x, y, candidates, self.costs, self.cost_ctx, self.amp)
+        rec = alpha_step(
+            self.cfg, k, s, x, y, candidates, self.costs, self.cost_ctx, self.amp, self.world
+        )
         return {"kind": "alpha", "stage": k, "epoch": epoch, "step": step, **rec}
 
     @torch.no_grad()
@@ -136,12 +150,19 @@ class Search:
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, prog: Progress, s: StageState | None) -> None:
+        # every rank holds the same state but its own random stream (dropout on its share)
+        rngs = self.world.gather(torch.get_rng_state(), "saving a checkpoint")
+        if not self.world.main:  # rank 0 writes
+            return
         state: dict[str, Any] = {
             "version": 1,
             "progress": prog.state_dict(),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": rngs[0],
             "device_type": self.device.type,
+            "world_size": self.world.size,
         }
+        if self.world.active:
+            state["torch_rng_ranks"] = rngs
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         if s is not None:
@@ -149,6 +170,7 @@ class Search:
         save_atomic(state, self.rundir.checkpoint)
 
     def _restore(self, state: dict) -> tuple[Progress, StageState | None]:
+        check_world_size(state, self.world, self.rundir.checkpoint)
         stage_state = state.get("stage_state", {})
         check_resume_device(
             {**stage_state, **state}, self.device, self.rundir.checkpoint, "gen_data"
@@ -159,7 +181,7 @@ class Search:
         if "stage_state" in state:
             s = self._new_stage(prog.stage, prog.candidates)
             s.load_state_dict(state["stage_state"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state.get("torch_rng_ranks", [state["torch_rng"]])[self.world.rank])
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         return prog, s
@@ -196,6 +218,10 @@ class Search:
     def run(self, resume: bool | None = None) -> dict:
         """Algorithm 2, from the start or (``resume``, default as constructed) from the run
         directory's last checkpoint; returns the summary."""
+        with self.world.guard("the search"):  # a lost process stops the others in one sentence
+            return self._run(resume)
+
+    def _run(self, resume: bool | None) -> dict:
         cfg = self.cfg
         if resume is None:
             resume = self.resume
@@ -208,15 +234,15 @@ class Search:
             if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
                 self.check_memory(p["stage"], p["candidates"], resume=True)
             prog, s = self._restore(state)
-            log = MetricsLog(self.rundir.metrics)
+            log = self._log()
             log.truncate_to(prog.metrics_lines)
         else:
             memory = self.check_memory(0, self.initial_candidates)  # before anything is written
-            self.rundir.create()
-            write_run_start(cfg, self.rundir, self.device, memory, self.cost_ctx.latency)
+            self._on_main(lambda: self._start(memory), "creating the run directory")
             prog, s = Progress(candidates=self.initial_candidates), None
-            log = MetricsLog(self.rundir.metrics)
-        self.rundir.alpha_dir.mkdir(exist_ok=True)
+            log = self._log()
+        if self.world.main:
+            self.rundir.alpha_dir.mkdir(exist_ok=True)
 
         while prog.stage < len(cfg.stages):
             k, st = prog.stage, cfg.stages[prog.stage]
@@ -228,11 +254,12 @@ class Search:
             # end of stage: record the argmax genotype, then shrink every edge (Eq. 11)
             probs = s.policy.probs()
             geno = self.space.derive(probs, prog.candidates, cfg.space, {"stage": k})
-            geno.to_json(self.rundir.stage_genotype(k))
+            if self.world.main:
+                geno.to_json(self.rundir.stage_genotype(k))
             costs = genotype_costs(geno, self.costs, self.cost_ctx)
             learning = stage_learning(s.alpha_start, s.policy, s.updates)
             warning = still_warning(k, learning) if s.updates else None
-            if warning:
+            if warning and self.world.main:
                 print(f"tndnas: warning: {warning}", file=sys.stderr)
             learning["warning"] = warning
             log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "costs": costs,
@@ -251,6 +278,29 @@ class Search:
 
         return self._finish(prog)
 
+    def _start(self, memory: list[dict]) -> None:
+        self.rundir.create()
+        write_run_start(
+            self.cfg, self.rundir, self.device, memory, self.cost_ctx.latency, self.world
+        )
+
+    def _on_main(self, fn, what: str) -> None:  # noqa: ANN001 - a callable
+        """``fn()`` on rank 0 only; the error it stops with, if any, stops every rank."""
+        error = None
+        if self.world.main:
+            try:
+                fn()
+            except Exception as err:  # handed to the other ranks, then raised here
+                error = err
+        failed = self.world.broadcast(None if error is None else str(error), what)
+        if error is not None:
+            raise error
+        if failed is not None:
+            raise DistributedError(f"rank 0 stopped while {what}: {failed}")
+
+    def _log(self) -> MetricsLog | NoLog:
+        return MetricsLog(self.rundir.metrics) if self.world.main else NoLog()
+
     def _run_stage_epochs(self, k: int, st, s: StageState, prog: Progress, log: MetricsLog) -> None:
         cfg = self.cfg
         weight_batches = BatchIterator(
@@ -259,6 +309,7 @@ class Search:
         )  # fmt: skip
         steps = steps_per_epoch(cfg, len(self.data.train_y))
         show = _is_tty() if self.show_progress is None else self.show_progress
+        show = show and self.world.main
         bar = tqdm(
             total=st.epochs * steps, initial=prog.epoch * steps, disable=not show,
             desc=f"stage {k + 1}/{len(cfg.stages)}", unit="step", dynamic_ncols=True, leave=True,
@@ -302,8 +353,9 @@ class Search:
                 else:  # sampled: one path drawn from the policy trains
                     g = s.policy.sample(1, s.gen_policy)
                     path = {ct: v[0].tolist() for ct, v in g.items()}
+                x, y = self.world.shard(x, y)  # several processes: this one's share of the batch
                 loss, ok = weight_step(
-                    s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
+                    s.trainer or s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
                     weights=None if path else w, path=path, amp=self.amp, params=s.params,
                 )  # fmt: skip
                 loss_sum += loss * len(y)
@@ -314,6 +366,9 @@ class Search:
                     costs = {n: _fmt(v) for n, v in last["costs_mean"].items()}
                     bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
                                     reward=f"{last['reward_mean']:.3f}", baseline=f"{last['baseline']:.3f}", **costs)  # fmt: skip
+            loss_total, correct_total, seen = self.world.sum(
+                [float(loss_sum), float(correct), seen], "the epoch's training loss"
+            )
             t_eval = time.perf_counter()
             acc_mix, acc_arg = self.evaluate(s)
             t_end = time.perf_counter()
@@ -321,13 +376,20 @@ class Search:
             log.write(
                 {
                     "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "skip_dropout": skip_dropout, "alpha_updates": rl_on,
-                    "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
+                    "train_loss": loss_total / max(seen, 1), "train_acc": correct_total / max(seen, 1),
                     "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
                     "seconds": prog.stage_seconds[k], "eval_seconds": t_end - t_eval, "steps": steps,
                     "peak_memory_mb": peak_memory_mb(self.device),
                 }
             )  # fmt: skip
-            self._write_alpha(k, epoch, s, prog.candidates)
+            if self.check_sync:  # every rank must hold the same alpha and weights
+                self.world.check_same(s.policy.alpha, f"alpha after epoch {epoch} of stage {k}")
+                self.world.check_same(
+                    dict(s.supernet.named_parameters()),
+                    f"the supernet's weights after epoch {epoch} of stage {k}",
+                )
+            if self.world.main:
+                self._write_alpha(k, epoch, s, prog.candidates)
             prog.epoch = epoch + 1
             prog.metrics_lines = log.count()
             self._save(prog, s)
@@ -340,10 +402,13 @@ class Search:
         write_json_atomic(self.rundir.alpha_file(k, epoch), data)
 
     def _finish(self, prog: Progress) -> dict:
-        return write_summary(
-            self.cfg, self.rundir, prog, self.costs, self.cost_ctx, self.data, self.device,
-            plots=self.plots,
-        )  # fmt: skip
+        summary = None
+        if self.world.main:
+            summary = write_summary(
+                self.cfg, self.rundir, prog, self.costs, self.cost_ctx, self.data, self.device,
+                plots=self.plots,
+            )  # fmt: skip
+        return self.world.broadcast(summary, "writing the summary")
 
 
 def _cycle(it: BatchIterator) -> Iterator:
@@ -375,6 +440,17 @@ def search(
     resume: bool = False,
     progress: bool | None = None,
     plots: bool = True,
+    dist_timeout: float = 300.0,
+    check_sync: bool = False,
 ) -> dict:
-    """Run (or resume) a TND-NAS search into ``run_dir``; returns the summary."""
-    return Search(cfg, run_dir, resume=resume, progress=progress, plots=plots).run()
+    """Run (or resume) a TND-NAS search into ``run_dir``; returns the summary.  Under
+    ``torchrun`` every process runs this with the same arguments (see
+    :mod:`tndnas.runtime.distributed`): ``dist_timeout`` seconds before a silent peer stops the
+    run, ``check_sync`` compares alpha across the processes after every epoch."""
+    run = Search(
+        cfg, run_dir, resume=resume, progress=progress, plots=plots,
+        dist_timeout=dist_timeout, check_sync=check_sync,
+    )  # fmt: skip
+    summary = run.run()
+    run.world.close()
+    return summary

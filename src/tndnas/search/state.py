@@ -39,6 +39,8 @@ class StageState:
     alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
     params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
     graphs: OpGraphs | None = None  # CUDA graphs of the scored ops; not checkpointed
+    # what the weight steps run: the supernet, or it in DistributedDataParallel (several processes)
+    trainer: torch.nn.Module | None = None
 
     def state_dict(self) -> dict[str, Any]:
         return {

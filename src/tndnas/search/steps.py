@@ -10,6 +10,7 @@ import torch
 
 from ..config import SearchConfig
 from ..objectives import CostContext
+from ..runtime.distributed import World
 from .diagnostics import max_entropy
 from .scoring import batch_statistics, score_paths
 from .stages import reward_terms, search_space
@@ -29,15 +30,20 @@ def alpha_step(
     costs: Mapping,
     cost_ctx: CostContext,
     amp: bool,
+    world: World | None = None,
 ) -> dict:
     """One alpha update of stage ``k`` on the architecture batch ``(x, y)``: sample M
     architectures, score them (Eqs. 9, 10), step alpha (Eqs. 4-8); returns the update's
     metrics record (rewards, baseline, accuracies, mean costs, entropy, and every
-    ``policy.argmax_every`` updates the argmax architecture's accuracy, the paper's Fig. 4)."""
+    ``policy.argmax_every`` updates the argmax architecture's accuracy, the paper's Fig. 4).
+    ``world``: several processes score a share of the M samples each (every one then takes the
+    same step on alpha)."""
+    world = world or World()
     res = reinforce_update(
         s.supernet, s.reinforce, x, y, candidates, costs, cost_ctx, reward_terms(cfg, k),
         samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
         to_genotype=functools.partial(search_space(cfg).path_genotype, candidates, space_cfg=cfg.space),
+        share=functools.partial(world.split_scores, what="scoring the sampled architectures"),
     )  # fmt: skip
     accs, r = res.accuracies, res.rewards
     s.updates += 1

@@ -14,6 +14,7 @@ from ..objectives import CostContext, CostSpec, LatencyTable, genotype_costs
 from ..report.metrics import read_metrics
 from ..run_files import SearchRunFiles
 from ..runtime import environment, peak_memory_mb, write_json_atomic
+from ..runtime.distributed import World
 from ..spaces import genotype_from_dict
 from .state import Progress
 
@@ -26,6 +27,7 @@ def write_run_start(
     device: torch.device,
     memory: list[dict],
     latency: LatencyTable | None,
+    world: World | None = None,
 ) -> None:
     """``config.yaml`` (the resolved config), ``run.json`` (seed, environment, config, memory
     estimate, latency table) and the run's own copy of its latency table, which a resume reads."""
@@ -37,6 +39,7 @@ def write_run_start(
         {
             "seed": cfg.seed,
             "environment": environment(device),
+            "distributed": (world or World()).describe(),
             "config": config_to_dict(cfg),
             "memory_estimate": memory,
             "latency_table": None if latency is None else {"file": latency.source, **latency.info},

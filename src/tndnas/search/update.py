@@ -63,19 +63,29 @@ def reinforce_update(
     amp: bool = False,
     graphs: OpGraphs | None = None,
     to_genotype: Callable[[Mapping[str, Sequence[int]]], Any] | None = None,
+    share: Callable[[Sequence[Any], Callable[[Sequence[Any]], torch.Tensor]], torch.Tensor]
+    | None = None,
 ) -> UpdateResult:
     """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
     sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
     and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
     ``graphs``: score with the ops replayed from CUDA graphs (:class:`OpGraphs`).
     ``to_genotype(path)``: the space's genotype of a path (default: DARTS cells).
+    ``share(paths, score)``: how the paths are scored -- by this process alone (default) or
+    shared out among several (:meth:`tndnas.runtime.distributed.World.split_scores`).
     """
     if to_genotype is None:
         to_genotype = functools.partial(path_genotype, candidates, steps=supernet.steps)
     policy = reinforce.policy
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in g} for m in range(samples)]
-    accs = score_paths(supernet, x, y, paths, amp, graphs).cpu() if use_accuracy else None
+
+    def score(some: Sequence[Mapping[str, Sequence[int]]]) -> torch.Tensor:
+        return score_paths(supernet, x, y, some, amp, graphs)
+
+    accs = None
+    if use_accuracy:
+        accs = score(paths).cpu() if share is None else share(paths, score)
     rewards: list[float] = []
     values: dict[str, list[float]] = {name: [] for name in costs}
     for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, to_genotype)):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 def cosine_lr(base: float, floor: float, epoch: int, epochs: int) -> float:
@@ -42,6 +43,23 @@ SKIP_DROPOUT_SCHEDULES: dict[str, Callable[[float, int, int, int, float], float]
 }
 
 
+class SupernetForward(nn.Module):
+    """A supernet's two forwards as one ``forward`` -- mixed (``weights``) or one sampled path
+    (``path``) -- so that DistributedDataParallel, which wraps ``forward`` only, can run both."""
+
+    def __init__(self, supernet: nn.Module):
+        super().__init__()
+        self.supernet = supernet
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        weights: Mapping[str, torch.Tensor] | None = None,
+        path: Mapping[str, list[int]] | None = None,
+    ) -> torch.Tensor:
+        return self.supernet(x, weights) if path is None else self.supernet.forward_path(x, path)
+
+
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -67,10 +85,18 @@ def weight_step(
     once by the caller (listing them walks every module).  Returns the loss and the number of
     correct predictions, as tensors (no host sync).
     """
-    if not supernet.training:  # eval() and train() walk thousands of modules: only when needed
+    # eval() and train() walk thousands of modules: only when needed; a wrapper's own flag
+    # does not see an eval() of the supernet inside it, so the supernet's is asked
+    inner = supernet.module.supernet if isinstance(supernet, DistributedDataParallel) else supernet
+    if not inner.training or not supernet.training:
         supernet.train()
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-        logits = supernet(x, weights) if path is None else supernet.forward_path(x, path)
+        if path is None:
+            logits = supernet(x, weights)
+        elif isinstance(supernet, DistributedDataParallel):  # its forward takes the path
+            logits = supernet(x, path=path)
+        else:
+            logits = supernet.forward_path(x, path)
         loss = nn.functional.cross_entropy(logits.float(), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -1,0 +1,8 @@
+"""``python -m tndnas`` (and ``torchrun -m tndnas``): the ``tndnas`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

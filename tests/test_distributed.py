@@ -1,0 +1,148 @@
+"""Several processes, one search (torch.distributed with gloo on the CPU): the ranks stay in
+step, rank 0 alone writes, a resume continues exactly, a dead rank stops the other at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tndnas.runtime.distributed import DistributedError, World
+
+from .tiny import TINY_SEARCH
+
+pytestmark = pytest.mark.xdist_group("distributed")  # they start processes of their own
+
+STAGES = (
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2},"
+    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2}]"
+)
+SETS = [*TINY_SEARCH, "weights.max_steps_per_epoch=4", STAGES]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _search_argv(out: Path, *extra: str) -> list[str]:
+    argv = ["search", "--preset", "quick", "--out", str(out), "--no-progress", "--no-plots"]
+    return [*argv, *[a for s in SETS for a in ("--set", s)], *extra]
+
+
+def _env(rank: int | None = None, port: int | None = None) -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if rank is not None:
+        env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))  # fmt: skip
+    return env
+
+
+def _ranks(argv: list[str]) -> list[subprocess.Popen]:
+    """Two ranks started by hand, as torchrun would start them."""
+    port = _free_port()
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "tndnas", *argv],
+            env=_env(r, port),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for r in (0, 1)
+    ]
+
+
+def _final_alpha(run: Path) -> dict:
+    last = sorted((run / "alpha").glob("*.json"))[-1]
+    return json.loads(last.read_text())
+
+
+def test_torchrun_search_in_step_resumed_exactly_and_a_dead_rank_stops_the_other(tmp_path):
+    # 1. torchrun, 2 processes, alpha compared after every epoch
+    whole = tmp_path / "whole"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", str(_free_port()), "-m", "tndnas"]  # fmt: skip
+    done = subprocess.run([*torchrun, *_search_argv(whole, "--check-sync")], env=_env(),
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("genotype: ") == 1  # rank 0 alone speaks and writes
+    info = json.loads((whole / "run.json").read_text())
+    assert info["distributed"] == {"world_size": 2, "backend": "gloo"}
+    records = [json.loads(x) for x in (whole / "metrics.jsonl").read_text().splitlines()]
+    assert sorted({r["kind"] for r in records}) == ["alpha", "epoch", "stage"]
+    assert len([r for r in records if r["kind"] == "epoch"]) == 4  # written once, not per rank
+
+    # 2. the same run, rank 1 killed after the first checkpoint: rank 0 stops at once
+    part = tmp_path / "part"
+    procs = _ranks(_search_argv(part, "--dist-timeout", "60"))
+    deadline = time.time() + 120
+    while not (part / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert (part / "checkpoint.pt").exists()
+    procs[1].send_signal(signal.SIGKILL)
+    t0 = time.time()
+    _, err = procs[0].communicate(timeout=90)
+    procs[1].communicate()
+    if procs[0].returncode != 0:  # it may have finished its last epoch in between
+        assert procs[0].returncode == 2 and time.time() - t0 < 30
+        assert "lost the other processes" in err and err.strip().count("\n") == 0, err
+
+    # 3. a resume needs the same number of processes...
+    resume = ["search", "--resume", str(part), "--no-progress", "--no-plots"]
+    if not (part / "summary.json").exists():
+        alone = subprocess.run([sys.executable, "-m", "tndnas", *resume], env=_env(),
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert alone.returncode == 2
+        assert "written by a run of 2 process(es) and this one has 1" in alone.stderr
+    # ... and continues exactly where the killed run stopped
+    procs = _ranks([*resume, "--check-sync"])
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
+    assert (part / "genotype.json").read_text() == (whole / "genotype.json").read_text()
+    assert _final_alpha(part) == _final_alpha(whole)
+
+
+def _check_worker(rank: int, init: str, out: str) -> None:
+    torch.distributed.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    world = World(rank, 2, rank, "gloo")
+    alpha = {"normal": torch.ones(3, 2), "reduce": torch.zeros(3, 2)}
+    world.check_same(alpha, "alpha at the start")  # the same: passes
+    if rank == 1:
+        alpha["reduce"][1, 0] = 1e-6
+    try:
+        world.check_same(alpha, "alpha after epoch 0 of stage 0")
+        message = "no difference seen"
+    except DistributedError as err:
+        message = str(err)
+    Path(out, f"rank{rank}.txt").write_text(message)
+    world.close()
+
+
+def test_alpha_check_stops_on_the_first_difference(tmp_path):
+    init = f"file://{tmp_path / 'rendezvous'}"
+    torch.multiprocessing.spawn(_check_worker, args=(init, str(tmp_path)), nprocs=2)
+    for r in (0, 1):
+        text = (tmp_path / f"rank{r}.txt").read_text()
+        assert text.startswith("alpha after epoch 0 of stage 0: rank 1 differs from rank 0")
+        assert "largest difference 1e-06" in text
+
+
+def test_one_process_world_changes_nothing():
+    world = World()
+    x, y = torch.arange(6), torch.arange(6)
+    assert world.shard(x, y) == (x, y) and world.sum([1, 2.5], "x") == [1.0, 2.5]
+    assert world.split_scores([1, 2, 3], lambda v: torch.tensor(v) * 2.0, "x").tolist() == [2, 4, 6]
+    world.check_same({"a": torch.ones(2)}, "x")
+    assert World(0, 2).shard(x)[0].tolist() == [0, 2, 4]
+    with pytest.raises(Exception, match="weights.batch_size=63 does not split evenly over 2"):
+        World(0, 2).check_batch(63, "weights.batch_size")
