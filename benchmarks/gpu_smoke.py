@@ -69,7 +69,7 @@ def check_search(device: str, tmp: Path) -> dict:
 
 
 def check_resume(device: str, tmp: Path) -> dict:
-    import tndnas.search.algorithm as alg
+    import tndnas.search.epoch as alg
     from tndnas.config import load_search_config
     from tndnas.search import search
 

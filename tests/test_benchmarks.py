@@ -55,7 +55,7 @@ def test_gpu_smoke_script_runs_its_checks_on_the_cpu(tmp_path):
 def test_search_loop_interrupted_reports_the_finished_stages(tmp_path, monkeypatch):
     """When its time limit stops the loop (SIGINT), the stages that finished are still reported."""
     import benchmarks.search_loop as loop
-    import tndnas.search.algorithm as alg
+    import tndnas.search.epoch as alg
 
     real, calls = alg.weight_step, {"n": 0}
 

@@ -216,7 +216,7 @@ def _strip(recs):
 
 @pytest.mark.xdist_group("tiny_run")  # one worker runs the shared search once
 def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch, tiny_run):
-    import tndnas.search.algorithm as alg
+    import tndnas.search.epoch as alg
 
     cfg = tiny()
     full = tiny_run  # the same config, run once for the whole suite

@@ -122,6 +122,21 @@ class World:
             torch.distributed.all_gather_object(out, obj)
         return out
 
+    def run_on_main(self, fn: Callable[[], Any], what: str) -> None:
+        """``fn()`` on rank 0 only (creating files); the error it stops with, if any, stops
+        every rank."""
+        error = None
+        if self.main:
+            try:
+                fn()
+            except Exception as err:  # handed to the other ranks, then raised here
+                error = err
+        failed = self.broadcast(None if error is None else str(error), what)
+        if error is not None:
+            raise error
+        if failed is not None:
+            raise DistributedError(f"rank 0 stopped while {what}: {failed}")
+
     def barrier(self, what: str) -> None:
         if self.active:
             with self.guard(what):

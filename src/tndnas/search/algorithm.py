@@ -17,15 +17,12 @@
 
 from __future__ import annotations
 
-import math
+import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from ..config import SearchConfig
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
@@ -34,16 +31,17 @@ from ..report.metrics import MetricsLog, NoLog
 from ..runtime import (
     check_resume_device,
     load_checkpoint,
-    peak_memory_mb,
     resolve_device,
     save_atomic,
     write_json_atomic,
 )
-from ..runtime.distributed import DistributedError, check_world_size, join_world
+from ..runtime.distributed import join_world
+from ..runtime.random_state import random_state, restore_random_state
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
-from ..train.search_step import SupernetForward, cosine_lr, set_lr, weight_step
+from ..train.search_step import SupernetForward
 from .diagnostics import stage_learning, still_warning
+from .epoch import run_stage_epochs
 from .run_dir import RunDir
 from .setup import (
     check_cuda_graphs,
@@ -54,7 +52,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import reward_terms, search_space, shrink_keep, space_ops, steps_per_epoch
+from .stages import reward_terms, search_space, shrink_keep, space_ops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -149,28 +147,16 @@ class Search:
         return evaluate_stage(s, it, self.device, self.amp)
 
     # ------------------------------------------------------------------ checkpoints
-    def _save(self, prog: Progress, s: StageState | None) -> None:
-        # every rank holds the same state but its own random stream (dropout on its share)
-        rngs = self.world.gather(torch.get_rng_state(), "saving a checkpoint")
-        if not self.world.main:  # rank 0 writes
+    def save_checkpoint(self, prog: Progress, s: StageState | None) -> None:
+        state = random_state(self.world, self.device)  # every process takes part
+        if not self.world.main:  # every process holds the same state; rank 0 writes it
             return
-        state: dict[str, Any] = {
-            "version": 1,
-            "progress": prog.state_dict(),
-            "torch_rng": rngs[0],
-            "device_type": self.device.type,
-            "world_size": self.world.size,
-        }
-        if self.world.active:
-            state["torch_rng_ranks"] = rngs
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        state.update(version=1, progress=prog.state_dict())
         if s is not None:
             state["stage_state"] = s.state_dict()
         save_atomic(state, self.rundir.checkpoint)
 
     def _restore(self, state: dict) -> tuple[Progress, StageState | None]:
-        check_world_size(state, self.world, self.rundir.checkpoint)
         stage_state = state.get("stage_state", {})
         check_resume_device(
             {**stage_state, **state}, self.device, self.rundir.checkpoint, "gen_data"
@@ -181,9 +167,7 @@ class Search:
         if "stage_state" in state:
             s = self._new_stage(prog.stage, prog.candidates)
             s.load_state_dict(state["stage_state"])
-        torch.set_rng_state(state.get("torch_rng_ranks", [state["torch_rng"]])[self.world.rank])
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        restore_random_state(state, self.world, self.device, self.rundir.checkpoint)
         return prog, s
 
     # ------------------------------------------------------------------ memory
@@ -228,7 +212,7 @@ class Search:
         if resume:
             self.rundir.check_resumable()
             if self.rundir.summary.exists():
-                return _read_json(self.rundir.summary)
+                return json.loads(self.rundir.summary.read_text())
             state = load_checkpoint(self.rundir.checkpoint, "cpu")
             p = state.get("progress", {})
             if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
@@ -238,7 +222,7 @@ class Search:
             log.truncate_to(prog.metrics_lines)
         else:
             memory = self.check_memory(0, self.initial_candidates)  # before anything is written
-            self._on_main(lambda: self._start(memory), "creating the run directory")
+            self.world.run_on_main(lambda: self._start(memory), "creating the run directory")
             prog, s = Progress(candidates=self.initial_candidates), None
             log = self._log()
         if self.world.main:
@@ -250,7 +234,7 @@ class Search:
                 s = self._new_stage(k, prog.candidates)
                 if len(prog.stage_seconds) <= k:
                     prog.stage_seconds.append(0.0)
-            self._run_stage_epochs(k, st, s, prog, log)
+            run_stage_epochs(self, k, st, s, prog, log)
             # end of stage: record the argmax genotype, then shrink every edge (Eq. 11)
             probs = s.policy.probs()
             geno = self.space.derive(probs, prog.candidates, cfg.space, {"stage": k})
@@ -274,7 +258,7 @@ class Search:
             }
             prog.stage, prog.epoch, s = k + 1, 0, None
             prog.metrics_lines = log.count()
-            self._save(prog, None)
+            self.save_checkpoint(prog, None)
 
         return self._finish(prog)
 
@@ -284,118 +268,10 @@ class Search:
             self.cfg, self.rundir, self.device, memory, self.cost_ctx.latency, self.world
         )
 
-    def _on_main(self, fn, what: str) -> None:  # noqa: ANN001 - a callable
-        """``fn()`` on rank 0 only; the error it stops with, if any, stops every rank."""
-        error = None
-        if self.world.main:
-            try:
-                fn()
-            except Exception as err:  # handed to the other ranks, then raised here
-                error = err
-        failed = self.world.broadcast(None if error is None else str(error), what)
-        if error is not None:
-            raise error
-        if failed is not None:
-            raise DistributedError(f"rank 0 stopped while {what}: {failed}")
-
     def _log(self) -> MetricsLog | NoLog:
         return MetricsLog(self.rundir.metrics) if self.world.main else NoLog()
 
-    def _run_stage_epochs(self, k: int, st, s: StageState, prog: Progress, log: MetricsLog) -> None:
-        cfg = self.cfg
-        weight_batches = BatchIterator(
-            self.data.train_x, self.data.train_y, cfg.weights.batch_size, mean=self.data.mean, std=self.data.std,
-            augment=self.augment, generator=s.gen_data, indices=self.weight_idx, memory_format=self.memory_format,
-        )  # fmt: skip
-        steps = steps_per_epoch(cfg, len(self.data.train_y))
-        show = _is_tty() if self.show_progress is None else self.show_progress
-        show = show and self.world.main
-        bar = tqdm(
-            total=st.epochs * steps, initial=prog.epoch * steps, disable=not show,
-            desc=f"stage {k + 1}/{len(cfg.stages)}", unit="step", dynamic_ncols=True, leave=True,
-        )  # fmt: skip
-        while prog.epoch < st.epochs:
-            epoch = prog.epoch
-            t0 = time.perf_counter()
-            lr = cosine_lr(cfg.weights.lr, cfg.weights.lr_min, epoch, st.epochs)
-            set_lr(s.optimizer, lr)
-            skip_dropout = self.skip_dropout_rate(
-                st.skip_dropout,
-                epoch,
-                st.epochs,
-                st.pretrain_epochs,
-                cfg.weights.skip_dropout_decay,
-            )
-            s.supernet.set_skip_dropout(skip_dropout)
-            arch_batches = _cycle(
-                BatchIterator(
-                    self.data.train_x, self.data.train_y, cfg.policy.arch_batch_size, mean=self.data.mean,
-                    std=self.data.std, augment=None, generator=s.gen_arch, indices=self.arch_idx, memory_format=self.memory_format,
-                )
-            )  # fmt: skip
-            rl_on = epoch >= st.pretrain_epochs  # the first e_k epochs train weights only
-            loss_sum = torch.zeros((), device=self.device)
-            correct = torch.zeros((), device=self.device, dtype=torch.long)
-            seen = 0
-            last = None
-            w = None
-            for step, (x, y) in enumerate(weight_batches):
-                if step >= steps:
-                    break
-                if rl_on and step % cfg.policy.rl_interval == 0:
-                    last = self.alpha_update(k, epoch, step, s, arch_batches, prog.candidates)
-                    log.write(last)
-                    w = None  # alpha changed
-                path = None
-                if cfg.weights.mode == "mixed":  # Eqs. (1), (3)
-                    if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
-                        w = {ct: p.to(self.device) for ct, p in s.policy.probs().items()}
-                else:  # sampled: one path drawn from the policy trains
-                    g = s.policy.sample(1, s.gen_policy)
-                    path = {ct: v[0].tolist() for ct, v in g.items()}
-                x, y = self.world.shard(x, y)  # several processes: this one's share of the batch
-                loss, ok = weight_step(
-                    s.trainer or s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,
-                    weights=None if path else w, path=path, amp=self.amp, params=s.params,
-                )  # fmt: skip
-                loss_sum += loss * len(y)
-                correct += ok
-                seen += len(y)
-                bar.update(1)
-                if last is not None and step % 10 == 0:
-                    costs = {n: _fmt(v) for n, v in last["costs_mean"].items()}
-                    bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
-                                    reward=f"{last['reward_mean']:.3f}", baseline=f"{last['baseline']:.3f}", **costs)  # fmt: skip
-            loss_total, correct_total, seen = self.world.sum(
-                [float(loss_sum), float(correct), seen], "the epoch's training loss"
-            )
-            t_eval = time.perf_counter()
-            acc_mix, acc_arg = self.evaluate(s)
-            t_end = time.perf_counter()
-            prog.stage_seconds[k] += t_end - t0
-            log.write(
-                {
-                    "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "skip_dropout": skip_dropout, "alpha_updates": rl_on,
-                    "train_loss": loss_total / max(seen, 1), "train_acc": correct_total / max(seen, 1),
-                    "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
-                    "seconds": prog.stage_seconds[k], "eval_seconds": t_end - t_eval, "steps": steps,
-                    "peak_memory_mb": peak_memory_mb(self.device),
-                }
-            )  # fmt: skip
-            if self.check_sync:  # every rank must hold the same alpha and weights
-                self.world.check_same(s.policy.alpha, f"alpha after epoch {epoch} of stage {k}")
-                self.world.check_same(
-                    dict(s.supernet.named_parameters()),
-                    f"the supernet's weights after epoch {epoch} of stage {k}",
-                )
-            if self.world.main:
-                self._write_alpha(k, epoch, s, prog.candidates)
-            prog.epoch = epoch + 1
-            prog.metrics_lines = log.count()
-            self._save(prog, s)
-        bar.close()
-
-    def _write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
+    def write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
         data = {"stage": k, "epoch": epoch}
         for ct, alpha in s.policy.alpha.items():
             data[ct] = {"alpha": alpha.tolist(), "ops": candidates[ct]}
@@ -409,28 +285,6 @@ class Search:
                 plots=self.plots,
             )  # fmt: skip
         return self.world.broadcast(summary, "writing the summary")
-
-
-def _cycle(it: BatchIterator) -> Iterator:
-    while True:
-        yield from it
-
-
-def _fmt(v: float | None) -> str:
-    """A cost on the progress bar, in its registered unit."""
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3g}"
-
-
-def _is_tty() -> bool:
-    import sys
-
-    return sys.stderr.isatty()
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    return json.loads(path.read_text())
 
 
 def search(
