@@ -146,3 +146,41 @@ def test_one_process_world_changes_nothing():
     assert World(0, 2).shard(x)[0].tolist() == [0, 2, 4]
     with pytest.raises(Exception, match="weights.batch_size=63 does not split evenly over 2"):
         World(0, 2).check_batch(63, "weights.batch_size")
+
+
+TRAIN_SETS = ["channels=4", "layers=3", "epochs=3", "batch_size=32", "max_steps_per_epoch=3",
+              "device=cpu", "seed=3"]  # fmt: skip
+
+
+def _train_argv(out: Path) -> list[str]:
+    argv = ["train", "--genotype", "darts-v2", "--preset", "quick", "--out", str(out),
+            "--no-progress", "--dist-timeout", "60"]  # fmt: skip
+    return [*argv, *[a for s in TRAIN_SETS for a in ("--set", s)]]
+
+
+def test_torchrun_training_runs_and_resumes_exactly(tmp_path):
+    whole = tmp_path / "whole"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", str(_free_port()), "-m", "tndnas"]  # fmt: skip
+    done = subprocess.run([*torchrun, *_train_argv(whole)], env=_env(), capture_output=True,
+                          text=True, timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("summary: ") == 1
+    records = [json.loads(x) for x in (whole / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [0, 1, 2]
+
+    # killed after its first epoch, resumed by two processes: the same weights at the end
+    part = tmp_path / "part"
+    procs = _ranks(_train_argv(part))
+    deadline = time.time() + 120
+    while not (part / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    procs[1].send_signal(signal.SIGKILL)
+    for p in procs:
+        p.communicate(timeout=90)
+    procs = _ranks(["train", "--resume", str(part), "--no-progress"])
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
+    a, b = (torch.load(d / "weights_last.pt", weights_only=True) for d in (whole, part))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])

@@ -75,11 +75,13 @@ def timestamped_dir(prefix: str) -> Path:
     return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def add_distributed_options(p: argparse.ArgumentParser) -> None:
+def add_distributed_options(p: argparse.ArgumentParser, *, check_sync: bool = True) -> None:
     """Options that matter only under torchrun (several processes, one run)."""
     p.add_argument("--dist-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="under torchrun: how long a process waits for the others before the run "
                         "stops with an error (default 300)")  # fmt: skip
+    if not check_sync:
+        return
     p.add_argument("--check-sync", action="store_true",
                    help="under torchrun: compare alpha across the processes after every epoch and "
                         "stop at the first difference")  # fmt: skip

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from ..config import DEFAULT_TRAIN_PRESET, ConfigError, load_train_config, train_preset_names
 from ..run_files import TrainRunFiles
+from ..runtime.distributed import is_main_process
 from .options import (
     add_config_source,
     add_dataset_options,
+    add_distributed_options,
     add_run_options,
     given_options,
     option_overrides,
@@ -39,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None)
     add_run_options(p, set_help="override a config key, e.g. --set cutout=0",
                     out_help="run directory (default runs/train-<preset>-<time>)")  # fmt: skip
+    add_distributed_options(p, check_sync=False)
     p.set_defaults(run=run, reads_runs=("genotype",))  # their plug-ins are imported first
 
 
@@ -80,11 +83,14 @@ def run(args: argparse.Namespace) -> int:
         name = preset or Path(args.config).stem
         run_dir = Path(args.out) if args.out else timestamped_dir(f"train-{name}")
     try:
-        summary = train_network(cfg, genotype, run_dir, resume=bool(args.resume), progress=progress)
+        summary = train_network(cfg, genotype, run_dir, resume=bool(args.resume),
+                                progress=progress, dist_timeout=args.dist_timeout)  # fmt: skip
     except KeyboardInterrupt:
         if TrainRunFiles(run_dir).config.exists():
             print(f"continue with: tndnas train --resume {run_dir}", file=sys.stderr)
         raise
+    if not is_main_process():  # under torchrun, rank 0 speaks for the run
+        return 0
     print(f"summary: {run_dir / 'summary.json'}")
     print(f"weights: {run_dir / 'weights_last.pt'} (best test accuracy: weights_best.pt)")
     print(

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.learning_curve import plot_learning_curve
-from ..report.metrics import MetricsLog, read_metrics
+from ..report.metrics import MetricsLog, NoLog, read_metrics
 from ..run_files import TrainRunFiles
 from ..runtime import (
     RunDirError,
@@ -45,6 +45,8 @@ from ..runtime import (
     save_atomic,
     write_json_atomic,
 )
+from ..runtime.distributed import join_world
+from ..runtime.random_state import random_state, restore_random_state
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from ..space.network import count_flops, count_parameters
@@ -79,12 +81,15 @@ class TrainRun:
         out_dir: str | os.PathLike,
         *,
         progress: bool | None = None,
+        dist_timeout: float = 300.0,
     ):
         self.cfg = cfg
         self.genotype = genotype
         self.files = TrainFiles(Path(out_dir))
         self.show_progress = progress
-        self.device = resolve_device(cfg.device)
+        # under torchrun: this process's rank, and its own GPU
+        self.world, self.device = join_world(resolve_device(cfg.device), dist_timeout)
+        self.world.check_batch(cfg.batch_size, "batch_size")
         self.cuda = self.device.type == "cuda"
         self.amp = bool(cfg.amp and self.cuda)
         self.channels_last = bool(cfg.channels_last)  # faster on CPU too (benchmarks/train_step.py)
@@ -112,6 +117,7 @@ class TrainRun:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        self.trainer = self.world.wrap(model, some_unused=False)  # DDP with several processes
         self.optimizer = torch.optim.SGD(
             model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
@@ -165,17 +171,17 @@ class TrainRun:
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, state: dict[str, Any]) -> None:
+        rng = random_state(self.world, self.device)  # every process takes part
+        if not self.world.main:  # every process holds the same weights; rank 0 writes them
+            return
         ckpt = {
             "version": CHECKPOINT_VERSION,
             **state,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "gen_data": self.gen_data.get_state(),
-            "device_type": self.device.type,
-            "torch_rng": torch.get_rng_state(),
+            **rng,
         }
-        if self.cuda:
-            ckpt["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         save_atomic(ckpt, self.files.checkpoint)
 
     def _restore(self, ckpt: dict) -> dict[str, Any]:
@@ -188,21 +194,23 @@ class TrainRun:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.gen_data.set_state(ckpt["gen_data"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if self.cuda and "cuda_rng" in ckpt:
-            torch.cuda.set_rng_state(ckpt["cuda_rng"], self.device)
+        restore_random_state(ckpt, self.world, self.device, self.files.checkpoint)
         keys = ("epoch", "best_acc", "best_epoch", "seconds", "metrics_lines")
         return {k: ckpt[k] for k in keys}
 
     # ------------------------------------------------------------------ the loop
     def run(self, resume: bool = False) -> dict:
+        with self.world.guard("the training"):  # a lost process stops the others in one sentence
+            return self._run(resume)
+
+    def _run(self, resume: bool) -> dict:
         f = self.files
         if resume:
             self._check_resumable()
             if f.summary.exists():
                 return json.loads(f.summary.read_text())
         else:
-            self._create()
+            self.world.run_on_main(self._create, "creating the run directory")
         data = load_dataset(
             self.cfg.dataset.name, self.cfg.dataset.data_dir, self.cfg.dataset.download
         ).to(self.device)
@@ -211,7 +219,7 @@ class TrainRun:
         state = {"epoch": 0, "best_acc": -1.0, "best_epoch": -1, "seconds": 0.0, "metrics_lines": 0}
         if resume and f.checkpoint.exists():
             state = self._restore(load_checkpoint(f.checkpoint, "cpu"))
-        log = MetricsLog(f.metrics)
+        log = MetricsLog(f.metrics) if self.world.main else NoLog()
         log.truncate_to(state["metrics_lines"])
         if self.cuda:
             torch.backends.cudnn.benchmark = True
@@ -225,6 +233,7 @@ class TrainRun:
         if cfg.max_steps_per_epoch:
             steps = min(steps, cfg.max_steps_per_epoch)
         show = sys.stderr.isatty() if self.show_progress is None else self.show_progress
+        show = show and self.world.main
         bar = tqdm(
             total=cfg.epochs * steps, initial=state["epoch"] * steps, disable=not show,
             desc="train", unit="step", dynamic_ncols=True, leave=True,
@@ -249,16 +258,20 @@ class TrainRun:
         for step, (x, y) in enumerate(self.train_batches):
             if step >= steps:
                 break
+            x, y = self.world.shard(x, y)  # several processes: this one's share of the batch
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             loss, ok = train_step(
-                model, self.optimizer, x, y, auxiliary_weight=cfg.auxiliary_weight,
+                self.trainer, self.optimizer, x, y, auxiliary_weight=cfg.auxiliary_weight,
                 grad_clip=cfg.grad_clip, amp=self.amp,
             )  # fmt: skip
             loss_sum += loss * len(y)
             correct += ok
             seen += len(y)
             bar.update(1)
+        loss_total, correct_total, seen = self.world.sum(
+            [float(loss_sum), float(correct), seen], "the epoch's training loss"
+        )
         test_loss, test_acc = evaluate(
             model, self.test_batches, amp=self.amp, channels_last=self.channels_last
         )
@@ -267,21 +280,22 @@ class TrainRun:
         log.write(
             {
                 "kind": "train", "epoch": epoch, "lr": lr, "drop_path": drop,
-                "train_loss": float(loss_sum) / max(seen, 1), "train_acc": float(correct) / max(seen, 1),
+                "train_loss": loss_total / max(seen, 1), "train_acc": correct_total / max(seen, 1),
                 "test_loss": test_loss, "test_acc": test_acc, "test_error": 100.0 * (1.0 - test_acc),
                 "seconds": seconds, "peak_memory_mb": peak_memory_mb(self.device),
             }
         )  # fmt: skip
         if test_acc > state["best_acc"]:
             state["best_acc"], state["best_epoch"] = test_acc, epoch
-            save_weights(
-                model,
-                self.files.weights_best,
-                self.genotype,
-                self.macro,
-                cfg.auxiliary,
-                self.normalization,
-            )
+            if self.world.main:
+                save_weights(
+                    model,
+                    self.files.weights_best,
+                    self.genotype,
+                    self.macro,
+                    cfg.auxiliary,
+                    self.normalization,
+                )
         state["epoch"] = epoch + 1
         state["seconds"] += seconds
         state["metrics_lines"] = log.count()
@@ -289,6 +303,10 @@ class TrainRun:
 
     # ------------------------------------------------------------------ the end
     def _finish(self, state: dict[str, Any]) -> dict:
+        summary = self._write_summary(state) if self.world.main else None
+        return self.world.broadcast(summary, "writing the summary")
+
+    def _write_summary(self, state: dict[str, Any]) -> dict:
         cfg, f = self.cfg, self.files
         save_weights(
             self.model, f.weights_last, self.genotype, self.macro, cfg.auxiliary, self.normalization
@@ -363,12 +381,18 @@ def train_network(
     *,
     resume: bool = False,
     progress: bool | None = None,
+    dist_timeout: float = 300.0,
 ) -> dict:
     """Train ``genotype`` from scratch as ``cfg`` says, into ``out_dir``; returns the summary.
 
     ``resume=True`` continues the run in ``out_dir`` from its last checkpoint (``cfg`` and
     ``genotype`` must be the ones it was started with; see :func:`read_train_run`); a finished
     run just returns its summary.  Without ``resume``, a directory that already holds a run
-    is refused.  ``progress``: show a progress bar (None: when stderr is a terminal).
+    is refused.  ``progress``: show a progress bar (None: when stderr is a terminal).  Under
+    ``torchrun`` every process calls this with the same arguments (see
+    :mod:`tndnas.runtime.distributed`); ``dist_timeout``: seconds before a silent peer stops it.
     """
-    return TrainRun(cfg, genotype, out_dir, progress=progress).run(resume=resume)
+    run = TrainRun(cfg, genotype, out_dir, progress=progress, dist_timeout=dist_timeout)
+    summary = run.run(resume=resume)
+    run.world.close()
+    return summary
