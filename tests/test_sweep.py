@@ -329,3 +329,62 @@ def test_latency_sweep_front_is_over_latency(tmp_path):
     # a summary written before every cost went into "costs": params and FLOPs counted
     old = {"params": 2_000_000, "flops": 3e7, "latency_ms": None}
     assert sweep_mod.summary_costs(old) == {"params": 2.0, "flops": 30.0}
+
+
+# a plug-in every job of the Ray sweep imports: the first job to write a checkpoint is killed
+# (SIGKILL) right after it, mid-stage, so that Ray must retry it from that checkpoint
+KILL_ONCE = textwrap.dedent(
+    """
+    import os, signal
+    from tndnas.search.algorithm import Search
+
+    _save = Search.save_checkpoint
+
+    def save_then_die(self, prog, s):
+        _save(self, prog, s)
+        try:
+            os.close(os.open({marker!r}, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    Search.save_checkpoint = save_then_die
+    """
+)
+
+
+def _comparable(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if "seconds" not in k} for r in rows]
+
+
+def test_ray_backend_retries_a_killed_job_and_gives_the_local_front(tmp_path):
+    import ray
+
+    marker = tmp_path / "killed"
+    plugin = tmp_path / "kill_once.py"
+    plugin.write_text(KILL_ONCE.format(marker=str(marker)))
+    two_epochs = "stages.0.epochs=2"  # the kill falls between the two epochs
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    try:
+        out = tmp_path / "ray"
+        args = sweep_args(out, "--set", f"plugins=[{plugin}]", "--set", two_epochs)
+        args.jobs, args.backend, args.max_retries = None, "ray", 1
+        assert sweep_cmd.run(args) == 0
+        # the same sweep without the kill, as local processes
+        again = tmp_path / "local"
+        assert sweep_cmd.run(sweep_args(again, "--set", two_epochs)) == 0
+    finally:
+        ray.shutdown()
+    assert marker.exists()
+    logs = [p.read_text() for p in sorted(out.glob("*.log"))]
+    assert sum("search: " in t and "search --resume" in t for t in logs) == 1  # one retry
+    ray_rows = json.loads((out / "pareto.json").read_text())
+    local_rows = json.loads((again / "pareto.json").read_text())
+    assert _comparable(ray_rows) == _comparable(local_rows)
+    plan = json.loads((out / "sweep.json").read_text())
+    assert plan["backend"] == "ray" and plan["ray"]["max_retries"] == 1
+    # without Ray's resources, one sentence
+    args = sweep_args(tmp_path / "bad")
+    args.backend = "ray"
+    with pytest.raises(Exception, match="--jobs is for --backend local"):
+        sweep_cmd.run(args)

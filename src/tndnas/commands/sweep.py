@@ -62,6 +62,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_run_options(p, set_help="override a config key of every search",
                     out_help="sweep folder (default runs/sweep-<preset>-<time>)",
                     seed_help="seed of every search", progress_help="no per-job start/finish lines")  # fmt: skip
+    ray = p.add_argument_group("running on a Ray cluster (pip install 'tndnas[ray]')")
+    ray.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="local: processes on this machine (default); ray: one Ray task per job")  # fmt: skip
+    ray.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
+                     help="the Ray cluster to join (auto: the one started on this node with `ray start`); "
+                          "default: start Ray on this machine")  # fmt: skip
+    ray.add_argument("--cpus-per-job", type=float, default=1.0, metavar="N",
+                     help="CPUs each job declares to Ray (default 1; also its OMP_NUM_THREADS)")  # fmt: skip
+    ray.add_argument("--gpus-per-job", type=float, default=0.0, metavar="N",
+                     help="GPUs each job declares to Ray (default 0; 1 for a GPU search)")  # fmt: skip
+    ray.add_argument("--max-retries", type=int, default=2, metavar="N",
+                     help="retries of a failed job, each from its last checkpoint (default 2)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true",
                    help="the jobs' searches draw no plots (the sweep's Pareto front is still drawn)")  # fmt: skip
     p.set_defaults(run=run)
@@ -89,5 +101,10 @@ def run(args: argparse.Namespace) -> int:
         train_preset=args.train_preset,
         progress=not args.no_progress,
         plots=not args.no_plots,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        cpus_per_job=args.cpus_per_job,
+        gpus_per_job=args.gpus_per_job,
+        max_retries=args.max_retries,
     )
     return run_sweep(spec)

@@ -56,6 +56,9 @@ from .runner import (
 if TYPE_CHECKING:
     from ..runtime import MemoryShare
 
+#: where a sweep's jobs run: local processes, or one Ray task each
+BACKENDS = ("local", "ray")
+
 __all__ = [
     "HEAD_COLUMNS",
     "TAIL_COLUMNS",
@@ -100,6 +103,15 @@ def _write_plan(
         "refs": spec.refs,
         "seed": spec.seed,
         "device": spec.device,
+        "backend": spec.backend,
+        "ray": None
+        if spec.backend != "ray"
+        else {
+            "address": spec.ray_address,
+            "cpus_per_job": spec.cpus_per_job,
+            "gpus_per_job": spec.gpus_per_job,
+            "max_retries": spec.max_retries,
+        },  # fmt: skip
         "processes": len(slots),
         "gpus": slots,
         # per slot: jobs sharing its device's memory, and the memory they share (None: all of it)
@@ -125,9 +137,19 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
     called so tests can replace it).  Configuration problems raise a one-line ConfigError
     before any process starts.
     """
+    if spec.backend not in BACKENDS:
+        raise ConfigError(f"--backend {spec.backend} is not known; use {' or '.join(BACKENDS)}.")
+    if spec.backend == "ray":  # every node must find the folders where the driver put them
+        spec.out = spec.out.resolve()
+        if spec.jobs is not None:
+            raise ConfigError("--jobs is for --backend local; Ray runs as many jobs as the cluster has --cpus-per-job/--gpus-per-job for.")  # fmt: skip
+        if spec.max_retries < 0 or spec.cpus_per_job <= 0 or spec.gpus_per_job < 0:
+            raise ConfigError("--max-retries must be >= 0, --cpus-per-job > 0 and --gpus-per-job >= 0.")  # fmt: skip
     jobs = plan_jobs(spec)
     if spec.jobs is not None and spec.jobs < 1:
         raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer >= 1")
+    if spec.backend == "ray":
+        return _finish(spec, jobs, _run_on_ray(spec, jobs, train_cmd or train_command))
     device = jobs[0].config.device
     gpus = visible_gpus() if device in ("auto", "cuda") else []
     n_proc = spec.jobs or default_jobs(device, gpus)
@@ -142,7 +164,19 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
             f"sweep: {shares[0].pool_bytes / 2**30:.1f} GiB of memory available, "
             f"{shares[0].pool_bytes / shares[0].processes / 2**30:.1f} GiB for each job running at once"
         )
-    failures = runner.run(jobs)
+    return _finish(spec, jobs, runner.run(jobs))
+
+
+def _run_on_ray(spec: SweepSpec, jobs: list[Job], train_cmd: TrainCommand) -> dict[str, Failure]:
+    from .ray_backend import run_on_ray  # Ray is optional: imported only when asked for
+
+    spec.out.mkdir(parents=True, exist_ok=True)
+    _write_plan(spec, jobs, [], [])
+    return run_on_ray(spec, jobs, train_cmd)
+
+
+def _finish(spec: SweepSpec, jobs: list[Job], failures: dict[str, Failure]) -> int:
+    """Collect the jobs' results into the sweep's table and plots; 1 when any job failed."""
     rows = collect(jobs, failures, spec.out)
     print(format_table(rows))
     out = SweepFiles(spec.out)

@@ -37,6 +37,11 @@ class SweepSpec:
     train_preset: str = DEFAULT_TRAIN_PRESET
     progress: bool = True
     plots: bool = True  # each job's search draws its plots
+    backend: str = "local"  # local processes, or ray (one Ray task per job)
+    ray_address: str | None = None  # None: start Ray on this machine; auto | HOST:PORT: a cluster
+    cpus_per_job: float = 1.0  # Ray: the resources each job declares
+    gpus_per_job: float = 0.0
+    max_retries: int = 2  # Ray: retries of a failed job, each from its last checkpoint
 
 
 @dataclass

@@ -94,6 +94,26 @@ def last_error_line(log: Path) -> str:
     return next((ln.strip() for ln in reversed(lines) if ln.strip()), "(empty log)")
 
 
+def start_step(job: Job, step: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start one step of ``job`` (``cmd``), its output appended to the job's log after a line
+    that names the step; the job's plug-ins are handed to it."""
+    with open(job.log, "a") as log:
+        log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {step}: {shlex.join(cmd)}\n")
+        log.flush()
+        env = {**env, PLUGINS_ENV: os.pathsep.join(job.config.plugins)}  # the job's own code
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def run_step(job: Job, step: str, cmd: list[str], env: dict[str, str]) -> int:
+    """:func:`start_step`, waited for; its exit status."""
+    proc = start_step(job, step, cmd, env)
+    try:
+        return proc.wait()
+    except BaseException:
+        _stop([proc])
+        raise
+
+
 @dataclass
 class _Running:
     job: Job
@@ -128,12 +148,8 @@ class _Runner:
             return False
         r.step, cmd = nxt
         gpu = self.slots[r.slot]
-        with open(r.job.log, "a") as log:
-            log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {r.step}: {shlex.join(cmd)}\n")
-            log.flush()
-            env = _child_env(gpu, len(self.slots), self.shares[r.slot])
-            env[PLUGINS_ENV] = os.pathsep.join(r.job.config.plugins)  # the job's own code
-            r.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        env = _child_env(gpu, len(self.slots), self.shares[r.slot])
+        r.proc = start_step(r.job, r.step, cmd, env)
         r.started = time.monotonic()
         where = f" on GPU {gpu}" if gpu is not None else ""
         self.say(f"{r.job.name}: {r.step} started{where}")
