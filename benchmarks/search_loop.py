@@ -102,7 +102,7 @@ def main(argv=None) -> dict:
         t = time.perf_counter()
         interrupted = False
         try:
-            env = search(cfg, run, progress=False)["environment"]
+            env = search(cfg, run, progress=False, plots=False)["environment"]
         except ConfigError as err:
             sys.exit(f"error: {err}")
         except KeyboardInterrupt:  # out of time: report the stages that finished

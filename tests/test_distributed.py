@@ -19,8 +19,6 @@ from tndnas.runtime.distributed import DistributedError, World
 
 from .tiny import TINY_SEARCH
 
-pytestmark = pytest.mark.xdist_group("distributed")  # they start processes of their own
-
 STAGES = (
     "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2},"
     " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2}]"
@@ -67,6 +65,7 @@ def _final_alpha(run: Path) -> dict:
     return json.loads(last.read_text())
 
 
+@pytest.mark.xdist_group("distributed-search")  # two processes of its own
 def test_torchrun_search_in_step_resumed_exactly_and_a_dead_rank_stops_the_other(tmp_path):
     # 1. torchrun, 2 processes, alpha compared after every epoch
     whole = tmp_path / "whole"
@@ -97,14 +96,8 @@ def test_torchrun_search_in_step_resumed_exactly_and_a_dead_rank_stops_the_other
         assert procs[0].returncode == 2 and time.time() - t0 < 30
         assert "lost the other processes" in err and err.strip().count("\n") == 0, err
 
-    # 3. a resume needs the same number of processes...
+    # 3. resumed by two processes, it continues exactly where the killed run stopped
     resume = ["search", "--resume", str(part), "--no-progress", "--no-plots"]
-    if not (part / "summary.json").exists():
-        alone = subprocess.run([sys.executable, "-m", "tndnas", *resume], env=_env(),
-                               capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert alone.returncode == 2
-        assert "written by a run of 2 process(es) and this one has 1" in alone.stderr
-    # ... and continues exactly where the killed run stopped
     procs = _ranks([*resume, "--check-sync"])
     outs = [p.communicate(timeout=240) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
@@ -137,6 +130,19 @@ def test_alpha_check_stops_on_the_first_difference(tmp_path):
         assert "largest difference 1e-06" in text
 
 
+def test_a_checkpoint_resumes_only_with_its_number_of_processes():
+    from tndnas.runtime.distributed import check_world_size
+
+    check_world_size({"world_size": 2}, World(1, 2), "ckpt")
+    check_world_size({}, World(), "ckpt")  # written before the number was recorded: one
+    with pytest.raises(
+        DistributedError, match="written by a run of 2 process.es. and this one has 1"
+    ):
+        check_world_size({"world_size": 2}, World(), "ckpt")
+    with pytest.raises(DistributedError, match="torchrun --nproc_per_node 1|plain tndnas"):
+        check_world_size({}, World(0, 2), "ckpt")
+
+
 def test_one_process_world_changes_nothing():
     world = World()
     x, y = torch.arange(6), torch.arange(6)
@@ -158,18 +164,10 @@ def _train_argv(out: Path) -> list[str]:
     return [*argv, *[a for s in TRAIN_SETS for a in ("--set", s)]]
 
 
-def test_torchrun_training_runs_and_resumes_exactly(tmp_path):
-    whole = tmp_path / "whole"
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", str(_free_port()), "-m", "tndnas"]  # fmt: skip
-    done = subprocess.run([*torchrun, *_train_argv(whole)], env=_env(), capture_output=True,
-                          text=True, timeout=240)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("summary: ") == 1
-    records = [json.loads(x) for x in (whole / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == [0, 1, 2]
-
-    # killed after its first epoch, resumed by two processes: the same weights at the end
+@pytest.mark.xdist_group("distributed-train")  # two processes of its own
+def test_torchrun_training_runs_and_resumes(tmp_path):
+    """Killed after its first epoch, then resumed under torchrun: every epoch logged once,
+    the weights written by rank 0 alone."""
     part = tmp_path / "part"
     procs = _ranks(_train_argv(part))
     deadline = time.time() + 120
@@ -178,9 +176,14 @@ def test_torchrun_training_runs_and_resumes_exactly(tmp_path):
     procs[1].send_signal(signal.SIGKILL)
     for p in procs:
         p.communicate(timeout=90)
-    procs = _ranks(["train", "--resume", str(part), "--no-progress"])
-    outs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
-    a, b = (torch.load(d / "weights_last.pt", weights_only=True) for d in (whole, part))
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert not (part / "summary.json").exists()
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", str(_free_port()), "-m", "tndnas"]  # fmt: skip
+    done = subprocess.run([*torchrun, "train", "--resume", str(part), "--no-progress"],
+                          env=_env(), capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("summary: ") == 1  # rank 0 alone speaks
+    records = [json.loads(x) for x in (part / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [0, 1, 2]
+    weights = torch.load(part / "weights_last.pt", weights_only=True)
+    assert weights["state_dict"] and json.loads((part / "summary.json").read_text())["epochs"] == 3
