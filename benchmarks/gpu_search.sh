@@ -14,7 +14,7 @@
 # benchmarks/gpu_wheels.sh fetches on a machine with internet.
 #
 # Each part has its own time limit and writes its own file, so a part that fails or runs out of
-# time leaves the other parts' figures.  Files written (at most 10):
+# time leaves the other parts' figures.  Files written (at most 11):
 #   env.txt         GPU, driver, Python and torch versions
 #   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
 #                   sync, CUDA-graph scoring against direct scoring, sampled mode, train, export)
@@ -26,6 +26,8 @@
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
 #   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated),
 #           latency-c10-cuda.json (tndnas latency-table on the GPU, its prediction checked on 10 networks)
+#   (with 2 or more GPUs) distributed.json: benchmarks/distributed_step.py, paper-c10's first stage
+#           in 1 and N processes under torchrun (NCCL): images/s of the weight step, alpha update time
 #   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: the found cells'
 #           table accuracy and the supernet's Kendall tau
 #   log.txt         everything printed
@@ -77,6 +79,12 @@ if [ -n "${FULL:-}" ]; then
   part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
   part memory 90 "$PY" -m benchmarks.memory_estimate --preset paper-c10 --batch 128 --stages 1,2,3 --device cuda --json "$OUTDIR/memory.json"
   part latency 120 "$PY" -m tndnas.cli latency-table --preset paper-c10 --device cuda --check 10 --out "$OUTDIR/latency-c10-cuda.json"
+fi
+GPUS=$("$PY" -c "import torch; print(torch.cuda.device_count())")
+if [ "${GPUS:-1}" -gt 1 ]; then
+  # one search in 1 and in every visible GPU's process (torchrun, NCCL): images/s and alpha update time
+  part distributed 180 "$PY" -m benchmarks.distributed_step --preset paper-c10 --ranks "1,$GPUS" \
+    --steps 20 --updates 10 --set device=cuda --json "$OUTDIR/distributed.json"
 fi
 if [ -n "${NB201:-}" ]; then
   # the full NAS-Bench-201 weight-sharing protocol (preset nb201-c10, 3 seeds): hours, not minutes;

@@ -71,7 +71,7 @@ def _other_genotype(geno: Genotype) -> Genotype:
     return Genotype(normal, geno.reduce, geno.steps)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, whatever runs between its tests
 def trained(tmp_path_factory):
     """One uninterrupted tiny training run: (run dir, summary)."""
     out = tmp_path_factory.mktemp("train") / "run"
