@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks.search_step import main as search_step
 
 
@@ -119,3 +121,18 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
         assert 50 <= r["test_accuracy"] <= 80 and 1 <= r["rank"] <= 15625
         assert -1 <= r["kendall_tau"] <= 1 and r["cells"] == 8
     assert "Kendall tau" in capsys.readouterr().out
+
+
+@pytest.mark.xdist_group("distributed-bench")  # two processes of its own
+def test_distributed_step_benchmark_runs_under_torchrun(tmp_path, capsys):
+    from benchmarks.distributed_step import main as distributed_step
+
+    from .tiny import TINY_SEARCH
+
+    out = tmp_path / "dist.json"
+    sets = [a for s in [*TINY_SEARCH, "weights.memory_check=ignore"] for a in ("--set", s)]
+    res = distributed_step(["--ranks", "2", "--steps", "1", "--updates", "1", *sets, "--json", str(out)])  # fmt: skip
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row == res["rows"][0] and row["processes"] == 2 and row["backend"] == "gloo"
+    assert row["images_per_s"] > 0 and row["alpha_update_ms"] > 0 and row["global_batch"] == 32
+    assert "2 process(es), gloo backend" in capsys.readouterr().out
