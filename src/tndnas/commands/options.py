@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,7 +61,10 @@ def option_overrides(args: argparse.Namespace, options: Sequence[tuple[str, str]
     for attr, key in options:
         value = getattr(args, attr)
         if value is not None:
-            overrides.append(f"{key}={value}")
+            # a flag's text is taken verbatim: quoted, it is never read as YAML ('#' starts no
+            # comment, 'yes' stays a word); numbers stay numbers
+            text = json.dumps(value) if isinstance(value, str) else value
+            overrides.append(f"{key}={text}")
     return overrides
 
 

@@ -65,9 +65,34 @@ def _field(obj: Any, key: str, source: str) -> Any:
     raise DatasetError(f"{source} has no '{key}' entry: the file is corrupt; replace it.")
 
 
+#: the only globals a CIFAR batch refers to: numpy arrays and their dtypes, and the string
+#: encoder with which Python 3 writes bytes at pickle protocol 2 (a re-pickled batch)
+_CIFAR_GLOBALS = frozenset(
+    {
+        ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+)
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Reads the official format's types and nothing else: a file that names any other global
+    (a function to call, as a crafted pickle does to run code) is refused before it runs."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _CIFAR_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"it refers to {module}.{name}, which no CIFAR batch holds (not loaded)"
+        )
+
+
 def _unpickle(f: Any, source: str) -> Any:
     try:
-        return pickle.load(f, encoding="bytes")
+        return _CifarUnpickler(f, encoding="bytes").load()
     except Exception as e:  # any unpickling failure means a bad file
         raise DatasetError(f"cannot read {source} ({e}): the file is corrupt; replace it.") from e
 

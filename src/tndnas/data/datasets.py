@@ -209,7 +209,14 @@ def load_dataset(
             )
         )
     root = Path(data_dir).expanduser() if data_dir is not None else None
-    return _READERS[key](root, download)
+    ds = _READERS[key](root, download)
+    if ds.num_classes < 2:
+        where = f" in {root}" if root is not None else ""
+        raise DatasetError(
+            f"dataset '{name}'{where} has {ds.num_classes} class{'' if ds.num_classes == 1 else 'es'}; a classifier needs at least "
+            "two (an ImageFolder has one sub-folder of images per class)."
+        )
+    return ds
 
 
 # --------------------------------------------------------------------------- digits

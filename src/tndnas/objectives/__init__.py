@@ -11,7 +11,7 @@ from .costs import (
     register_cost,
 )
 from .latency import LatencyTable, LatencyTableError
-from .reward import RewardTerm, scalarize
+from .reward import RewardError, RewardTerm, scalarize
 
 __all__ = [
     "Cost",
@@ -22,6 +22,7 @@ __all__ = [
     "CostTable",
     "LatencyTable",
     "LatencyTableError",
+    "RewardError",
     "RewardTerm",
     "cost_names",
     "get_cost",

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from ..config import ConfigError
+
+#: ln of the largest factor a reward term may reach (e^50 ~ 5e21): far beyond any useful
+#: reward, far below where float arithmetic on rewards (means, baselines, Adam) breaks down
+MAX_LOG_FACTOR = 50.0
+
+
+class RewardError(ConfigError):
+    """A reward that cannot be computed: a cost that is zero, negative or not a number, or a
+    factor (cost / P) ** beta too large to be a reward."""
 
 
 @dataclass(frozen=True)
@@ -22,10 +34,36 @@ class RewardTerm:
     beta: float = 0.0
     beta_below: float | None = None
 
-    def factor(self, cost: float) -> float:
-        """``(cost / ref) ** exponent``, the exponent chosen by which side of ``ref`` cost is."""
+    def exponent(self, cost: float) -> float:
+        """The exponent for ``cost``: ``beta_below`` within ``ref`` when set, else ``beta``."""
         below = self.beta_below is not None and cost <= self.ref
-        return (cost / self.ref) ** (self.beta_below if below else self.beta)
+        return self.beta_below if below else self.beta
+
+    def log_factor(self, cost: float) -> float:
+        """``exponent * ln(cost / ref)``, the factor's logarithm; a one-sentence
+        :class:`RewardError` for a cost that is not a positive finite number."""
+        if not (isinstance(cost, (int, float)) and math.isfinite(cost) and cost > 0):
+            if self.exponent(cost) == 0:
+                return 0.0
+            raise RewardError(
+                f"the cost '{self.cost}' of an architecture is {cost!r}, but a reward term "
+                f"(cost / P) ** beta needs a positive cost (P = {self.ref:g}, beta = "
+                f"{self.exponent(cost):g}); check the cost's table or leave it out of the reward."
+            )
+        return self.exponent(cost) * math.log(cost / self.ref)
+
+    def factor(self, cost: float) -> float:
+        """``(cost / ref) ** exponent``, computed in log space: a factor beyond what a float
+        holds is a one-sentence :class:`RewardError`, not an overflow."""
+        lf = self.log_factor(cost)
+        if lf > MAX_LOG_FACTOR:
+            raise RewardError(
+                f"(cost / P) ** beta of the cost '{self.cost}' is e^{lf:.0f} for a cost of "
+                f"{cost:g} (P = {self.ref:g}, beta = {self.exponent(cost):g}): too large to "
+                "be a reward; choose P near the space's costs (tndnas info shows them) or a "
+                "beta nearer 0."
+            )
+        return math.exp(lf)
 
 
 def scalarize(

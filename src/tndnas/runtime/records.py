@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -17,13 +18,30 @@ class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked; the message says what to do."""
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, infinity) as None: strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Strict JSON (NaN and infinity written as null) into a temporary file beside ``path``,
+    then renamed over it; a failed write leaves neither a partial file nor the temporary one."""
     path = Path(path)
+    text = json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _cpu_model() -> str:
@@ -57,3 +75,20 @@ def environment(device: torch.device) -> dict[str, Any]:
         env["gpu"] = torch.cuda.get_device_name(device)
         env["cuda"] = torch.version.cuda
     return env
+
+
+def mark_run(path: str | os.PathLike, status: str, reason: str | None = None) -> None:
+    """Record a run's ``status`` (``running``, ``finished``, ``failed``) and the ``reason`` it
+    failed in its ``run.json``; nothing when the file is not there or cannot be read."""
+    path = Path(path)
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(info, dict):
+        return
+    info["status"] = status
+    info.pop("failure", None)
+    if reason is not None:
+        info["failure"] = reason
+    write_json_atomic(path, info)

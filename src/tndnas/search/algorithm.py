@@ -36,6 +36,7 @@ from ..runtime import (
     write_json_atomic,
 )
 from ..runtime.distributed import join_world
+from ..runtime.lock import locked_run
 from ..runtime.random_state import random_state, restore_random_state
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
@@ -46,6 +47,7 @@ from .run_dir import RunDir
 from .setup import (
     check_cuda_graphs,
     check_drops,
+    check_rewards,
     latency_table,
     reward_costs,
     skip_dropout_schedule,
@@ -99,6 +101,7 @@ class Search:
             self.space.cost_table(self.target, cfg.target.auxiliary), self.target, latency
         )
         check_drops(cfg, base)
+        check_rewards(cfg, base, self.target, self.costs, self.cost_ctx)
         self.edges = self.space.num_edges(cfg.space)
         self.initial_candidates = {ct: [list(base[ct]) for _ in range(self.edges)] for ct in base}
         self.skip_dropout_rate = skip_dropout_schedule(cfg)
@@ -201,18 +204,30 @@ class Search:
     # ------------------------------------------------------------------ Algorithm 2
     def run(self, resume: bool | None = None) -> dict:
         """Algorithm 2, from the start or (``resume``, default as constructed) from the run
-        directory's last checkpoint; returns the summary."""
-        with self.world.guard("the search"):  # a lost process stops the others in one sentence
-            return self._run(resume)
+        directory's last checkpoint; returns the summary.  The run directory is locked for the
+        run (one process per run), and ``run.json`` records how the run ended."""
+        resume = self.resume if resume is None else resume
+        restart = False
+        files = self.rundir
+        with (
+            self.world.guard("the search"),
+            locked_run(files.root, "search", files.run_info, self.world.main) as self._runlock,
+        ):
+            if resume:
+                files.check_resumable()
+                if files.summary.exists():
+                    return json.loads(files.summary.read_text())
+                self._runlock.acquire()
+                if not files.checkpoint.exists():  # stopped before its first epoch ended
+                    if self.world.main:
+                        print(f"tndnas: {files.root} has no checkpoint yet: its search starts "
+                              "again from its config.yaml", file=sys.stderr)  # fmt: skip
+                    resume, restart = False, True
+            return self._run(resume, restart)
 
-    def _run(self, resume: bool | None) -> dict:
+    def _run(self, resume: bool, restart: bool) -> dict:
         cfg = self.cfg
-        if resume is None:
-            resume = self.resume
         if resume:
-            self.rundir.check_resumable()
-            if self.rundir.summary.exists():
-                return json.loads(self.rundir.summary.read_text())
             state = load_checkpoint(self.rundir.checkpoint, "cpu")
             p = state.get("progress", {})
             if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
@@ -222,7 +237,9 @@ class Search:
             log.truncate_to(prog.metrics_lines)
         else:
             memory = self.check_memory(0, self.initial_candidates)  # before anything is written
-            self.world.run_on_main(lambda: self._start(memory), "creating the run directory")
+            self.world.run_on_main(
+                lambda: self._start(memory, restart), "creating the run directory"
+            )
             prog, s = Progress(candidates=self.initial_candidates), None
             log = self._log()
         if self.world.main:
@@ -262,8 +279,9 @@ class Search:
 
         return self._finish(prog)
 
-    def _start(self, memory: list[dict]) -> None:
-        self.rundir.create()
+    def _start(self, memory: list[dict], restart: bool = False) -> None:
+        self.rundir.create(restart=restart)
+        self._runlock.acquire()  # held from here to the end of the run
         write_run_start(
             self.cfg, self.rundir, self.device, memory, self.cost_ctx.latency, self.world
         )

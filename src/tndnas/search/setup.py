@@ -10,16 +10,19 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..data import ImageDataset
-from ..objectives import LatencyTable, get_cost
+from ..objectives import CostContext, LatencyTable, RewardError, get_cost
+from ..objectives.latency import LatencyTableError
 from ..run_files import SearchRunFiles
+from ..space.genotype import GenotypeError
 from ..space.macro import Macro
 from ..train.search_step import SKIP_DROPOUT_SCHEDULES
 from . import op_graphs
-from .stages import run_cost_names, search_space
+from .stages import reward_terms, run_cost_names, search_space
 
 __all__ = [
     "check_cuda_graphs",
     "check_drops",
+    "check_rewards",
     "latency_table",
     "reward_costs",
     "skip_dropout_schedule",
@@ -118,3 +121,34 @@ def target_macro(cfg: SearchConfig, data: ImageDataset) -> Macro:
         image_size=data.image_size,
         steps=cfg.space.steps,
     )
+
+
+def check_rewards(
+    cfg: SearchConfig,
+    ops: Mapping[str, Sequence[str]],
+    target: Macro,
+    costs: Mapping,
+    ctx: CostContext,
+    samples: int = 32,
+) -> None:
+    """Refuse, before anything is written, a reward that cannot be computed: every stage's
+    reward terms on ``samples`` random architectures of the space (a zero or non-finite cost, a
+    factor (cost / P) ** beta too large to be a reward) -- a one-sentence :class:`RewardError`
+    naming the stage."""
+    try:
+        genotypes = search_space(cfg).random_genotypes(ops, target, samples, seed=cfg.seed)
+    except LatencyTableError:  # a space that draws no architectures: checked as the search goes
+        return
+    values = []
+    for g in genotypes:
+        try:
+            values.append({name: spec.fn(g, ctx) for name, spec in costs.items()})
+        except GenotypeError:  # a cell with no live node: no network, reward 0
+            continue
+    for k in range(len(cfg.stages)):
+        for term in reward_terms(cfg, k):
+            try:
+                for v in values:
+                    term.factor(v[term.cost])
+            except RewardError as err:
+                raise RewardError(f"stage {k} (stages.{k}.costs): {err}") from None

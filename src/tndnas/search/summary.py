@@ -37,6 +37,7 @@ def write_run_start(
     write_json_atomic(
         files.run_info,
         {
+            "status": "running",  # then finished, failed or interrupted (with its reason)
             "seed": cfg.seed,
             "environment": environment(device),
             "distributed": (world or World()).describe(),

@@ -3,6 +3,7 @@ and the command lines that run them (a fresh search, a resume, a training)."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import sys
@@ -105,7 +106,7 @@ def _ref_label(cfg: SearchConfig) -> float | str:
 
 def _base_overrides(spec: SweepSpec) -> list[str]:
     extra = [f"seed={spec.seed}"] if spec.seed is not None else []
-    extra += [f"device={spec.device}"] if spec.device is not None else []
+    extra += [f"device={json.dumps(spec.device)}"] if spec.device is not None else []
     return [*spec.overrides, *extra]
 
 

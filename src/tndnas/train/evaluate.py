@@ -30,11 +30,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ..config import ConfigError, TrainConfig, config_to_dict, load_train_config, save_config
+from ..config import ConfigError, TrainConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.learning_curve import plot_learning_curve
 from ..report.metrics import MetricsLog, NoLog, read_metrics
-from ..run_files import TrainRunFiles
 from ..runtime import (
     RunDirError,
     check_resume_device,
@@ -46,20 +45,18 @@ from ..runtime import (
     write_json_atomic,
 )
 from ..runtime.distributed import join_world
+from ..runtime.lock import RunLock, locked_run
 from ..runtime.random_state import random_state, restore_random_state
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from ..space.network import count_flops, count_parameters
-from ..spaces import load_genotype, space_of
+from ..spaces import space_of
 from .eval_step import evaluate, train_step
+from .run_dir import RUN_KIND, TrainFiles, read_train_run
 from .search_step import cosine_lr, set_lr
 from .weights import genotype_difference, save_weights
 
 CHECKPOINT_VERSION = 1
-RUN_KIND = "train"  # run.json "command": tells a train run directory from a search one
-
-
-TrainFiles = TrainRunFiles  # the paths inside a train run directory
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +145,7 @@ class TrainRun:
             f.run_info,
             {
                 "command": RUN_KIND,
+                "status": "running",  # then finished, failed or interrupted (with its reason)
                 "seed": self.cfg.seed,
                 "environment": environment(self.device),
                 "config": config_to_dict(self.cfg),
@@ -200,21 +198,30 @@ class TrainRun:
 
     # ------------------------------------------------------------------ the loop
     def run(self, resume: bool = False) -> dict:
-        with self.world.guard("the training"):  # a lost process stops the others in one sentence
-            return self._run(resume)
+        """Train (or ``resume``); the run directory is locked for the run (one process per
+        run), and ``run.json`` records how the run ended."""
+        f = self.files
+        with (
+            self.world.guard("the training"),
+            locked_run(f.root, "train", f.run_info, self.world.main) as lock,
+        ):
+            return self._run(resume, lock)
 
-    def _run(self, resume: bool) -> dict:
+    def _run(self, resume: bool, lock: RunLock) -> dict:
         f = self.files
         if resume:
             self._check_resumable()
             if f.summary.exists():
                 return json.loads(f.summary.read_text())
-        else:
-            self.world.run_on_main(self._create, "creating the run directory")
+            lock.acquire()
+        # the data and the network before anything is written: a bad input leaves no folder
         data = load_dataset(
             self.cfg.dataset.name, self.cfg.dataset.data_dir, self.cfg.dataset.download
         ).to(self.device)
         self._build(data)
+        if not resume:
+            self.world.run_on_main(self._create, "creating the run directory")
+            lock.acquire()
         self.input_shape = (1, data.in_channels, data.image_size, data.image_size)
         state = {"epoch": 0, "best_acc": -1.0, "best_epoch": -1, "seconds": 0.0, "metrics_lines": 0}
         if resume and f.checkpoint.exists():
@@ -355,23 +362,6 @@ class TrainRun:
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
-
-
-def read_train_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, Genotype]:
-    """The saved config and genotype of a train run directory (what ``--resume`` continues)."""
-    f = TrainFiles(Path(run_dir))
-    info: Any = None
-    if f.run_info.exists():
-        try:
-            info = json.loads(f.run_info.read_text())
-        except json.JSONDecodeError:
-            info = None
-    if not f.config.exists() or not isinstance(info, dict) or info.get("command") != RUN_KIND:
-        raise RunDirError(
-            f"{f.root} is not a train run directory (no config.yaml and run.json of "
-            "`tndnas train`); pass the --out folder of a train run."
-        )
-    return load_train_config(config_file=f.config), load_genotype(f.genotype)
 
 
 def train_network(

@@ -1,0 +1,89 @@
+"""One process per run directory: an OS-level lock that the kernel releases when its holder
+exits or dies, so a killed run never leaves a stale lock behind."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from .records import RunDirError, mark_run
+
+LOCK_NAME = ".lock"
+
+
+class RunLock:
+    """``with RunLock(run_dir):`` -- held for the whole run; a second process on the same
+    directory is refused in one sentence that names the holder's PID."""
+
+    def __init__(self, run_dir: str | os.PathLike, command: str, enabled: bool = True):
+        self.path = Path(run_dir) / LOCK_NAME
+        self.command = command
+        self.enabled = enabled  # False: a process that is not rank 0 (rank 0 locks for all)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        if not self.enabled or self.held:
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path.parent} is in use by another tndnas process (PID {holder}); wait "
+                f"for it to finish or stop it, then run tndnas {self.command} again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+@contextmanager
+def locked_run(
+    run_dir: str | os.PathLike, command: str, run_info: str | os.PathLike, enabled: bool = True
+) -> Iterator[RunLock]:
+    """The lock of a run, to ``acquire()`` once its directory exists; when the body ends, the
+    run's ``run.json`` records how (``finished``, or ``failed``/``interrupted`` with the
+    reason) -- only if this process held the lock, so a refused second process never touches
+    the run it was refused."""
+    lock = RunLock(run_dir, command, enabled)
+    try:
+        yield lock
+    except BaseException as err:
+        if lock.held:
+            text = str(err).strip()
+            why = text.splitlines()[0] if text else type(err).__name__
+            stopped = isinstance(err, KeyboardInterrupt)
+            mark_run(run_info, "interrupted" if stopped else "failed", why)
+        raise
+    else:
+        if lock.held:
+            mark_run(run_info, "finished")
+    finally:
+        lock.release()
