@@ -167,3 +167,34 @@ def test_a_crafted_cifar_batch_is_refused_before_it_runs_code(tmp_path, monkeypa
     with pytest.raises(DatasetError, match="refers to posix.system, which no CIFAR batch holds"):
         load_dataset("cifar10", folder)
     assert not (tmp_path / "PWNED").exists()
+
+
+# ------------------------------------------------------------------ output paths
+def test_output_paths_that_cannot_be_written_are_one_sentence(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    sets = [a for s in TINY_SEARCH for a in ("--set", s)]
+    for out in (a_file, a_file / "run"):
+        assert main(["search", "--preset", "quick", "--out", str(out), "--no-progress", *sets]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tndnas: error: ") and err.count("\n") == 1, err
+        assert "choose" in err
+    # a latency table is refused before minutes of measuring, not after
+    argv = ["latency-table", "--preset", "quick", "--out", str(a_file / "t.json"), *sets]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "cannot be written" in err and "measuring" not in err
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path, monkeypatch):
+    import torch
+
+    from tndnas.runtime import CheckpointError, save_atomic
+
+    def full_disk(*a, **k):
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(CheckpointError, match="check that its disk has free space"):
+        save_atomic({"a": 1}, tmp_path / "checkpoint.pt")
+    assert list(tmp_path.iterdir()) == []  # no temporary file left

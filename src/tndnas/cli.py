@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return 141  # as a process killed by SIGPIPE
+    except OSError as err:  # a path that is not a folder, not writable, a full disk ...
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"tndnas: error: {where}{err.strerror or err}; choose a path you can read or "
+              "write (a folder, on a disk with free space) and run the command again.",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -102,11 +102,13 @@ def check_table(
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
+    from ..runtime.records import check_writable
     from ..search.stages import search_space, space_ops
     from ..space.macro import Macro
     from .info import dataset_shape
 
     _check_arguments(args)
+    check_writable(args.out, "--out")  # before minutes of measuring, not after
     preset = args.preset if args.preset or args.config else DEFAULT_PRESET
     overrides = option_overrides(args, (("dataset", "dataset.name"), ("data_dir", "dataset.data_dir")))  # fmt: skip
     cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)

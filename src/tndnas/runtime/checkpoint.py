@@ -24,9 +24,16 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, RuntimeError) and not isinstance(err, CheckpointError):
+            # torch's writer reports a full disk as an internal RuntimeError
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise CheckpointError(
+                f"cannot write {path} ({first[:120]}); check that its disk has free space "
+                "and run the command again (with --resume to continue)."
+            ) from None
         raise
 
 

@@ -92,3 +92,20 @@ def mark_run(path: str | os.PathLike, status: str, reason: str | None = None) ->
     if reason is not None:
         info["failure"] = reason
     write_json_atomic(path, info)
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> None:
+    """Before long work: refuse, in one sentence, an output file ``path`` (given as ``flag``)
+    that could not be written at the end -- a folder, or a place that cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise RunDirError(f"{flag} {path} is a folder; give the name of the file to write.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as err:
+        raise RunDirError(
+            f"{flag} {path} cannot be written ({err.strerror or err}); choose a folder you "
+            "can write."
+        ) from None
