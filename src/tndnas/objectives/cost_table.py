@@ -51,6 +51,10 @@ def measure_params_flops(module: nn.Module, shape: tuple[int, ...]) -> tuple[int
     return params, int(counter.get_total_flops())
 
 
+#: (params, FLOPs) of every piece measured in this process, by key
+_MEASURED: dict[str, tuple[int, ...]] = {}
+
+
 class CostTable(PieceTable):
     """Per-piece (parameters, FLOPs) table for the evaluation network of one :class:`Macro`."""
 
@@ -58,6 +62,9 @@ class CostTable(PieceTable):
 
     def __init__(self, macro: Macro, auxiliary: bool = False):
         super().__init__(macro)
+        # a piece's key names everything it depends on (op, widths, stride, image size), and
+        # its params and FLOPs are exact: every table of the process shares the measurements
+        self.pieces = _MEASURED
         self.auxiliary = auxiliary
         self._aux = lru_cache(maxsize=None)(self._aux_params)
 
@@ -67,7 +74,8 @@ class CostTable(PieceTable):
     def _aux_params(self, m_n: int, m_r: int) -> int:
         """Parameters of the auxiliary head, after cell ``2 * layers // 3``."""
         red, _, C, size = self.plan[2 * self.macro.layers // 3]
-        head = AuxiliaryHead((m_r if red else m_n) * C, self.macro.num_classes, size)
+        with torch.random.fork_rng(devices=[]):  # as PieceTable.piece: no draw seen outside
+            head = AuxiliaryHead((m_r if red else m_n) * C, self.macro.num_classes, size)
         return sum(q.numel() for q in head.parameters())
 
     def cost(self, genotype: Genotype) -> Cost:

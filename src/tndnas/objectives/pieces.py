@@ -105,7 +105,10 @@ class PieceTable:
     def piece(self, key: str, build: Callable[[], nn.Module], shape: tuple[int, ...]) -> Measure:
         """The measurement of the piece ``key`` (``build()`` on an input of ``shape``)."""
         if key not in self.pieces:
-            self.pieces[key] = tuple(self.measure(build(), shape))
+            # building a piece draws its initial weights: from a fork of torch's random
+            # generator, so a run's random stream never depends on when a piece was measured
+            with torch.random.fork_rng(devices=[]):
+                self.pieces[key] = tuple(self.measure(build(), shape))
         return self.pieces[key]
 
     def op_piece(self, name: str, C: int, stride: int, size: int) -> Measure:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from functools import cache
 
+import torch
+
 from ...objectives.cost_table import Cost, measure_params_flops
 from ...space.macro import Macro
 from ...space.ops import build_op
@@ -21,15 +23,17 @@ class Nb201CostTable:
         self.macro = macro
         self.auxiliary = auxiliary  # no auxiliary head in this space: params_with_aux == params
         shape = (1, macro.in_channels, macro.image_size, macro.image_size)
-        empty = Nb201Network(Nb201Genotype(("none",) * 6), macro)
-        self.fixed = measure_params_flops(empty, shape)
+        with torch.random.fork_rng(devices=[]):  # no draw of the run's random stream
+            empty = Nb201Network(Nb201Genotype(("none",) * 6), macro)
+            self.fixed = measure_params_flops(empty, shape)
         self.stages = stage_shapes(macro)[0]  # (cells, width, spatial size) of each stage
 
     @cache  # noqa: B019 - one table per macro, few ops
     def _op(self, op: str, C: int, size: int) -> tuple[int, int]:
         if op == "none":
             return (0, 0)
-        return measure_params_flops(build_op(op, C, 1, True), (1, C, size, size))
+        with torch.random.fork_rng(devices=[]):
+            return measure_params_flops(build_op(op, C, 1, True), (1, C, size, size))
 
     def cost(self, genotype: Nb201Genotype) -> Cost:
         """Exact params and FLOPs of the genotype's final network."""
