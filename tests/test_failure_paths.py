@@ -78,6 +78,7 @@ def test_train_writes_nothing_before_its_data_is_read(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ one process per run
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
 def test_a_second_process_on_a_run_is_refused_naming_the_first(tiny_run, tmp_path, capsys):
     run = tmp_path / "busy"
     shutil.copytree(tiny_run, run)
