@@ -97,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with plugin_scope([*env_plugins(), *args.plugins, *recorded]):
             return int(args.run(args) or 0)
     except _user_errors() as err:
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        from .runtime.records import first_line
+
+        msg = first_line(err)
         print(f"tndnas: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

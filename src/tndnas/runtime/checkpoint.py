@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from .records import first_line
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read; the message names the file and what to do."""
@@ -29,9 +31,8 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> None:
             os.unlink(tmp)
         if isinstance(err, RuntimeError) and not isinstance(err, CheckpointError):
             # torch's writer reports a full disk as an internal RuntimeError
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise CheckpointError(
-                f"cannot write {path} ({first[:120]}); check that its disk has free space "
+                f"cannot write {path} ({first_line(err)[:120]}); check that its disk has free space "
                 "and run the command again (with --resume to continue)."
             ) from None
         raise

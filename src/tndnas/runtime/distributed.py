@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError
+from .records import first_line
 
 __all__ = ["DistributedError", "World", "check_world_size", "is_main_process", "join_world"]
 
@@ -82,8 +83,9 @@ class World:
         except DistributedError:
             raise
         except (RuntimeError, OSError) as err:
-            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            text = re.sub(r"^\[[^\]]*\]\s*", "", text).split(". ")[0]  # gloo's source path off
+            text = re.sub(r"^\[[^\]]*\]\s*", "", first_line(err)).split(". ")[
+                0
+            ]  # gloo's source path off
             if not self.active or not any(w in text.lower() for w in _PEER_WORDS):
                 raise
             raise DistributedError(
@@ -246,7 +248,12 @@ def check_world_size(state: Mapping[str, Any], world: World, path: Any) -> None:
     batches are shared out by that number, so the run would not continue the same way)."""
     saved = int(state.get("world_size", 1))
     if saved != world.size:
+        how = (
+            f"torchrun --nproc_per_node {saved} -m tndnas"
+            if saved > 1
+            else "plain tndnas, without torchrun"
+        )
         raise DistributedError(
             f"{path} was written by a run of {saved} process(es) and this one has {world.size}; "
-            f"resume it with the same number ({'torchrun --nproc_per_node ' + str(saved) + ' -m tndnas' if saved > 1 else 'plain tndnas, without torchrun'})."
+            f"resume it with the same number ({how})."
         )

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from .records import RunDirError, mark_run
+from .records import RunDirError, first_line, mark_run
 
 LOCK_NAME = ".lock"
 
@@ -77,10 +77,8 @@ def locked_run(
         yield lock
     except BaseException as err:
         if lock.held:
-            text = str(err).strip()
-            why = text.splitlines()[0] if text else type(err).__name__
             stopped = isinstance(err, KeyboardInterrupt)
-            mark_run(run_info, "interrupted" if stopped else "failed", why)
+            mark_run(run_info, "interrupted" if stopped else "failed", first_line(err))
         raise
     else:
         if lock.held:

@@ -18,6 +18,13 @@ class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked; the message says what to do."""
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none: what a
+    one-sentence report of it shows."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def _finite(obj: Any) -> Any:
     """``obj`` with every non-finite float (NaN, infinity) as None: strict JSON."""
     if isinstance(obj, float):
