@@ -112,6 +112,17 @@ def test_digits_shapes_and_determinism() -> None:
     assert "digits" in repr(ds) and ds.to("cpu").train_x.device.type == "cpu"
 
 
+def test_digits_read_without_scikit_learn_are_scikit_learns_digits() -> None:
+    """The data file is read directly (importing scikit-learn costs seconds per process)."""
+    from sklearn.datasets import load_digits
+
+    from tndnas.data.datasets import _digits_arrays
+
+    images, labels = _digits_arrays()
+    bunch = load_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(labels, bunch.target)
+
+
 def test_unknown_dataset_lists_known_names() -> None:
     with pytest.raises(DatasetError, match="unknown dataset 'cifar11'.*cifar10.*digits"):
         load_dataset("cifar11")

@@ -18,6 +18,7 @@ import torch
 
 from tndnas.runtime.distributed import DistributedError, World
 
+from . import forked
 from .tiny import TINY_SEARCH
 
 STAGES = (
@@ -39,26 +40,24 @@ def _search_argv(out: Path, *extra: str) -> list[str]:
 
 
 def _env(rank: int | None = None, port: int | None = None) -> dict[str, str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {"OMP_NUM_THREADS": "1"}
     if rank is not None:
         env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))  # fmt: skip
     return env
 
 
-def _ranks(argv: list[str]) -> list[subprocess.Popen]:
-    """Two ranks started by hand, as torchrun would start them."""
+def _ranks(argv: list[str], logs: Path) -> list:
+    """Two ranks started by hand, as torchrun would start them (forked: no fresh interpreters)."""
     port = _free_port()
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "tndnas", *argv],
-            env=_env(r, port),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for r in (0, 1)
-    ]
+    return [forked.start(argv, _env(r, port), logs / f"rank{r}.log") for r in (0, 1)]
+
+
+def _joined(procs: list, logs: Path) -> None:
+    for p in procs:
+        p.join(timeout=200)
+    said = [(logs / f"rank{r}.log").read_text()[-3000:] for r in (0, 1)]
+    assert [p.exitcode for p in procs] == [0, 0], "\n".join(said)
 
 
 def _final_alpha(run: Path) -> dict:
@@ -91,7 +90,9 @@ TrainRun._save = keeping(TrainRun._save, lambda run: run.files.checkpoint)
 def _torchrun(plugin: Path, argv: list[str]) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), "-m", "tndnas", "--plugin", str(plugin), *argv]  # fmt: skip
-    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        cmd, env={**os.environ, **_env()}, capture_output=True, text=True, timeout=240
+    )
 
 
 def _cut_back(run: Path, to: Path, *finished: str) -> None:
@@ -118,9 +119,8 @@ def test_torchrun_search_in_step_and_resumed_exactly(tmp_path):
     # resumed by two processes from the end of its first epoch: the same run to the end
     part = tmp_path / "part"
     _cut_back(whole, part, "summary.json", "genotype.json")
-    procs = _ranks(["search", "--resume", str(part), "--no-progress", "--no-plots", "--check-sync"])
-    outs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
+    argv = ["search", "--resume", str(part), "--no-progress", "--no-plots", "--check-sync"]
+    _joined(_ranks(argv, tmp_path), tmp_path)
     assert (part / "genotype.json").read_text() == (whole / "genotype.json").read_text()
     assert _final_alpha(part) == _final_alpha(whole)
     assert _strip(part / "metrics.jsonl") == _strip(whole / "metrics.jsonl")
@@ -231,17 +231,17 @@ def test_torchrun_training_runs_and_resumes_exactly(tmp_path):
     plugin = tmp_path / "keep_first.py"
     plugin.write_text(KEEP_FIRST)
     whole = tmp_path / "whole"
-    done = _torchrun(plugin, _train_argv(whole))
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("summary: ") == 1  # rank 0 alone speaks
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _joined(_ranks(["--plugin", str(plugin), *_train_argv(whole)], logs), logs)
+    said = [(logs / f"rank{r}.log").read_text() for r in (0, 1)]
+    assert said[0].count("summary: ") == 1 and "summary: " not in said[1]  # rank 0 alone speaks
     records = [json.loads(x) for x in (whole / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [0, 1]
     # resumed by two processes from the end of its first epoch: the same weights at the end
     part = tmp_path / "part"
     _cut_back(whole, part, "summary.json", "weights_last.pt")
-    procs = _ranks(["train", "--resume", str(part), "--no-progress"])
-    outs = [p.communicate(timeout=240) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:]
+    _joined(_ranks(["train", "--resume", str(part), "--no-progress"], tmp_path), tmp_path)
     a, b = (torch.load(d / "weights_last.pt", weights_only=True) for d in (whole, part))
     assert a["state_dict"].keys() == b["state_dict"].keys()
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])

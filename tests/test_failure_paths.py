@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import random
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,8 @@ from tndnas.runtime import write_json_atomic
 from tndnas.runtime.lock import RunLock
 from tndnas.search import search
 
-from .tiny import TINY_SEARCH, tiny
+from . import forked
+from .tiny import TINY, TINY_SEARCH, tiny
 
 
 def test_flag_values_are_taken_verbatim():
@@ -67,6 +72,87 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(
     assert "has no checkpoint yet: its search starts again" in capsys.readouterr().err
     assert (run / "genotype.json").read_text() == (tiny_run / "genotype.json").read_text()
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    # stopped before even its config.yaml: --resume names the command that starts it again
+    early = tmp_path / "earlier"
+    (early / "alpha").mkdir(parents=True)
+    (early / ".lock").write_text("123")
+    assert main(["search", "--resume", str(early)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no search run yet" in err and "start it again with the same" in err
+    assert main(["search", "--resume", str(tmp_path)]) == 2  # a folder of something else
+    assert "is not a search run directory" in capsys.readouterr().err
+
+
+def _same_run(run: Path, reference: Path) -> None:
+    """``run`` ended as ``reference`` did: genotype, final alpha, every metrics record."""
+    assert (run / "genotype.json").read_text() == (reference / "genotype.json").read_text()
+    last = [sorted((r / "alpha").glob("*.json"))[-1].read_text() for r in (run, reference)]
+    assert last[0] == last[1]
+    timing = ("seconds", "eval_seconds", "peak_memory_mb")
+    records = [
+        [{k: v for k, v in json.loads(x).items() if k not in timing}
+         for x in (r / "metrics.jsonl").read_text().splitlines()]
+        for r in (run, reference)
+    ]  # fmt: skip
+    assert records[0] == records[1]
+
+
+def _kill(proc, run: Path, lines: int, delay: float) -> bool:
+    """SIGKILL ``proc`` ``delay`` seconds after ``run`` holds ``lines`` metrics records (with
+    ``lines`` < 0: as soon as it holds its run.json, before any checkpoint); False if the
+    process ended first."""
+    metrics, deadline = run / "metrics.jsonl", time.monotonic() + 120
+    while time.monotonic() < deadline and proc.exitcode is None:
+        if lines < 0 and (run / "run.json").exists():
+            break
+        if lines >= 0 and metrics.exists() and metrics.read_bytes().count(b"\n") >= lines:
+            time.sleep(delay)
+            break
+        time.sleep(0.002)
+    if proc.exitcode is not None:
+        return False
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    return True
+
+
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
+def test_a_search_killed_at_random_moments_resumes_to_the_unbroken_result(tiny_run, tmp_path):
+    """SIGKILL at random moments of a real search process (one before its first checkpoint,
+    one that kills the continuation as well), each continued to its end as the messages say
+    (--resume; the first command again if the run had not written its config yet): every run
+    ends bit for bit as the uninterrupted one."""
+    flags = ["--no-progress", "--no-plots"]
+    start = ["search", "--preset", "quick", *flags, *[a for s in TINY for a in ("--set", s)]]
+
+    def going_on(run: Path) -> list[str]:
+        if (run / "config.yaml").exists():
+            return ["search", "--resume", str(run), *flags]
+        if run.exists():  # killed before its config was written: --resume says to start again
+            assert forked.run(["search", "--resume", str(run)], log=tmp_path / "refused.log") == 2
+            assert "start it again with the same" in (tmp_path / "refused.log").read_text()
+        return [*start, "--out", str(run)]
+
+    # a moment: the number of metrics records the run has written, then a random delay
+    records = (tiny_run / "metrics.jsonl").read_text().count("\n")
+    rng = random.Random(15)
+
+    def moment() -> tuple[int, float]:
+        return rng.randrange(records), rng.uniform(0.0, 0.3)
+
+    schedules = [[(-1, 0.0)], [moment()], [moment()], [moment(), moment()]]
+    kills = 0
+    for n, schedule in enumerate(schedules):
+        run = tmp_path / f"run{n}"
+        for i, (lines, delay) in enumerate(schedule):
+            proc = forked.start(going_on(run) if i else [*start, "--out", str(run)])
+            kills += _kill(proc, run, lines, delay)
+            if lines < 0:
+                assert not (run / "checkpoint.pt").exists()  # killed before its first checkpoint
+        assert forked.run(going_on(run), log=tmp_path / f"run{n}.log") == 0
+        _same_run(run, tiny_run)
+        assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    assert kills >= 4  # at most one moment fell after the end of its run
 
 
 def test_train_writes_nothing_before_its_data_is_read(tmp_path, capsys):
@@ -199,3 +285,128 @@ def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path, monkeypat
     with pytest.raises(CheckpointError, match="check that its disk has free space"):
         save_atomic({"a": 1}, tmp_path / "checkpoint.pt")
     assert list(tmp_path.iterdir()) == []  # no temporary file left
+
+
+# ------------------------------------------------------------------ integrity
+def _flip_bit_in_largest_entry(path: Path) -> None:
+    """One bit flipped in the middle of the largest tensor stored in a torch zip file: the file
+    still reads, its numbers are wrong."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        info = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    raw = bytearray(path.read_bytes())
+    name_len, extra_len = int.from_bytes(raw[info.header_offset + 26 : info.header_offset + 28], "little"), \
+        int.from_bytes(raw[info.header_offset + 28 : info.header_offset + 30], "little")  # fmt: skip
+    at = info.header_offset + 30 + name_len + extra_len + info.file_size // 2
+    raw[at] ^= 0x10
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
+def test_a_flipped_bit_a_missing_key_or_a_newer_format_is_refused(tiny_run, tmp_path, capsys):
+    import torch
+
+    from tndnas.runtime import CheckpointError, load_checkpoint, save_atomic
+
+    run = tmp_path / "r"
+    shutil.copytree(tiny_run, run)
+    (run / "summary.json").unlink()
+    ckpt_path = run / "checkpoint.pt"
+    good = ckpt_path.read_bytes()
+    _flip_bit_in_largest_entry(ckpt_path)
+    torch.load(ckpt_path, weights_only=True)  # torch itself reads it without complaint
+    with pytest.raises(CheckpointError, match="fails its checksum"):
+        load_checkpoint(ckpt_path)
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "fails its checksum" in err and err.count("\n") == 1
+    # a checkpoint without its progress, and one of a newer format: one sentence each
+    state = torch.load(io.BytesIO(good), weights_only=True)
+    save_atomic({k: v for k, v in state.items() if k != "progress"}, ckpt_path)
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks 'progress'" in err and err.count("\n") == 1
+    save_atomic({**state, "version": 99}, ckpt_path)
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+    assert "format version 99, newer than this tndnas reads (1)" in capsys.readouterr().err
+
+
+def test_a_flipped_bit_in_a_weights_file_is_refused(tmp_path):
+    from tndnas.runtime import CheckpointError
+    from tndnas.space.macro import Macro
+    from tndnas.space.network import EvalNetwork
+    from tndnas.spaces import load_genotype
+    from tndnas.train.weights import load_weights, save_weights
+
+    geno = load_genotype("darts-v2")
+    macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
+    path = tmp_path / "weights_last.pt"
+    save_weights(EvalNetwork(geno, macro, auxiliary=False), path, geno, macro, False)
+    load_weights(path)  # as written: fine
+    _flip_bit_in_largest_entry(path)
+    with pytest.raises(CheckpointError, match="weights file .* fails its checksum") as info:
+        load_weights(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
+def test_a_resume_refuses_an_edited_config_naming_the_keys(tiny_run, tmp_path, capsys):
+    import yaml
+
+    run = tmp_path / "r"
+    shutil.copytree(tiny_run, run)
+    (run / "summary.json").unlink()
+    original = (run / "config.yaml").read_text()
+    edits = {
+        "seed": ("seed: 0", "seed: 7", "seed: 0 -> 7"),
+        "width": ("channels: 4", "channels: 6", "space.channels: 4 -> 6"),
+    }
+    for before, after, named in edits.values():
+        assert before in original
+        (run / "config.yaml").write_text(original.replace(before, after, 1))
+        assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+        err = capsys.readouterr().err
+        assert "was edited after the run started (" in err and named in err, err
+        assert err.count("\n") == 1
+    # an op set: the list is named by its entries
+    cfg = yaml.safe_load(original)
+    cfg["space"]["normal_ops"] = ["skip_connect", "sep_conv_3x3"]
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+    assert "space.normal_ops" in capsys.readouterr().err
+    # where the data lie may change: the run goes on
+    (run / "config.yaml").write_text(original.replace("data_dir: null", "data_dir: /elsewhere"))
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 0
+    assert (run / "genotype.json").read_text() == (tiny_run / "genotype.json").read_text()
+
+
+def test_a_train_resume_refuses_an_edited_config_or_genotype(tmp_path, capsys):
+    out = tmp_path / "t"
+    argv = ["train", "--genotype", "darts-v2", "--preset", "quick", "--out", str(out), "--no-progress",
+            *[a for s in ("channels=4", "layers=3", "epochs=2", "max_steps_per_epoch=1", "device=cpu")
+              for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 0
+    (out / "summary.json").unlink()
+    capsys.readouterr()
+    original = (out / "config.yaml").read_text()
+    (out / "config.yaml").write_text(original.replace("epochs: 2", "epochs: 3"))
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "was edited after the run started (epochs: 2 -> 3)" in err and err.count("\n") == 1
+    (out / "config.yaml").write_text(original)
+    genotype = (out / "genotype.json").read_text()
+    (out / "genotype.json").write_text(genotype.replace("sep_conv_3x3", "dil_conv_5x5", 1))
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "genotype.json was edited after the run started (normal edge" in err
+    (out / "genotype.json").write_text(genotype)
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    # stopped before its config.yaml was written: --resume says to start it again
+    early = tmp_path / "early"
+    early.mkdir()
+    (early / "run.json").write_text(json.dumps({"command": "train", "status": "running"}))
+    assert main(["train", "--resume", str(early), "--no-progress"]) == 2
+    assert "holds no train run yet" in capsys.readouterr().err
+    restart = [str(early) if a == str(out) else a for a in argv]
+    assert main(restart) == 0 and (early / "weights_last.pt").exists()

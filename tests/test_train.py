@@ -21,6 +21,7 @@ from tndnas.config import (
     train_preset_names,
 )
 from tndnas.report.metrics import read_metrics
+from tndnas.runtime import save_atomic
 from tndnas.search import CheckpointError, RunDirError
 from tndnas.space.genotype import Genotype, load_genotype
 from tndnas.space.macro import Macro
@@ -214,7 +215,7 @@ def test_resume_on_another_kind_of_device_is_refused(trained, tmp_path, capsys):
     (out / "summary.json").unlink()
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ckpt["device_type"] == "cpu"
-    torch.save({**ckpt, "device_type": "cuda"}, out / "checkpoint.pt")
+    save_atomic({**ckpt, "device_type": "cuda"}, out / "checkpoint.pt")
     err = _one_line_error(capsys, ["train", "--resume", str(out)])
     assert "written by a run on cuda and cannot continue on cpu" in err
     assert "device: cuda" in err
@@ -237,7 +238,7 @@ def test_weights_refuse_another_architecture(trained, tmp_path):
     data = torch.load(path, weights_only=True)
     key = next(iter(data["state_dict"]))
     del data["state_dict"][key]
-    torch.save(data, tmp_path / "edited.pt")
+    save_atomic(data, tmp_path / "edited.pt")
     with pytest.raises(WeightsMismatchError, match=f"missing \\(first: {key}\\)"):
         load_weights(tmp_path / "edited.pt")
 

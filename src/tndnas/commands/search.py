@@ -59,17 +59,10 @@ def run(args: argparse.Namespace) -> int:
                 f"--resume continues a run with its saved config.yaml; drop {', '.join(given)}."
             )
         run_dir = Path(args.resume)
-        cfg = (
-            load_search_config(config_file=SearchRunFiles(run_dir).config)
-            if SearchRunFiles(run_dir).config.exists()
-            else None
-        )
-        if cfg is None:
-            from ..search import RunDirError
+        from ..search.run_dir import RunDir
 
-            raise RunDirError(
-                f"{run_dir} is not a search run directory (no config.yaml); pass the --out folder of a run."
-            )
+        RunDir(run_dir).check_resumable()  # one sentence for a folder that holds no run
+        cfg = load_search_config(config_file=SearchRunFiles(run_dir).config)
         summary = search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots,
                          dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     else:

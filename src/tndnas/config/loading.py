@@ -21,6 +21,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ..atomic_write import write_text_atomic
 from ..plugins import active_plugins, import_plugins, recorded_name
 from . import legacy
 from .fields import ConfigError
@@ -308,4 +309,4 @@ def save_config(cfg: SearchConfig | TrainConfig, path: str | os.PathLike) -> Non
     path.parent.mkdir(parents=True, exist_ok=True)
     what = "train" if isinstance(cfg, TrainConfig) else "search"
     text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=None)
-    path.write_text(f"# tndnas {what} configuration (complete, as resolved)\n" + text, "utf-8")
+    write_text_atomic(path, f"# tndnas {what} configuration (complete, as resolved)\n" + text)

@@ -10,6 +10,8 @@ Add one with :func:`register_dataset` (each reader module registers its own) and
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import importlib.util
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -224,12 +226,9 @@ def load_dataset(
 
 def read_digits(data_dir: Path | None = None, download: bool = False) -> ImageDataset:
     """scikit-learn's bundled 8x8 digits: 1437 train / 360 test images, fixed split (seed 0)."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = np.asarray(bunch.images, dtype=np.float64)  # (1797, 8, 8), values 0..16
+    images, labels = _digits_arrays()
     x = np.rint(images * 255.0 / 16.0).clip(0, 255).astype(np.uint8)[:, None]
-    y = np.asarray(bunch.target, dtype=np.int64)
+    y = labels.astype(np.int64)
     order = np.random.RandomState(0).permutation(len(x))
     n_test = math.ceil(0.2 * len(x))
     train, test = order[:-n_test], order[-n_test:]
@@ -241,6 +240,22 @@ def read_digits(data_dir: Path | None = None, download: bool = False) -> ImageDa
         torch.from_numpy(y[test]),
         [str(i) for i in range(10)],
     )
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(images (1797, 8, 8) of values 0..16, labels) as ``sklearn.datasets.load_digits`` gives
+    them, read from the package's data file without importing scikit-learn (seconds per process)."""
+    spec = importlib.util.find_spec("sklearn")  # locates the package, runs none of it
+    roots = spec.submodule_search_locations if spec is not None else None
+    csv = Path(roots[0], "datasets", "data", "digits.csv.gz") if roots else None
+    if csv is None or not csv.is_file():  # another layout: ask scikit-learn itself
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return np.asarray(bunch.images, dtype=np.float64), np.asarray(bunch.target)
+    with gzip.open(csv, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
 
 
 register_dataset("digits", read_digits)

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from ..atomic_write import write_text_atomic
+
 
 class RunDirError(RuntimeError):
     """A run directory that cannot be used as asked; the message says what to do."""
@@ -39,16 +41,7 @@ def _finite(obj: Any) -> Any:
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Strict JSON (NaN and infinity written as null) into a temporary file beside ``path``,
     then renamed over it; a failed write leaves neither a partial file nor the temporary one."""
-    path = Path(path)
-    text = json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n")
 
 
 def _cpu_model() -> str:

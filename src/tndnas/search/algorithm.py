@@ -24,11 +24,12 @@ from pathlib import Path
 
 import torch
 
-from ..config import SearchConfig
+from ..config import SearchConfig, config_to_dict
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..objectives import CostContext, RewardTerm, genotype_costs
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import (
+    CheckpointError,
     check_resume_device,
     load_checkpoint,
     resolve_device,
@@ -38,12 +39,13 @@ from ..runtime import (
 from ..runtime.distributed import join_world
 from ..runtime.lock import locked_run
 from ..runtime.random_state import random_state, restore_random_state
+from ..runtime.records import first_line
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
 from ..train.search_step import SupernetForward
 from .diagnostics import stage_learning, still_warning
 from .epoch import run_stage_epochs
-from .run_dir import RunDir
+from .run_dir import CHECKPOINT_VERSION, RunDir
 from .setup import (
     check_cuda_graphs,
     check_drops,
@@ -154,7 +156,9 @@ class Search:
         state = random_state(self.world, self.device)  # every process takes part
         if not self.world.main:  # every process holds the same state; rank 0 writes it
             return
-        state.update(version=1, progress=prog.state_dict())
+        state.update(
+            version=CHECKPOINT_VERSION, config=config_to_dict(self.cfg), progress=prog.state_dict()
+        )
         if s is not None:
             state["stage_state"] = s.state_dict()
         save_atomic(state, self.rundir.checkpoint)
@@ -169,7 +173,14 @@ class Search:
         s = None
         if "stage_state" in state:
             s = self._new_stage(prog.stage, prog.candidates)
-            s.load_state_dict(state["stage_state"])
+            try:
+                s.load_state_dict(state["stage_state"])
+            except (RuntimeError, KeyError, ValueError) as err:
+                raise CheckpointError(
+                    f"checkpoint {self.rundir.checkpoint} does not fit the supernet its run's "
+                    f"config.yaml builds ({first_line(err)[:160]}); restore the config.yaml the "
+                    "run started with, or start a new run with another --out."
+                ) from None
         restore_random_state(state, self.world, self.device, self.rundir.checkpoint)
         return prog, s
 
@@ -229,6 +240,7 @@ class Search:
         cfg = self.cfg
         if resume:
             state = load_checkpoint(self.rundir.checkpoint, "cpu")
+            self.rundir.check_checkpoint(state, config_to_dict(cfg))
             p = state.get("progress", {})
             if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
                 self.check_memory(p["stage"], p["candidates"], resume=True)

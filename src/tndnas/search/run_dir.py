@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from typing import Any
 
+from ..config.changes import check_config_unchanged
 from ..run_files import SearchRunFiles
+from ..runtime.checkpoint import require_keys
+from ..runtime.lock import LOCK_NAME
 from ..runtime.records import RunDirError
 
-__all__ = ["RunDir", "RunDirError"]
+__all__ = ["CHECKPOINT_VERSION", "RunDir", "RunDirError"]
+
+CHECKPOINT_VERSION = 1  # the format of a search checkpoint this code writes and reads
 
 
 class RunDir(SearchRunFiles):
@@ -28,7 +35,33 @@ class RunDir(SearchRunFiles):
         self.alpha_dir.mkdir(exist_ok=True)
 
     def check_resumable(self) -> None:
+        # what a run stopped before its config.yaml leaves: its folder, its alpha folder, its lock
+        early = {self.alpha_dir.name, LOCK_NAME}
+        if self.root.is_dir() and {p.name for p in self.root.iterdir()} <= early:
+            raise RunDirError(
+                f"{self.root} holds no search run yet (no config.yaml: a run stopped before "
+                f"writing it leaves none); start it again with the same `tndnas search ... --out {self.root}`."
+            )
         if not self.config.exists():
             raise RunDirError(
                 f"{self.root} is not a search run directory (no config.yaml); pass the --out folder of a run."
             )
+
+    def started_config(self, state: dict) -> dict | None:
+        """The config the run started with: the checkpoint's, or (a checkpoint written before
+        it held one) run.json's."""
+        if "config" in state:
+            return state["config"]
+        try:
+            info: Any = json.loads(self.run_info.read_text())
+        except (OSError, ValueError):
+            return None
+        return info.get("config") if isinstance(info, dict) else None
+
+    def check_checkpoint(self, state: dict, config_now: dict) -> None:
+        """One sentence for a checkpoint of another format or without its progress, and for a
+        config.yaml edited since the run started (naming the keys)."""
+        require_keys(state, ("progress",), self.checkpoint, CHECKPOINT_VERSION)
+        started = self.started_config(state)
+        if started is not None:
+            check_config_unchanged(started, config_now, self.config)

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..atomic_write import write_text_atomic
 from ..run_files import GENOTYPE_FILE
 from .ops import UnknownOpError, check_op_name
 
@@ -114,7 +115,7 @@ class Genotype:
         text = "{\n" + ",\n".join(parts) + "\n}"
 
         if path is not None:
-            Path(path).write_text(text + "\n")
+            write_text_atomic(path, text + "\n")
         return text
 
     def describe(self) -> str:

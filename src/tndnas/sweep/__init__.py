@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from ..atomic_write import write_text_atomic
 from ..config import ConfigError
 from ..run_files import SweepFiles
 from .collect import (
@@ -127,7 +128,7 @@ def _write_plan(
             {"job": j.name, "beta": j.beta, "ref": j.ref, "overrides": j.overrides} for j in jobs
         ],
     }
-    SweepFiles(spec.out).plan.write_text(json.dumps(record, indent=1) + "\n")
+    write_text_atomic(SweepFiles(spec.out).plan, json.dumps(record, indent=1) + "\n")
 
 
 def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..atomic_write import write_text_atomic
 from ..objectives.costs import cost_label
 from ..run_files import SearchRunFiles, SweepFiles, TrainRunFiles
 from .plan import Failure, Job
@@ -103,7 +104,7 @@ def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         w.writeheader()
         for r in rows:
             w.writerow({k: "" if r.get(k) is None else r[k] for k in names})
-    json_path.write_text(json.dumps(rows, indent=1) + "\n")
+    write_text_atomic(json_path, json.dumps(rows, indent=1) + "\n")
     return [csv_path, json_path]
 
 

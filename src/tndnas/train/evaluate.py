@@ -35,6 +35,7 @@ from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
 from ..report.learning_curve import plot_learning_curve
 from ..report.metrics import MetricsLog, NoLog, read_metrics
 from ..runtime import (
+    CheckpointError,
     RunDirError,
     check_resume_device,
     environment,
@@ -47,17 +48,15 @@ from ..runtime import (
 from ..runtime.distributed import join_world
 from ..runtime.lock import RunLock, locked_run
 from ..runtime.random_state import random_state, restore_random_state
+from ..runtime.records import first_line
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from ..space.network import count_flops, count_parameters
 from ..spaces import space_of
 from .eval_step import evaluate, train_step
-from .run_dir import RUN_KIND, TrainFiles, read_train_run
+from .run_dir import CHECKPOINT_VERSION, RUN_KIND, TrainFiles, check_train_resume, read_train_run
 from .search_step import cosine_lr, set_lr
-from .weights import genotype_difference, save_weights
-
-CHECKPOINT_VERSION = 1
-
+from .weights import save_weights
 
 # --------------------------------------------------------------------------------------------
 # the run
@@ -139,8 +138,6 @@ class TrainRun:
                 "or choose another --out."
             )
         f.root.mkdir(parents=True, exist_ok=True)
-        save_config(self.cfg, f.config)
-        self.genotype.to_json(f.genotype)
         write_json_atomic(
             f.run_info,
             {
@@ -152,20 +149,8 @@ class TrainRun:
                 "genotype": self.genotype.to_dict(),
             },
         )
-
-    def _check_resumable(self) -> None:
-        f = self.files
-        saved_cfg, saved_geno = read_train_run(f.root)
-        if saved_cfg != self.cfg:
-            raise RunDirError(
-                f"{f.root} was started with another configuration; resume it with its own "
-                "config.yaml (`tndnas train --resume DIR` takes no config options)."
-            )
-        diff = genotype_difference(saved_geno, self.genotype)
-        if diff:
-            raise RunDirError(
-                f"{f.root} trains another genotype ({diff}); resume it with its genotype.json."
-            )
+        self.genotype.to_json(f.genotype)
+        save_config(self.cfg, f.config)  # last: a folder with a config.yaml holds a whole run
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, state: dict[str, Any]) -> None:
@@ -174,6 +159,8 @@ class TrainRun:
             return
         ckpt = {
             "version": CHECKPOINT_VERSION,
+            "config": config_to_dict(self.cfg),
+            "genotype": self.genotype.to_dict(),
             **state,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -183,13 +170,14 @@ class TrainRun:
         save_atomic(ckpt, self.files.checkpoint)
 
     def _restore(self, ckpt: dict) -> dict[str, Any]:
-        if ckpt.get("version") != CHECKPOINT_VERSION or "model" not in ckpt:
-            raise RunDirError(
-                f"{self.files.checkpoint} is not a train checkpoint of this tndnas version; "
-                "start the run again in a new directory."
-            )
         check_resume_device(ckpt, self.device, self.files.checkpoint, "gen_data")
-        self.model.load_state_dict(ckpt["model"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            raise CheckpointError(
+                f"checkpoint {self.files.checkpoint} does not fit the network of its run "
+                f"({first_line(err)[:160]}); start the run again with another --out."
+            ) from None
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.gen_data.set_state(ckpt["gen_data"])
         restore_random_state(ckpt, self.world, self.device, self.files.checkpoint)
@@ -210,7 +198,7 @@ class TrainRun:
     def _run(self, resume: bool, lock: RunLock) -> dict:
         f = self.files
         if resume:
-            self._check_resumable()
+            read_train_run(f.root)  # one sentence for a folder that holds no train run
             if f.summary.exists():
                 return json.loads(f.summary.read_text())
             lock.acquire()
@@ -224,8 +212,11 @@ class TrainRun:
             lock.acquire()
         self.input_shape = (1, data.in_channels, data.image_size, data.image_size)
         state = {"epoch": 0, "best_acc": -1.0, "best_epoch": -1, "seconds": 0.0, "metrics_lines": 0}
-        if resume and f.checkpoint.exists():
-            state = self._restore(load_checkpoint(f.checkpoint, "cpu"))
+        ckpt = load_checkpoint(f.checkpoint, "cpu") if resume and f.checkpoint.exists() else None
+        if resume:
+            check_train_resume(f.root, self.cfg, self.genotype, ckpt)
+        if ckpt is not None:
+            state = self._restore(ckpt)
         log = MetricsLog(f.metrics) if self.world.main else NoLog()
         log.truncate_to(state["metrics_lines"])
         if self.cuda:

@@ -7,13 +7,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import TrainConfig, load_train_config
+from ..config import TrainConfig, config_to_dict, load_train_config
+from ..config.changes import check_config_unchanged
 from ..run_files import TrainRunFiles
 from ..runtime import RunDirError
+from ..runtime.checkpoint import require_keys
 from ..space.genotype import Genotype
-from ..spaces import load_genotype
+from ..spaces import genotype_from_dict, load_genotype
+from .weights import genotype_difference
 
-__all__ = ["RUN_KIND", "TrainFiles", "read_train_run"]
+__all__ = ["CHECKPOINT_VERSION", "RUN_KIND", "TrainFiles", "check_train_resume", "read_train_run"]
+
+CHECKPOINT_VERSION = 1  # the format of a train checkpoint this code writes and reads
+#: what a train checkpoint holds besides its random states
+CHECKPOINT_KEYS = ("epoch", "best_acc", "best_epoch", "seconds", "metrics_lines", "model",
+                   "optimizer", "gen_data")  # fmt: skip
 
 RUN_KIND = "train"  # run.json "command": tells a train run directory from a search one
 
@@ -29,9 +37,41 @@ def read_train_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, Genotype]:
             info = json.loads(f.run_info.read_text())
         except json.JSONDecodeError:
             info = None
+    if isinstance(info, dict) and info.get("command") == RUN_KIND and not f.config.exists():
+        raise RunDirError(
+            f"{f.root} holds no train run yet (no config.yaml: a run stopped before writing it "
+            f"leaves none); start it again with the same `tndnas train ... --out {f.root}`."
+        )
     if not f.config.exists() or not isinstance(info, dict) or info.get("command") != RUN_KIND:
         raise RunDirError(
             f"{f.root} is not a train run directory (no config.yaml and run.json of "
             "`tndnas train`); pass the --out folder of a train run."
         )
     return load_train_config(config_file=f.config), load_genotype(f.genotype)
+
+
+def check_train_resume(
+    run_dir: str | os.PathLike, cfg: TrainConfig, genotype: Genotype, ckpt: dict | None
+) -> None:
+    """Before a resume continues: the checkpoint (when there is one) of this format with all its
+    keys, and config.yaml and genotype.json as the run started (the checkpoint's record of them,
+    else run.json's); each difference is one sentence naming what changed."""
+    f = TrainFiles(Path(run_dir))
+    if ckpt is not None:
+        require_keys(ckpt, CHECKPOINT_KEYS, f.checkpoint, CHECKPOINT_VERSION)
+    try:
+        info: Any = json.loads(f.run_info.read_text())
+    except (OSError, ValueError):
+        info = {}
+    started = ckpt if ckpt is not None and "config" in ckpt else info
+    if isinstance(started.get("config"), dict):
+        check_config_unchanged(started["config"], config_to_dict(cfg), f.config)
+    if isinstance(started.get("genotype"), dict):
+        diff = genotype_difference(
+            genotype_from_dict(started["genotype"], str(f.run_info)), genotype
+        )
+        if diff:
+            raise RunDirError(
+                f"{f.genotype} was edited after the run started ({diff}); put the genotype the run "
+                "started with back, or start a new run with another --out."
+            )

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..runtime import CheckpointError, save_atomic
+from ..runtime.checkpoint import read_verified
 from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
 from ..space.macro import Macro
 from ..spaces import genotype_from_dict, space_of
@@ -64,13 +65,10 @@ def save_weights(
 def _read(path: Path) -> dict:
     if not path.exists():
         raise CheckpointError(f"no weights file at {path}; pass the weights_*.pt of a train run.")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling errors come in many types
-        raise CheckpointError(
-            f"weights file {path} is unreadable ({type(err).__name__}); it is corrupt or not a "
-            "tndnas weights file: use the weights_last.pt or weights_best.pt of a train run."
-        ) from None
+    data = read_verified(
+        path, "cpu", "weights file",
+        "use the weights_last.pt or weights_best.pt of a train run, or train it again.",
+    )  # fmt: skip
     if not isinstance(data, dict) or data.get("format") != WEIGHTS_FORMAT:
         raise CheckpointError(
             f"{path} is not a tndnas weights file (no format tag '{WEIGHTS_FORMAT}'); "

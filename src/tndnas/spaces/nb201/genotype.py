@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ...atomic_write import write_text_atomic
 from ...space.genotype import FORMAT_TAG, GenotypeError
 
 #: The benchmark's ops, in its order (none, skip, 1x1 and 3x3 ReLU-conv-BN, 3x3 average pool).
@@ -65,7 +65,7 @@ class Nb201Genotype:
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            Path(path).write_text(text + "\n")
+            write_text_atomic(path, text + "\n")
         return text
 
     def describe(self) -> str:

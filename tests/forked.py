@@ -1,0 +1,56 @@
+"""``tndnas`` commands in forked copies of the test process: a process of its own (it can be
+killed, it can be one rank of a group) without the seconds a fresh interpreter spends importing
+torch.  The child runs :func:`tndnas.cli.main` and exits with its status.
+
+A fork of a process whose torch ran on several threads hangs in its first parallel region (the
+OpenMP pool does not survive a fork), so such a process starts fresh interpreters instead
+(``pytest`` without ``-n``; the suite's workers run one thread each)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+
+def _run(argv: list[str], env: dict[str, str], log: str | None) -> None:
+    os.environ.update(env)
+    if "OMP_NUM_THREADS" in env:  # as a fresh interpreter would read it
+        import torch
+
+        torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
+    if log is not None:  # the child's stdout and stderr, for the test to read
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1), os.dup2(fd, 2)
+        # the test runner may have replaced sys.stdout and sys.stderr: write to the file itself
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    import faulthandler
+
+    faulthandler.dump_traceback_later(150, exit=True)  # a hung child shows where, and ends
+    from tndnas.cli import main
+
+    code = main(argv)
+    sys.stdout.flush(), sys.stderr.flush()
+    # at once: the exit handlers a fork inherits belong to the test process, not to this one
+    os._exit(code)
+
+
+def start(argv: list[str], env: dict[str, str] | None = None, log: Path | None = None):
+    """A started child running ``tndnas <argv>`` with ``env`` added to its environment."""
+    import torch
+
+    method = "fork" if torch.get_num_threads() == 1 else "spawn"
+    proc = multiprocessing.get_context(method).Process(
+        target=_run, args=(argv, env or {}, None if log is None else str(log))
+    )
+    proc.start()
+    return proc
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> int:
+    """``tndnas <argv>`` in a forked child, to its end: its exit status."""
+    proc = start(argv, env, log)
+    proc.join()
+    return proc.exitcode
