@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -97,8 +98,17 @@ def timeit(
     return statistics.median(times)
 
 
+def follow_preset(args, cfg) -> None:
+    """Flags left unset take the preset's values: the benchmark measures what a search runs."""
+    for flag, value in (("channels_last", cfg.weights.channels_last),
+                        ("checkpoint", cfg.weights.checkpoint), ("compile", cfg.weights.compile)):  # fmt: skip
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+
+
 def build(args):
     cfg = load_search_config(preset=args.preset)
+    follow_preset(args, cfg)
     in_ch, size, classes = SHAPES[cfg.dataset.name]
     st = cfg.stages[args.stage - 1]
     cand = stage_candidates(cfg, args.stage)
@@ -121,6 +131,20 @@ def build(args):
         cfg.target.channels, cfg.target.layers, classes, in_ch, size, steps=cfg.space.steps
     )
     return cfg, st, cand, net, opt, x, y, target, device
+
+
+def why_failed(proc: subprocess.CompletedProcess) -> str:
+    """A failed child's cause in one line: the signal that killed it (the kernel's out-of-memory
+    killer sends SIGKILL, and the child prints nothing) or its last line of output."""
+    rc = proc.returncode
+    if rc < 0:
+        name = signal.Signals(-rc).name
+        hint = ": out of memory, most likely" if -rc == signal.SIGKILL else ""
+        return f"the measuring process was killed by {name}{hint}"
+    lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+    return f"the measuring process exited with status {rc}: " + (
+        lines[-1] if lines else "no output"
+    )
 
 
 def use_amp(args, cfg, device: torch.device) -> bool:
@@ -164,16 +188,21 @@ def main(argv=None) -> dict:
     )
     p.add_argument(
         "--channels-last",
-        action="store_true",
-        help="channels-last memory format for the supernet and its input",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels-last memory format for the supernet and its input; default: the preset's",
     )
     p.add_argument(
         "--checkpoint",
-        action="store_true",
-        help="activation checkpointing of the mixed step (weights.checkpoint)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="activation checkpointing of the mixed step (weights.checkpoint); default: the preset's",
     )
     p.add_argument(
-        "--compile", action="store_true", help="torch.compile every op (weights.compile)"
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile every op (weights.compile); default: the preset's",
     )
     p.add_argument("--compile-mode", default=None, choices=[m for m in COMPILE_MODES if m != "default"],
                    help="torch.compile mode (weights.compile_mode)")  # fmt: skip
@@ -321,12 +350,8 @@ def main(argv=None) -> dict:
     if args.memory_stage:
         cmd = [sys.executable, "-m", "benchmarks.search_step", "--only-memory", "--preset", args.preset,
                "--stage", str(args.memory_stage), "--batch", str(args.batch), "--device", args.device]  # fmt: skip
-        if args.channels_last:
-            cmd.append("--channels-last")
-        if args.checkpoint:
-            cmd.append("--checkpoint")
-        if args.compile:
-            cmd.append("--compile")
+        for flag in ("channels_last", "checkpoint", "compile"):  # as resolved above
+            cmd.append(f"--{'' if getattr(args, flag) else 'no-'}{flag.replace('_', '-')}")
         if args.compile_mode:
             cmd += ["--compile-mode", args.compile_mode]
         cmd.append("--amp" if amp else "--no-amp")
@@ -336,10 +361,8 @@ def main(argv=None) -> dict:
                 "peak_memory_mb"
             ]
         else:  # keep the timings; say why the memory figure is missing
-            res["mixed_step_peak_memory_error"] = proc.stderr.strip()[-2000:]
-            print(
-                f"peak-memory measurement failed:\n{proc.stderr.strip()[-2000:]}", file=sys.stderr
-            )
+            res["mixed_step_peak_memory_error"] = why_failed(proc)
+            print(f"peak-memory measurement failed: {why_failed(proc)}", file=sys.stderr)
         res["memory_stage"] = args.memory_stage
         res["memory_kind"] = (
             "max allocated (CUDA)" if device.type == "cuda" else "peak RSS of the process"

@@ -410,3 +410,24 @@ def test_a_train_resume_refuses_an_edited_config_or_genotype(tmp_path, capsys):
     assert "holds no train run yet" in capsys.readouterr().err
     restart = [str(early) if a == str(out) else a for a in argv]
     assert main(restart) == 0 and (early / "weights_last.pt").exists()
+
+
+def test_diverged_weights_stop_the_run_in_one_sentence(tmp_path, capsys):
+    """A loss that is no longer a number ends the run before the epoch is written (its
+    accuracies and alpha would be meaningless), and run.json says why."""
+    stages = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]"
+    argv = ["search", "--preset", "quick", "--out", str(tmp_path / "s"), "--no-progress", "--no-plots",
+            *[a for s in [*TINY_SEARCH, stages, "weights.lr=1e30"] for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the weights diverged in stage 0 epoch 0 (training loss nan); lower weights.lr" in err
+    assert err.count("\n") == 1 and not (tmp_path / "s" / "checkpoint.pt").exists()
+    info = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert info["status"] == "failed" and "diverged" in info["failure"]
+    argv = ["train", "--genotype", "darts-v2", "--preset", "quick", "--out", str(tmp_path / "t"), "--no-progress",
+            *[a for s in ("channels=4", "layers=3", "epochs=1", "max_steps_per_epoch=2", "lr=1e30")
+              for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) == 2
+    assert (
+        "the weights diverged in epoch 0 (training loss nan); lower lr" in capsys.readouterr().err
+    )

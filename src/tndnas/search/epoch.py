@@ -15,7 +15,13 @@ from ..config import StageConfig
 from ..data import BatchIterator
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import peak_memory_mb
-from ..train.search_step import cosine_lr, set_lr, weight_step
+from ..train.search_step import (
+    DivergedError,
+    check_finite_loss,
+    cosine_lr,
+    set_lr,
+    weight_step,
+)
 from .stages import steps_per_epoch
 from .state import Progress, StageState
 
@@ -96,6 +102,11 @@ def run_stage_epochs(
         loss_total, correct_total, seen = run.world.sum(
             [float(loss_sum), float(correct), seen], "the epoch's training loss"
         )
+        where = f"stage {k} epoch {epoch}"
+        check_finite_loss(loss_total / max(seen, 1), where, "weights.lr", cfg.weights.lr)
+        if not all(bool(torch.isfinite(a).all()) for a in s.policy.alpha.values()):
+            raise DivergedError(f"alpha is no longer a number after {where}; lower policy.lr "
+                                f"(now {cfg.policy.lr:g}) and start a new run with another --out.")  # fmt: skip
         t_eval = time.perf_counter()
         acc_mix, acc_arg = run.evaluate(s)
         t_end = time.perf_counter()

@@ -55,7 +55,7 @@ from ..space.network import count_flops, count_parameters
 from ..spaces import space_of
 from .eval_step import evaluate, train_step
 from .run_dir import CHECKPOINT_VERSION, RUN_KIND, TrainFiles, check_train_resume, read_train_run
-from .search_step import cosine_lr, set_lr
+from .search_step import check_finite_loss, cosine_lr, set_lr
 from .weights import save_weights
 
 # --------------------------------------------------------------------------------------------
@@ -270,6 +270,7 @@ class TrainRun:
         loss_total, correct_total, seen = self.world.sum(
             [float(loss_sum), float(correct), seen], "the epoch's training loss"
         )
+        check_finite_loss(loss_total / max(seen, 1), f"epoch {epoch}", "lr", cfg.lr)
         test_loss, test_acc = evaluate(
             model, self.test_batches, amp=self.amp, channels_last=self.channels_last
         )
