@@ -191,15 +191,24 @@ def _table_args(out):
 
 def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     table = tmp_path / "tables" / "lat.json"
-    assert main([*_table_args(table), "--check", "3"]) == 0
+    figures = tmp_path / "check.json"
+    assert main([*_table_args(table), "--check", "3", "--check-json", str(figures)]) == 0
     out = capsys.readouterr().out
-    for words in ("pieces measured", "FLOPs': ", "a second measurement", "reward.latency_table="):
+    for words in ("pieces measured", "within 10 %", "worst", "FLOPs': ", "a second measurement",
+                  "reward.latency_table="):  # fmt: skip
         assert words in out
     data = json.loads(table.read_text())
     assert data["macro"]["channels"] == 8 and data["macro"]["layers"] == 5  # TINY's target
     check = data["info"]["check"]
-    assert [len(p) for p in check["measured_ms"]] == [3, 3] and data["info"]["device"] == "cpu"
-    assert len(check["flops"]) == 3 and -1 <= check["flops_rank_correlation"] <= 1
+    assert check == json.loads(figures.read_text()) and data["info"]["device"] == "cpu"
+    nets = check["networks"]
+    assert len(nets) == 3 and all(len(n["passes_ms"]) == 2 and n["flops"] > 0 for n in nets)
+    ratios = [n["predicted_ms"] / n["measured_ms"] for n in nets]
+    assert check["within_10pct"] == sum(abs(r - 1) <= 0.1 for r in ratios) / 3
+    assert check["worst_predicted_over_measured"] in ratios
+    assert -1 <= check["flops_rank_correlation"] <= 1 and -1 <= check["rank_correlation"] <= 1
+    cal = data["calibration"]  # fitted on 10 other networks timed whole, by default
+    assert cal["networks"] == 10 and cal["scale"] > 0 and "calibrated on 10 networks" in out
     # a search whose reward is latency: it records the table and the final network's latency
     one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: latency_ms, ref: 20.0, beta: -0.5}]}]"
     cfg = tiny(f"reward.latency_table={table}", one)
@@ -209,6 +218,9 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
 
     final = genotype_from_dict(summary["genotype"])
     assert summary["latency_ms"] == pytest.approx(loaded.latency_ms(final))
+    assert loaded.latency_ms(final) == pytest.approx(
+        cal["scale"] * loaded.pieces_ms(final) + cal["offset_ms"]
+    )
     assert (
         json.loads((tmp_path / "run" / "latency_table.json").read_text())["pieces"]
         == data["pieces"]
@@ -369,3 +381,21 @@ def test_latency_tables_are_refused_for_a_space_without_latency_pieces(tmp_path,
     assert main(argv) == 2 and not (tmp_path / "t.json").exists()
     err = capsys.readouterr().err
     assert "has no latency pieces" in err and err.count("\n") == 1
+
+
+def test_calibration_fit_and_what_a_table_file_may_hold(tmp_path):
+    from tndnas.objectives.latency import LatencyTableError
+    from tndnas.objectives.latency_check import fit_calibration
+
+    sums = [10.0, 20.0, 40.0, 80.0, 120.0]
+    fit = fit_calibration(sums, [1.3 * x + 2.0 for x in sums])  # what the pieces miss, exactly
+    assert fit["scale"] == pytest.approx(1.3) and fit["offset_ms"] == pytest.approx(2.0)
+    assert fit_calibration([10.0, 20.0], [12.0, 26.0]) == {"scale": 1.25, "offset_ms": 0.0}
+    macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
+    table = LatencyTable(macro)
+    table.pieces = {"call": (0.0,)}
+    data = table.to_dict()
+    for bad in ({"scale": 0.0, "offset_ms": 1.0}, {"scale": 1.2}, "fast"):
+        (tmp_path / "t.json").write_text(json.dumps({**data, "calibration": bad}))
+        with pytest.raises(LatencyTableError, match='malformed "calibration"'):
+            LatencyTable.load(tmp_path / "t.json")

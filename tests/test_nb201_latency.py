@@ -57,7 +57,7 @@ def test_table_command_search_and_info_for_nb201(tmp_path, capsys):
     assert "the nb201 target network" in out and "rank correlation" in out
     data = json.loads(table.read_text())
     assert data["space"] == "nb201" and data["macro"]["steps"] == 3
-    assert len(data["info"]["check"]["predicted_ms"]) == 4
+    assert len(data["info"]["check"]["networks"]) == 4
     loaded = read_latency_table(table)
     assert isinstance(loaded, Nb201LatencyTable)
     # the table covers every cell: predictions are positive and grow with a conv added

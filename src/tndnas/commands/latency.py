@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
-from ..objectives.latency import LatencyTable, rank_correlation
-from ..spaces import SearchSpace, get_space
+from ..objectives.latency_check import calibrate, check_table
 from .options import add_config_source, add_dataset_options, option_overrides
 
 
@@ -42,17 +39,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seconds of repeated runs per piece; the median is kept (default 0.05)")  # fmt: skip
     p.add_argument("--rounds", type=int, default=3,
                    help="measure every piece this many times, round after round, and keep the median (default 3)")  # fmt: skip
+    p.add_argument("--calibrate", type=int, default=10, metavar="K",
+                   help="time K random networks end to end and fit the table's scale and offset to them, so "
+                        "that predictions include what the pieces cost together (default 10; 0: the plain sum)")  # fmt: skip
     p.add_argument("--check", type=int, default=10, metavar="N",
                    help="also time N random networks end to end, twice, against the table's prediction (default 10; 0: none)")  # fmt: skip
     p.add_argument("--check-time", type=float, default=1.0,
-                   help="seconds of repeated runs per checked network and pass (default 1.0)")  # fmt: skip
+                   help="seconds of repeated runs per network timed whole (checked or calibrating) and pass (default 1.0)")  # fmt: skip
+    p.add_argument("--check-json", default=None, metavar="FILE",
+                   help="write the check's figures and every network's predicted and measured latency to FILE")  # fmt: skip
     p.add_argument("--out", required=True, help="the JSON file to write")
     p.set_defaults(run=run)
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
     for flag, value, low in (("--batch", args.batch, 1), ("--check", args.check, 0),
-                             ("--rounds", args.rounds, 1), ("--threads", args.threads, 1)):  # fmt: skip
+                             ("--rounds", args.rounds, 1), ("--threads", args.threads, 1),
+                             ("--calibrate", args.calibrate, 0)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}={value} is invalid; use an integer >= {low}.")
     for flag, value in (("--min-time", args.min_time), ("--check-time", args.check_time)):
@@ -65,41 +68,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         )
 
 
-def check_table(
-    table: LatencyTable,
-    ops: Mapping[str, Sequence[str]],
-    n: int,
-    seconds: float,
-    seed: int,
-    space: SearchSpace | None = None,
-) -> dict:
-    """Time ``n`` random networks of ``space`` (default darts) end to end, twice, against the
-    table's predictions.  How well the second pass ranks the networks like the first tells how
-    much this machine's noise alone reorders them."""
-    space = space or get_space("darts")
-    genotypes = space.random_genotypes(ops, table.macro, n, seed=seed)
-    predicted = [table.latency_ms(g) for g in genotypes]
-    costs = space.cost_table(table.macro)
-    flops = [costs.cost(g).flops for g in genotypes]
-    timers = [table.network_timer(g) for g in genotypes]  # each network built once
-    passes = [[timer(seconds) for timer in timers] for _ in range(2)]
-    measured = [statistics.median(pair) for pair in zip(*passes, strict=True)]
-    many = n > 1
-    return {
-        "networks": n,
-        "seconds_per_network": seconds,
-        "predicted_ms": predicted,
-        "measured_ms": passes,
-        "median_predicted_over_measured": statistics.median(
-            p / m for p, m in zip(predicted, measured, strict=True)
-        ),
-        "rank_correlation": rank_correlation(predicted, measured) if many else None,
-        "repeat_rank_correlation": rank_correlation(*passes) if many else None,
-        "flops": flops,
-        "flops_rank_correlation": rank_correlation(flops, measured) if many else None,
-    }
-
-
 def run(args: argparse.Namespace) -> int:
     from ..runtime import environment, resolve_device, write_json_atomic
     from ..runtime.records import check_writable
@@ -109,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
 
     _check_arguments(args)
     check_writable(args.out, "--out")  # before minutes of measuring, not after
+    if args.check_json:
+        if not args.check:
+            raise ConfigError(
+                "--check-json writes the figures of --check N; give --check a number above 0."
+            )
+        check_writable(args.check_json, "--check-json")
     preset = args.preset if args.preset or args.config else DEFAULT_PRESET
     overrides = option_overrides(args, (("dataset", "dataset.name"), ("data_dir", "dataset.data_dir")))  # fmt: skip
     cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
@@ -144,20 +118,28 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 1),
     }
     print(f"{len(table.pieces)} pieces measured in {seconds:.0f} s", flush=True)
-    if args.check:
-        c = table.info["check"] = check_table(
-            table, ops, args.check, args.check_time, cfg.seed, space
-        )
-        pred = c["predicted_ms"]
-        meas = [statistics.median(pair) for pair in zip(*c["measured_ms"], strict=True)]
+    if args.calibrate:
+        cal = calibrate(table, ops, args.calibrate, args.check_time, cfg.seed + 1, space)
+        print(f"calibrated on {args.calibrate} networks timed whole: latency = {cal['scale']:.3f} x "
+              f"sum of pieces + {cal['offset_ms']:.3f} ms ({cal['fit_within_10pct']:.0%} of them "
+              "within 10 %)", flush=True)  # fmt: skip
+    if args.check:  # other networks than the calibration's (another seed)
+        c = check_table(table, ops, args.check, args.check_time, cfg.seed, space)
+        table.info["check"] = c
+        pred = [net["predicted_ms"] for net in c["networks"]]
+        meas = [net["measured_ms"] for net in c["networks"]]
         rho, again, by_flops = (
             "-" if c[k] is None else f"{c[k]:.2f}"
             for k in ("rank_correlation", "repeat_rank_correlation", "flops_rank_correlation")
         )
         print(f"check on {args.check} random networks: predicted {min(pred):.2f}-{max(pred):.2f} ms, "
-              f"measured {min(meas):.2f}-{max(meas):.2f} ms, median predicted/measured "
-              f"{c['median_predicted_over_measured']:.2f}; rank correlation with the measured "
-              f"latency {rho} (FLOPs': {by_flops}; a second measurement's: {again})")  # fmt: skip
+              f"measured {min(meas):.2f}-{max(meas):.2f} ms; {c['within_10pct']:.0%} within 10 %, "
+              f"predicted/measured median {c['median_predicted_over_measured']:.2f}, worst "
+              f"{c['worst_predicted_over_measured']:.2f}; rank correlation {rho} (FLOPs': "
+              f"{by_flops}; a second measurement's: {again})")  # fmt: skip
+        if args.check_json:
+            write_json_atomic(args.check_json, c)
+            print(f"wrote {args.check_json}")
     out = Path(args.out)
     if out.parent != Path():
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,9 @@ class LatencyTable(PieceTable):
         self.min_run_time = min_run_time
         self._empty_calls: dict[tuple[int, ...], float] = {}  # ms per input shape, this round
         self.source: str | None = None  # the file it was read from
+        # latency_ms = scale * (sum of pieces) + offset_ms, fitted on networks timed whole
+        # (tndnas latency-table --calibrate); none: the plain sum
+        self.calibration: dict[str, Any] | None = None
         self.info: dict[str, Any] = {}  # where it was measured (filled by tndnas latency-table)
 
     # ------------------------------------------------------------------ measuring
@@ -174,10 +177,18 @@ class LatencyTable(PieceTable):
         self._empty_calls = {}
         self.clear_sums()
 
+    def pieces_ms(self, genotype: Genotype) -> float:
+        """The sum of the pieces of the final network of ``genotype``, ms (uncalibrated)."""
+        return self.total(genotype)[0] + self._call_ms()
+
     def latency_ms(self, genotype: Genotype) -> float:
         """Predicted inference latency of the final network of ``genotype`` at the table's
-        macro (:meth:`network`), ms (auxiliary head excluded: it does not run in inference)."""
-        return self.total(genotype)[0] + self._call_ms()
+        macro (:meth:`network`), ms (auxiliary head excluded: it does not run in inference):
+        the sum of its pieces, calibrated when the table holds a calibration."""
+        ms = self.pieces_ms(genotype)
+        if self.calibration:
+            ms = self.calibration["scale"] * ms + self.calibration["offset_ms"]
+        return ms
 
     def network_timer(self, genotype: Genotype) -> Callable[[float | None], float]:
         """``timer(min_run_time=None)`` measures the inference latency (ms) of the built final
@@ -206,6 +217,7 @@ class LatencyTable(PieceTable):
             "backend": self.backend,
             "dtype": "float32",
             "info": self.info,
+            "calibration": self.calibration,
             "pieces": {k: v[0] for k, v in sorted(self.pieces.items())},
         }
 
@@ -268,6 +280,7 @@ class LatencyTable(PieceTable):
                 f"target network has {_describe(expect)}; measure a table for the target with "
                 "tndnas latency-table (same preset and --set options)."
             )
+        table.calibration = _calibration(data.get("calibration"), path)
         table.pieces = {k: (float(v),) for k, v in pieces.items()}
         table.info = dict(data.get("info") or {})
         table.source = str(path)
@@ -276,6 +289,23 @@ class LatencyTable(PieceTable):
     def check_covers(self, ops: Mapping[str, Sequence[str]]) -> None:
         """Raise :class:`LatencyTableError` unless every genotype over ``ops`` can be looked up."""
         self.measure_space(ops)
+
+
+def _calibration(data: Any, path: Path) -> dict[str, Any] | None:
+    """A table's calibration as read from its file: none, or a positive finite ``scale`` and a
+    finite ``offset_ms``."""
+    if data is None:
+        return None
+    ok = isinstance(data, dict) and all(
+        isinstance(data.get(k), (int, float)) and math.isfinite(data[k])
+        for k in ("scale", "offset_ms")
+    )
+    if not ok or data["scale"] <= 0:
+        raise LatencyTableError(
+            f'latency table {path} has a malformed "calibration" (it needs a positive "scale" '
+            'and a finite "offset_ms"); remove it, or calibrate again with tndnas latency-table.'
+        )
+    return dict(data)
 
 
 def _is_ms(v: Any) -> bool:
