@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .commands import (
@@ -63,8 +64,15 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Command-line mistakes in one line (no usage block), pointing at the command's --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"tndnas: error: {self.prog}: {message}; see `{self.prog} --help`.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tndnas",
         description="Multi-objective neural architecture search (TND-NAS): REINFORCE over a progressive supernet.",
     )

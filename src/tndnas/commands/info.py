@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..config import ConfigError
 from ..objectives.latency import LatencyTable, LatencyTableError
 from ..space.macro import Macro
 from ..spaces import load_genotype, read_latency_table, space_of
@@ -132,8 +133,25 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
             f"--channels {m.channels} (or include {m.channels} in --widths), --layers {m.layers} and {dataset}.")  # fmt: skip
 
 
+def _widths(text: str) -> list[int]:
+    try:
+        return [int(w) for w in text.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--widths={text!r} is not a comma-separated list of whole numbers; e.g. --widths 16,24,36."
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    widths = [int(w) for w in args.widths.split(",")] if args.widths else [args.channels]
+    widths = _widths(args.widths) if args.widths else [args.channels]
+    for flag, values, top in (
+        ("--channels/--widths", widths, 4096),
+        ("--layers", [args.layers], 1000),
+    ):
+        if not all(1 <= v <= top for v in values):
+            raise ConfigError(
+                f"{flag} must lie between 1 and {top}, not {values if len(values) > 1 else values[0]}."
+            )
     table = read_latency_table(args.latency_table) if args.latency_table else None
     infos = [
         describe(args.genotype, args.dataset, args.data_dir, w, args.layers, table) for w in widths

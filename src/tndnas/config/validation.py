@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any
@@ -50,6 +51,22 @@ def _in_unit(value: Any, key: str, lo_open: bool = False) -> None:
     _check(ok, f"{key}={value!r} is invalid; use {'0 <' if lo_open else '0 <='} value < 1")
 
 
+LARGEST_INT = 2**53  # every integer key: far above any real value, and exact as a float
+
+
+def _no_huge_ints(obj: Any, key: str = "") -> None:
+    """Every integer of the config (any key, in lists too) below :data:`LARGEST_INT` in size:
+    a typo of many digits is refused here, not met as an overflow deep in torch."""
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            _no_huge_ints(getattr(obj, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _no_huge_ints(v, f"{key}.{i}")
+    elif isinstance(obj, int) and not isinstance(obj, bool):
+        _check(abs(obj) < LARGEST_INT, f"{key}={obj} is too large; use an integer below 2**53")
+
+
 def _check_device(device: Any) -> None:
     _check(
         isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device) is not None,
@@ -63,6 +80,7 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     Op-set names, cost names and dataset readers are checked by their registries.
     """
     _check(isinstance(cfg, SearchConfig), f"expected a SearchConfig, got {type(cfg).__name__}")
+    _no_huge_ints(cfg)
     _positive_int(cfg.seed, "seed", 0)
     _check_device(cfg.device)
 
@@ -163,6 +181,7 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
     The dataset name is checked by the dataset registry when the data is loaded.
     """
     _check(isinstance(cfg, TrainConfig), f"expected a TrainConfig, got {type(cfg).__name__}")
+    _no_huge_ints(cfg)
     _positive_int(cfg.seed, "seed", 0)
     _check_device(cfg.device)
     _check(

@@ -56,8 +56,17 @@ def read_config_file(path: str | Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file '{path}' does not exist") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"config file '{path}' is not UTF-8 text (a binary file?); pass a YAML config."
+        ) from None
     except OSError as e:
         raise ConfigError(f"cannot read config file '{path}': {e.strerror or e}") from None
+    if not text.strip():
+        raise ConfigError(
+            f"config file '{path}' is empty; write the keys to change in it (tndnas config show "
+            "lists them), or drop --config."
+        )
     return yaml_mapping(text, file_label(path))
 
 

@@ -262,6 +262,11 @@ def read_genotype_data(spec: str | os.PathLike) -> tuple[Any, str]:
         raise GenotypeError(
             f"{path}: not valid JSON ({err.msg} at line {err.lineno}); fix the file or regenerate it."
         ) from None
+    except UnicodeDecodeError:
+        raise GenotypeError(
+            f"{path} is not text (a binary file?); pass a genotype JSON file, a run directory "
+            "or a bundled name."
+        ) from None
     return data, str(path)
 
 

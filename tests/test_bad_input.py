@@ -1,0 +1,151 @@
+"""Bad input to every command, table-driven: exit status 2, one line on stderr that starts with
+``tndnas: error:``, no traceback, nothing half-written left behind -- and the corrected command
+then works.  Every row is a mistake a user makes (a value out of range or overflowing, an
+unknown name, a binary or truncated file, a folder where a file belongs and the reverse, an
+output path that cannot be written)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tndnas.cli import main
+
+from .tiny import TINY_SEARCH
+
+ONE_STAGE = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]"
+SEARCH = ["search", "--preset", "quick", "--no-progress", "--no-plots",
+          *[a for s in [*TINY_SEARCH, ONE_STAGE] for a in ("--set", s)]]  # fmt: skip
+TRAIN = ["train", "--genotype", "darts-v2", "--preset", "quick", "--no-progress",
+         *[a for s in ("channels=4", "layers=3", "epochs=1", "max_steps_per_epoch=1") for a in ("--set", s)]]  # fmt: skip
+TABLE = ["latency-table", "--preset", "quick", "--min-time", "0.001", "--rounds", "1", "--check", "0",
+         "--calibrate", "0", *[a for s in TINY_SEARCH for a in ("--set", s)]]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    """Inputs of every kind: binary, empty, truncated, a folder, a plain file, trained weights."""
+    from tndnas.space.macro import Macro
+    from tndnas.space.network import EvalNetwork
+    from tndnas.spaces import load_genotype
+    from tndnas.train.weights import save_weights
+
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "bin.dat").write_bytes(bytes(range(256)) * 4)
+    (d / "empty.json").write_text("")
+    (d / "trunc.json").write_text('{"normal": [["sep_conv_3x3", 0')
+    (d / "bad.yaml").write_text("weights: {lr: [1, 2\n")
+    (d / "folder").mkdir()
+    (d / "afile.txt").write_text("not a folder\n")
+    geno = load_genotype("darts-v2")
+    macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
+    save_weights(EvalNetwork(geno, macro, auxiliary=False), d / "w.pt", geno, macro, False)
+    names = ("bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt")
+    return {name.split(".")[0]: str(d / name) for name in names}
+
+
+# (row id, the mistaken command, words its one line must hold, the corrected command or None);
+# "{x}" is one of the files above, "{out}" a fresh path in the test's own folder
+# fmt: off
+ROWS = [
+    # info
+    ("info-unknown-name", ["info", "darts-v9"], "is neither a genotype JSON file", ["info", "darts-v2"]),
+    ("info-binary", ["info", "{bin}"], "is not text", None),
+    ("info-truncated", ["info", "{trunc}"], "not valid JSON", None),
+    ("info-folder", ["info", "{folder}"], "genotype", None),
+    ("info-width-0", ["info", "darts-v2", "--channels", "0"], "between 1 and 4096", None),
+    ("info-depth-overflow", ["info", "darts-v2", "--layers", "9" * 25], "between 1 and 1000", None),
+    ("info-widths-text", ["info", "darts-v2", "--widths", "16,x"], "comma-separated list", ["info", "darts-v2", "--widths", "16,24"]),
+    ("info-not-a-number", ["info", "darts-v2", "--channels", "abc"], "invalid int value", None),
+    ("info-unknown-dataset", ["info", "darts-v2", "--dataset", "cifar11"], "unknown dataset", None),
+    ("info-table-binary", ["info", "darts-v2", "--latency-table", "{bin}"], "latency table", None),
+    ("info-table-empty", ["info", "darts-v2", "--latency-table", "{empty}"], "latency table", None),
+    # config
+    ("config-unknown-key", ["config", "show", "--set", "weights.lrr=0.1"], "weights.lrr", ["config", "show", "--set", "weights.lr=0.1"]),
+    ("config-ill-typed", ["config", "show", "--set", "policy.samples=many"], "policy.samples", None),
+    ("config-overflow", ["config", "show", "--set", "policy.samples=" + "9" * 26], "too large", None),
+    ("config-unknown-preset", ["config", "show", "--preset", "paper-c11"], "paper-c11", None),
+    ("config-binary", ["config", "show", "--config", "{bin}"], "not UTF-8 text", None),
+    ("config-empty", ["config", "show", "--config", "{empty}"], "is empty", None),
+    ("config-malformed", ["config", "show", "--config", "{bad}"], "cannot parse", None),
+    ("config-folder", ["config", "show", "--config", "{folder}"], "config file", None),
+    ("config-unknown-command", ["config", "shw"], "invalid choice", None),
+    # search (corrected with --dry-run: checked, nothing written)
+    ("search-negative-lr", [*SEARCH, "--set", "weights.lr=-1", "--dry-run"], "weights.lr", [*SEARCH, "--dry-run"]),
+    ("search-unknown-op-set", [*SEARCH, "--set", "space.normal_ops=tnd-normall", "--dry-run"], "tnd-normall", None),
+    ("search-unknown-cost", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: watts}]}]", "--dry-run",], "watts", None),
+    ("search-reward-overflow", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: params, ref: 0.05, beta: 1.0e+300}]}]", "--out", "{out}",], "too large to be a reward", None),
+    ("search-seed-overflow", [*SEARCH, "--seed", "9" * 23, "--dry-run"], "too large", None),
+    ("search-missing-data", [*SEARCH, "--dataset", "imagefolder", "--data-dir", "{out}", "--dry-run"], "does not exist", None),
+    ("search-out-is-a-file", [*SEARCH, "--out", "{afile}"], "choose", None),
+    ("search-out-under-a-file", [*SEARCH, "--out", "{afile}/run"], "choose", None),
+    ("search-resume-a-file", ["search", "--resume", "{afile}"], "search run directory", None),
+    ("search-resume-empty-folder", ["search", "--resume", "{folder}"], "holds no search run yet", None),
+    ("search-config-binary", ["search", "--config", "{bin}", "--dry-run"], "not UTF-8 text", None),
+    # train
+    ("train-unknown-genotype", [*TRAIN, "--genotype", "darts-v9", "--out", "{out}"], "darts-v9", None),
+    ("train-truncated-genotype", [*TRAIN, "--genotype", "{trunc}", "--out", "{out}"], "not valid JSON", None),
+    ("train-zero-epochs", [*TRAIN, "--set", "epochs=0", "--out", "{out}"], "epochs", [*TRAIN, "--out", "{out}"]),
+    ("train-missing-data", [*TRAIN, "--dataset", "imagefolder", "--data-dir", "{folder}/none", "--out", "{out}"], "does not exist", [*TRAIN, "--out", "{out}"]),
+    ("train-resume-a-search", ["train", "--resume", "{folder}"], "not a train run directory", None),
+    # export
+    ("export-binary-weights", ["export", "darts-v2", "--weights", "{bin}", "--out", "{out}.onnx"], "unreadable", None),
+    ("export-missing-weights", ["export", "darts-v2", "--weights", "{out}.pt", "--out", "{out}.onnx"], "no weights file", None),
+    ("export-other-genotype", ["export", "pdarts", "--weights", "{w}", "--out", "{out}.pt", "--format", "torchscript"], "there but", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.pt", "--format", "torchscript"]),
+    ("export-unknown-format", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.x", "--format", "tflite"], "invalid choice", None),
+    ("export-out-under-a-file", ["export", "darts-v2", "--weights", "{w}", "--out", "{afile}/m.pt", "--format", "torchscript",], "choose", None),
+    # plot
+    ("plot-a-file", ["plot", "{afile}"], "run director", None),
+    ("plot-other-folder", ["plot", "{folder}"], "run director", None),
+    # sweep
+    ("sweep-betas-text", ["sweep", "--preset", "quick", "--betas", "-0.1,x", "--out", "{out}"], "--betas", None),
+    ("sweep-refs-count", ["sweep", "--preset", "quick", "--betas", "-0.1,-0.3", "--refs", "1,2,3", "--out", "{out}"], "--refs", None),
+    ("sweep-jobs-0", ["sweep", "--preset", "quick", "--betas", "-0.1", "--jobs", "0", "--out", "{out}"], "--jobs", None),
+    # latency-table (checked before any measuring)
+    ("latency-batch-0", [*TABLE, "--batch", "0", "--out", "{out}.json"], "--batch=0", None),
+    ("latency-backend", [*TABLE, "--backend", "tensorrt", "--out", "{out}.json"], "tensorrt", None),
+    ("latency-out-under-a-file", [*TABLE, "--out", "{afile}/t.json"], "cannot be written", None),
+    ("latency-check-json-without-check", [*TABLE, "--check-json", "{out}.c.json", "--out", "{out}.json"], "--check-json", None),
+    # nb201 and bench-tabular tables
+    ("nb201-binary-table", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{bin}"], "table", None),
+    ("nb201-bad-cell", ["nb201", "|conv_9x9~0|", "--table", "{empty}"], "conv_9x9", None),
+    ("bench-tabular-missing-table", ["bench-tabular", "--table", "{out}.csv"], "does not exist", None),
+]
+# fmt: on
+
+
+def _fill(argv: list[str], files: dict[str, str], out: str) -> list[str]:
+    filled = []
+    for a in argv:
+        for name, path in {**files, "out": out}.items():
+            a = a.replace("{" + name + "}", path)
+        filled.append(a)
+    return filled
+
+
+@pytest.mark.parametrize(("words", "argv", "fixed"), [(words, argv, fixed) for _, argv, words, fixed in ROWS],
+                         ids=[r[0] for r in ROWS])  # fmt: skip
+def test_a_mistake_is_one_sentence_and_the_corrected_command_works(
+    files, tmp_path, capsys, argv, words, fixed
+):
+    out = str(tmp_path / "out")
+    before = set(os.listdir(tmp_path))
+    try:
+        code = main(_fill(argv, files, out))
+    except SystemExit as stop:  # argparse's own exit, after its one line
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tndnas: error: "), err
+    assert "Traceback" not in err and words in lines[0], lines[0]
+    assert set(os.listdir(tmp_path)) == before  # nothing half-written in the way
+    if fixed is not None:
+        try:
+            code = main(_fill(fixed, files, out))
+        except SystemExit as stop:
+            code = stop.code
+        assert code == 0, capsys.readouterr().err
+    assert Path(files["afile"]).read_text() == "not a folder\n"  # an input is never written
