@@ -431,3 +431,18 @@ def test_diverged_weights_stop_the_run_in_one_sentence(tmp_path, capsys):
     assert (
         "the weights diverged in epoch 0 (training loss nan); lower lr" in capsys.readouterr().err
     )
+
+
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
+def test_a_damaged_summary_is_one_sentence_and_written_again(tiny_run, tmp_path, capsys):
+    run = tmp_path / "r"
+    shutil.copytree(tiny_run, run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_bytes(b"\xf1\x00garbage")
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "summary.json is damaged (not a JSON object); delete it" in err and err.count("\n") == 1
+    (run / "summary.json").unlink()  # as the sentence says: the last checkpoint writes it again
+    assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 0
+    again = json.loads((run / "summary.json").read_text())
+    assert again["genotype"] == summary["genotype"] and again["params"] == summary["params"]

@@ -231,9 +231,13 @@ def test_read_metrics_skips_truncated_last_line(tmp_path):
 def test_read_metrics_warns_on_corrupt_middle_line(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"kind": "epoch", "epoch": 0}\nnot json\n{"kind": "epoch", "epoch": 1}\n')
-    with pytest.warns(UserWarning, match=":2: not valid JSON"):
+    with pytest.warns(UserWarning, match="metrics.jsonl: line 2 skipped"):
         recs = read_metrics(path)
     assert [r["epoch"] for r in recs] == [0, 1]
+    path.write_text("x\n" * 30 + '{"kind": "epoch", "epoch": 0}\n')
+    with pytest.warns(UserWarning, match=r"30 lines \(first: 1\) skipped") as seen:
+        read_metrics(path)
+    assert len(seen) == 1  # one warning for the file, not one per line
 
 
 def test_write_plain_json_numbers(tmp_path):

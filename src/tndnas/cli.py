@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -98,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(args)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, as the command's other messages are (not file, line and source)."""
+    print(f"tndnas: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         # plug-ins: the environment's, --plugin's, and those recorded by the runs the command reads
         runs = [getattr(args, attr) for attr in getattr(args, "reads_runs", ())]

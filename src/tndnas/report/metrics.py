@@ -150,6 +150,7 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
     while lines and not lines[-1].strip():
         lines.pop()
     records: list[dict] = []
+    skipped: list[int] = []  # line numbers
     for i, line in enumerate(lines):
         if not line.strip():
             continue
@@ -158,10 +159,17 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
             rec = json.loads(line)
         except json.JSONDecodeError:
             if not last:
-                warnings.warn(f"{path}:{i + 1}: not valid JSON, line skipped", stacklevel=2)
+                skipped.append(i + 1)
             continue
         if not isinstance(rec, dict):
-            warnings.warn(f"{path}:{i + 1}: not a JSON object, line skipped", stacklevel=2)
+            skipped.append(i + 1)
             continue
         records.append(rec)
+    if skipped:  # one warning for the file, however many lines are damaged
+        lines_text = (
+            f"line {skipped[0]}"
+            if len(skipped) == 1
+            else f"{len(skipped)} lines (first: {skipped[0]})"
+        )
+        warnings.warn(f"{path}: {lines_text} skipped, not a JSON object each", stacklevel=2)
     return records

@@ -44,6 +44,21 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n")
 
 
+def read_finished_summary(path: Path, command: str) -> dict:
+    """The ``summary.json`` of a finished run (what ``--resume`` of it returns); a damaged one
+    is one sentence saying how to have it written again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise RunDirError(
+            f"{path} is damaged (not a JSON object); delete it and run tndnas {command} "
+            f"--resume {path.parent} to write it again from the run's last checkpoint."
+        )
+    return data
+
+
 def _cpu_model() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo), else what the platform module says."""
     try:

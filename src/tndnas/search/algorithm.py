@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +38,7 @@ from ..runtime import (
 from ..runtime.distributed import join_world
 from ..runtime.lock import locked_run
 from ..runtime.random_state import random_state, restore_random_state
-from ..runtime.records import first_line
+from ..runtime.records import first_line, read_finished_summary
 from ..space.macro import Macro
 from ..train.memory_plan import act_on_memory_plan, plan_memory
 from ..train.search_step import SupernetForward
@@ -227,7 +226,7 @@ class Search:
             if resume:
                 files.check_resumable()
                 if files.summary.exists():
-                    return json.loads(files.summary.read_text())
+                    return read_finished_summary(files.summary, "search")
                 self._runlock.acquire()
                 if not files.checkpoint.exists():  # stopped before its first epoch ended
                     if self.world.main:

@@ -20,7 +20,6 @@ resumed CPU run ends with the same weights and metrics as an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -48,7 +47,7 @@ from ..runtime import (
 from ..runtime.distributed import join_world
 from ..runtime.lock import RunLock, locked_run
 from ..runtime.random_state import random_state, restore_random_state
-from ..runtime.records import first_line
+from ..runtime.records import first_line, read_finished_summary
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from ..space.network import count_flops, count_parameters
@@ -200,7 +199,7 @@ class TrainRun:
         if resume:
             read_train_run(f.root)  # one sentence for a folder that holds no train run
             if f.summary.exists():
-                return json.loads(f.summary.read_text())
+                return read_finished_summary(f.summary, "train")
             lock.acquire()
         # the data and the network before anything is written: a bad input leaves no folder
         data = load_dataset(
