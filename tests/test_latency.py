@@ -399,3 +399,55 @@ def test_calibration_fit_and_what_a_table_file_may_hold(tmp_path):
         (tmp_path / "t.json").write_text(json.dumps({**data, "calibration": bad}))
         with pytest.raises(LatencyTableError, match='malformed "calibration"'):
             LatencyTable.load(tmp_path / "t.json")
+
+
+def test_a_table_measured_elsewhere_is_imported_from_its_pieces_csv(tmp_path, capsys):
+    """--pieces-csv lists what to measure on another device; --import-csv makes the table of
+    those measurements, and refuses one made for another network or with a piece missing."""
+    import csv
+
+    sets = [a for s in TINY for a in ("--set", s)]
+    listing = tmp_path / "pieces.csv"
+    assert main(["latency-table", "--preset", "quick", *sets, "--pieces-csv", str(listing)]) == 0
+    rows = list(csv.DictReader(listing.open()))
+    assert rows and all(r["latency_ms"] == "" and r["input_shape"].startswith("1x") for r in rows)
+    ms = {r["piece"]: 0.01 * (i + 1) for i, r in enumerate(rows)}  # what the device measured
+    filled = tmp_path / "filled.csv"
+    with filled.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["piece", "input_shape", "latency_ms", "device_note"]
+        )  # extra columns are kept out
+        w.writerows([r["piece"], r["input_shape"], ms[r["piece"]], "npu"] for r in rows)
+    out = tmp_path / "imported.json"
+    argv = ["latency-table", "--preset", "quick", *sets, "--import-csv", str(filled),
+            "--device-name", "phone", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    table = LatencyTable.load(out)
+    assert table.info["device_name"] == "phone" and {k: v[0] for k, v in table.pieces.items()} == ms
+    from tndnas.spaces import load_genotype
+
+    g = load_genotype("darts-v2")
+    table_here = LatencyTable(table.macro)
+    table_here.pieces = {k: (v,) for k, v in ms.items()}
+    assert (
+        table.latency_ms(g) == pytest.approx(table_here.latency_ms(g)) and table.latency_ms(g) > 0
+    )
+    capsys.readouterr()
+    # a row missing, another network's pieces, a value that is not milliseconds: one sentence each
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(filled.read_text().splitlines()[:-1]) + "\n")
+    wider = [a.replace("target.channels=8", "target.channels=16") for a in argv]
+    text = filled.read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "\n".join([text[0], text[1].replace(str(ms[rows[0]["piece"]]), "fast"), *text[2:]])
+    )
+    for args, words in (
+        ([a.replace(str(filled), str(short)) for a in argv], "lacks 1 piece(s) this network needs"),
+        (wider, "does not have"),
+        ([a.replace(str(filled), str(bad)) for a in argv], "is not a finite, non-negative number"),
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err

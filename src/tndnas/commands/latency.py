@@ -48,7 +48,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seconds of repeated runs per network timed whole (checked or calibrating) and pass (default 1.0)")  # fmt: skip
     p.add_argument("--check-json", default=None, metavar="FILE",
                    help="write the check's figures and every network's predicted and measured latency to FILE")  # fmt: skip
-    p.add_argument("--out", required=True, help="the JSON file to write")
+    p.add_argument("--pieces-csv", default=None, metavar="FILE",
+                   help="measure nothing: write the list of pieces the target network needs (name, input shape, "
+                        "an empty latency_ms) for another device's tools to fill in")  # fmt: skip
+    p.add_argument("--import-csv", default=None, metavar="FILE",
+                   help="measure nothing: make the table from a filled-in pieces CSV measured elsewhere")  # fmt: skip
+    p.add_argument("--device-name", default=None,
+                   help="with --import-csv: the device the CSV was measured on (recorded in the table)")  # fmt: skip
+    p.add_argument(
+        "--out", default=None, help="the JSON file to write (required unless --pieces-csv)"
+    )
     p.set_defaults(run=run)
 
 
@@ -76,7 +85,15 @@ def run(args: argparse.Namespace) -> int:
     from .info import dataset_shape
 
     _check_arguments(args)
-    check_writable(args.out, "--out")  # before minutes of measuring, not after
+    if args.pieces_csv and args.import_csv:
+        raise ConfigError(
+            "--pieces-csv writes the list that --import-csv reads back filled in; give one of them."
+        )
+    if not args.out and not args.pieces_csv:
+        raise ConfigError("--out FILE is required: the latency table to write.")
+    for flag, path in (("--out", args.out), ("--pieces-csv", args.pieces_csv)):
+        if path:
+            check_writable(path, flag)  # before minutes of measuring, not after
     if args.check_json:
         if not args.check:
             raise ConfigError(
@@ -94,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     table = space.latency_table(macro, device=device, batch_size=args.batch, threads=args.threads,
                                 channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
     ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
+    if args.pieces_csv or args.import_csv:
+        return _elsewhere(args, table, ops, preset, overrides)
     op_counts = " and ".join(f"{len(v)} {ct}" for ct, v in ops.items())
     print(f"measuring with {args.backend} on {device} ({table.threads} threads, batch {args.batch}): the "
           f"{space.name} target network of {macro.channels} channels x {macro.layers} layers, {op_counts} ops",
@@ -146,4 +165,35 @@ def run(args: argparse.Namespace) -> int:
     write_json_atomic(out, table.to_dict())
     print(f"wrote {out}; use it: tndnas search ... --set reward.latency_table={out} "
           f"--set 'stages.N.costs=[{{cost: latency_ms, ref: ..., beta: ...}}]'")  # fmt: skip
+    return 0
+
+
+def _elsewhere(args: argparse.Namespace, table, ops: dict, preset, overrides: list[str]) -> int:
+    """``--pieces-csv``: the pieces to measure on another device; ``--import-csv``: the table
+    made of their measurements.  Nothing is timed here."""
+    from ..objectives.latency_import import read_pieces_csv, required_pieces, write_pieces_csv
+    from ..runtime import write_json_atomic
+
+    needed = required_pieces(table, ops)
+    m = table.macro
+    if args.pieces_csv:
+        write_pieces_csv(args.pieces_csv, needed)
+        print(f"wrote {args.pieces_csv}: {len(needed)} pieces of the {table.space} target network of "
+              f"{m.channels} channels x {m.layers} layers at batch {table.batch_size}; fill in latency_ms "
+              f"on the device, then: tndnas latency-table ... --import-csv {args.pieces_csv} --out TABLE.json")  # fmt: skip
+        return 0
+    fresh = type(table)(m, batch_size=table.batch_size, backend="torch")
+    fresh.pieces = {k: (v,) for k, v in read_pieces_csv(args.import_csv, needed).items()}
+    fresh.source = str(args.import_csv)  # a lookup table: a piece it lacks is an error
+    fresh.info = {
+        "imported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "from_csv": str(args.import_csv),
+        "device_name": args.device_name or "unknown (measured elsewhere)",
+        "preset": preset if not args.config else None,
+        "config": args.config,
+        "overrides": overrides,
+    }
+    write_json_atomic(args.out, fresh.to_dict())
+    print(f"wrote {args.out} from {len(needed)} pieces measured on {fresh.info['device_name']}; use it: "
+          f"tndnas search ... --set reward.latency_table={args.out}")  # fmt: skip
     return 0
