@@ -136,3 +136,20 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
         assert 50 <= r["test_accuracy"] <= 80 and 1 <= r["rank"] <= 15625
         assert -1 <= r["kendall_tau"] <= 1 and r["cells"] == 8
     assert "Kendall tau" in capsys.readouterr().out
+
+
+def test_latency_accuracy_benchmark_reports_what_users_count(tmp_path, capsys):
+    from benchmarks.latency_accuracy import main as latency_accuracy
+
+    from .tiny import TINY_SEARCH
+
+    out = tmp_path / "acc.json"
+    argv = ["--preset", "quick", "--backends", "torch", "--batches", "2", "--calibrate", "4", "--check", "3",
+            "--extra", "--min-time 0.001 --check-time 0.01 --rounds 1", "--json", str(out),
+            *[a for s in TINY_SEARCH for a in ("--set", s)]]  # fmt: skip
+    rows = latency_accuracy(argv)
+    assert json.loads(out.read_text()) == rows and len(rows) == 1
+    row = rows[0]
+    assert row["batch"] == 2 and row["networks"] == 3 and row["calibration"]["networks"] == 4
+    assert 0 <= row["within_10pct"] <= 1 and 0 <= row["uncalibrated_within_10pct"] <= 1
+    assert "within 10 %" in capsys.readouterr().out

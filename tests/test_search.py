@@ -449,3 +449,18 @@ def test_authors_baseline_variant_updates_before_use():
 
     with pytest.raises(ConfigError, match="policy.baseline"):
         load_search_config(preset="quick", overrides=["policy.baseline=next"])
+
+
+def test_the_summary_says_whether_a_hard_budget_holds():
+    from tndnas.search.summary import budgets
+
+    term = "{cost: params, ref: 0.05, beta: -0.3, beta_below: 0.0}"
+    cfg = tiny(
+        f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{term}, {{cost: flops, ref: 1.0, beta: -0.1}}]}}]"
+    )
+    over = budgets(cfg, {"params": 0.06, "flops": 2.0})  # flops: a soft term, not a budget
+    assert over == [
+        {"cost": "params", "budget": 0.05, "value": 0.06, "over_by_pct": pytest.approx(20.0)}
+    ]
+    assert budgets(cfg, {"params": 0.04, "flops": 2.0})[0]["over_by_pct"] == 0.0
+    assert budgets(tiny(), {"params": 0.06}) == []  # Eq. 9 as the paper has it: no budget

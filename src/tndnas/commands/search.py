@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         )
         + f"; search took {summary['seconds_total']:.0f} s"
     )
+    for b in summary.get("budgets", []):  # P of a hard budget (beta_below: 0)
+        state = "within" if not b["over_by_pct"] else f"OVER by {b['over_by_pct']:.1f} % of"
+        print(f"budget: {b['cost']} {b['value']:.4g} is {state} the budget {b['budget']:g}")
     return 0
 
 

@@ -87,6 +87,7 @@ def write_summary(
         "flops": cost.flops,
         "latency_ms": None if cost_ctx.latency is None else cost_ctx.latency.latency_ms(final),
         "costs": genotype_costs(final, costs, cost_ctx),
+        "budgets": [],
         "seconds_total": sum(prog.stage_seconds),
         "seconds_per_stage": prog.stage_seconds,
         # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
@@ -96,6 +97,7 @@ def write_summary(
         "dataset": cfg.dataset.name,
         "environment": environment(device),
     }  # fmt: skip
+    summary["budgets"] = budgets(cfg, summary["costs"])
     summary["plots"] = []
     try:
         if plots:
@@ -106,3 +108,20 @@ def write_summary(
         summary["plots_error"] = f"{type(err).__name__}: {err}"
     write_json_atomic(files.summary, summary)
     return summary
+
+
+def budgets(cfg: SearchConfig, final_costs: Mapping[str, float]) -> list[dict]:
+    """The hard budgets of the last stage's reward (``beta_below: 0`` with ``beta < 0``: P is a
+    budget) against the final network's costs: the budget, the cost, and by how much (%) the
+    cost is over it (0 when within)."""
+    from .stages import reward_terms
+
+    rows = []
+    for term in reward_terms(cfg, len(cfg.stages) - 1):
+        if term.beta_below == 0 and term.beta < 0 and term.cost in final_costs:
+            value = final_costs[term.cost]
+            over = max(0.0, 100.0 * (value / term.ref - 1.0))
+            rows.append(
+                {"cost": term.cost, "budget": term.ref, "value": value, "over_by_pct": over}
+            )
+    return rows
