@@ -6,6 +6,7 @@ output path that cannot be written)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -42,7 +43,16 @@ def files(tmp_path_factory) -> dict[str, str]:
     geno = load_genotype("darts-v2")
     macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
     save_weights(EvalNetwork(geno, macro, auxiliary=False), d / "w.pt", geno, macro, False)
-    names = ("bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt")
+    darts = json.loads(geno.to_json())
+    (d / "steps.json").write_text(json.dumps({**darts, "steps": 10**30}))
+    (d / "newer.json").write_text(json.dumps({**darts, "format": "tndnas-genotype/9"}))
+    cells = ["|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+             "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+             "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"]  # fmt: skip
+    (d / "abc.csv").write_text("acc,ArchitectureString\n" + "".join(
+        f"{v},{c}\n" for v, c in zip(("91.2", "abc", "88.0"), cells, strict=True)))  # fmt: skip
+    names = ("abc.csv", "bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt",
+             "steps.json", "newer.json")  # fmt: skip
     return {name.split(".")[0]: str(d / name) for name in names}
 
 
@@ -96,6 +106,8 @@ ROWS = [
     ("export-other-genotype", ["export", "pdarts", "--weights", "{w}", "--out", "{out}.pt", "--format", "torchscript"], "there but", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.pt", "--format", "torchscript"]),
     ("export-unknown-format", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.x", "--format", "tflite"], "invalid choice", None),
     ("export-out-under-a-file", ["export", "darts-v2", "--weights", "{w}", "--out", "{afile}/m.pt", "--format", "torchscript",], "choose", None),
+    ("export-out-a-folder", ["export", "darts-v2", "--weights", "{w}", "--out", "{folder}", "--format", "torchscript"], "is a folder", None),
+    ("export-batch-overflow", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.pt", "--batch", "9" * 20], "from 1 to 65536", None),
     # plot
     ("plot-a-file", ["plot", "{afile}"], "run director", None),
     ("plot-other-folder", ["plot", "{folder}"], "run director", None),
@@ -103,6 +115,8 @@ ROWS = [
     ("sweep-betas-text", ["sweep", "--preset", "quick", "--betas", "-0.1,x", "--out", "{out}"], "--betas", None),
     ("sweep-refs-count", ["sweep", "--preset", "quick", "--betas", "-0.1,-0.3", "--refs", "1,2,3", "--out", "{out}"], "--refs", None),
     ("sweep-jobs-0", ["sweep", "--preset", "quick", "--betas", "-0.1", "--jobs", "0", "--out", "{out}"], "--jobs", None),
+    ("sweep-negative-retries", ["sweep", "--preset", "quick", "--betas", "-0.1", "--max-retries", "-3", "--out", "{out}"], "--max-retries", None),
+    ("sweep-unknown-train-preset", ["sweep", "--preset", "quick", "--betas", "-0.1", "--train-preset", "evall", "--out", "{out}"], "evall", None),
     # latency-table (checked before any measuring)
     ("latency-batch-0", [*TABLE, "--batch", "0", "--out", "{out}.json"], "--batch=0", None),
     ("latency-backend", [*TABLE, "--backend", "tensorrt", "--out", "{out}.json"], "tensorrt", None),
@@ -110,7 +124,11 @@ ROWS = [
     ("latency-check-json-without-check", [*TABLE, "--check-json", "{out}.c.json", "--out", "{out}.json"], "--check-json", None),
     # nb201 and bench-tabular tables
     ("nb201-binary-table", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{bin}"], "table", None),
+    ("nb201-accuracy-not-a-number", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{abc}"], "row 3 holds 'abc', not a finite number", None),
     ("nb201-bad-cell", ["nb201", "|conv_9x9~0|", "--table", "{empty}"], "conv_9x9", None),
+    ("info-genotype-steps-overflow", ["info", "{steps}"], "'steps' must be an integer from 1 to 64", None),
+    ("info-genotype-newer-format", ["info", "{newer}"], "is not one this tndnas reads", None),
+    ("bench-tabular-queries-overflow", ["bench-tabular", "--table", "{empty}", "--queries", "9" * 23], "at most 1000000", None),
     ("bench-tabular-missing-table", ["bench-tabular", "--table", "{out}.csv"], "does not exist", None),
 ]
 # fmt: on

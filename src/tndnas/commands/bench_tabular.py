@@ -54,6 +54,8 @@ def _ints(text: str, flag: str) -> list[int]:
         raise ConfigError(f"{flag} {text!r} is not a list of integers, e.g. 100,300,1000") from None
     if not values or min(values) < 1:
         raise ConfigError(f"{flag} {text!r}: every value must be >= 1")
+    if max(values) > 1_000_000:  # a table holds 15,625 cells: more queries are a typo
+        raise ConfigError(f"{flag} {text!r}: every value must be at most 1000000")
     return values
 
 

@@ -133,8 +133,11 @@ def run(args: argparse.Namespace) -> int:
     from ..spaces import load_genotype
     from ..train.weights import load_weights
 
-    if args.batch < 1:
-        raise ConfigError(f"--batch {args.batch} is invalid; use an integer >= 1")
+    if not 1 <= args.batch <= 65536:
+        raise ConfigError(f"--batch {args.batch} is invalid; use an integer from 1 to 65536")
+    from ..runtime.records import check_writable
+
+    check_writable(args.out, "--out")  # before building and tracing the network
     genotype = load_genotype(args.genotype)
     network, meta = load_weights(args.weights, genotype=genotype)
     norm = meta["normalization"]

@@ -93,9 +93,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"summary: {run_dir / 'summary.json'}")
     print(f"weights: {run_dir / 'weights_last.pt'} (best test accuracy: weights_best.pt)")
+
+    def pct(v: float | None) -> str:  # None: its record is missing from a damaged metrics.jsonl
+        return "unknown" if v is None else f"{v:.2f}%"
+
     print(
-        f"test error {summary['test_error']:.2f}% after {summary['epochs']} epochs "
-        f"(best {summary['best_test_error']:.2f}% at epoch {summary['best_epoch'] + 1}); "
+        f"test error {pct(summary['test_error'])} after {summary['epochs']} epochs "
+        f"(best {pct(summary['best_test_error'])} at epoch {summary['best_epoch'] + 1}); "
         f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
         f"{summary['seconds']:.0f} s on {summary['device']}"
     )

@@ -199,12 +199,17 @@ def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
             f"{where}: missing key(s) {missing}; a genotype needs both 'normal' and 'reduce' edge lists."
         )
     steps = data.get("steps", STEPS)
-    if not isinstance(steps, int) or steps < 1:
-        raise GenotypeError(f"{where}: 'steps' must be a positive integer, got {steps!r}.")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 64:
+        raise GenotypeError(f"{where}: 'steps' must be an integer from 1 to 64, got {steps!r}.")
     fmt = data.get("format", FORMAT_TAG)
     if not str(fmt).startswith("tndnas-genotype/"):
         raise GenotypeError(
             f"{where}: format tag {fmt!r} is not a tndnas genotype ('{FORMAT_TAG}')."
+        )
+    if fmt != FORMAT_TAG:
+        raise GenotypeError(
+            f"{where}: format {fmt!r} is not one this tndnas reads ('{FORMAT_TAG}'); a newer "
+            "tndnas wrote it: read it with that version."
         )
     space = data.get("space", "darts")
     if not isinstance(space, str) or not space:

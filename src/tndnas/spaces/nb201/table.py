@@ -98,6 +98,12 @@ def read_nb201_table(
         values = [_number(r[name]) for r in rows]
         if all(v is not None for v in values):
             columns[name] = values
+        elif sum(v is not None for v in values) > len(values) / 2:  # numbers, but not all
+            bad = next(i for i, v in enumerate(values) if v is None)
+            raise Nb201TableError(
+                f"results table {path}: column '{name}', row {bad + 2} holds "
+                f"{rows[bad][name]!r}, not a finite number; fix that row (or remove the column)"
+            )
     if full and len(rows) != NB201_CELLS:
         raise Nb201TableError(
             f"results table {path} has {len(rows)} cells, but the NAS-Bench-201 space has "
