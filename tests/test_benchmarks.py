@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks.search_step import main as search_step
 
 
@@ -153,3 +155,20 @@ def test_latency_accuracy_benchmark_reports_what_users_count(tmp_path, capsys):
     assert row["batch"] == 2 and row["networks"] == 3 and row["calibration"]["networks"] == 4
     assert 0 <= row["within_10pct"] <= 1 and 0 <= row["uncalibrated_within_10pct"] <= 1
     assert "within 10 %" in capsys.readouterr().out
+
+
+def test_latency_budget_benchmark_times_the_found_network_against_its_budget(tmp_path, capsys):
+    from benchmarks.latency_budget import main as latency_budget
+
+    from .tiny import TINY
+
+    out = tmp_path / "budget.json"
+    argv = ["--preset", "quick", "--budgets", "1.0", "--time", "0.01", "--json", str(out),
+            "--table-flags", "--min-time 0.001 --rounds 1 --calibrate 3 --check-time 0.01",
+            *[a for s in TINY for a in ("--set", s)]]  # fmt: skip
+    rows = latency_budget(argv)
+    assert json.loads(out.read_text()) == rows and len(rows) == 1
+    row = rows[0]
+    assert row["budget_ms"] > 0 and row["measured_ms"] > 0 and row["predicted_ms"] > 0
+    assert row["measured_over_budget"] == pytest.approx(row["measured_ms"] / row["budget_ms"])
+    assert "x the budget" in capsys.readouterr().out
