@@ -51,7 +51,10 @@ def files(tmp_path_factory) -> dict[str, str]:
              "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"]  # fmt: skip
     (d / "abc.csv").write_text("acc,ArchitectureString\n" + "".join(
         f"{v},{c}\n" for v, c in zip(("91.2", "abc", "88.0"), cells, strict=True)))  # fmt: skip
-    names = ("abc.csv", "bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt",
+    (d / "trainrun").mkdir()
+    (d / "trainrun" / "run.json").write_text(json.dumps({"command": "train", "status": "finished"}))
+    (d / "trainrun" / "metrics.jsonl").write_text('{"kind": "train", "epoch": 0}\n')
+    names = ("trainrun", "abc.csv", "bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt",
              "steps.json", "newer.json")  # fmt: skip
     return {name.split(".")[0]: str(d / name) for name in names}
 
@@ -91,6 +94,8 @@ ROWS = [
     ("search-missing-data", [*SEARCH, "--dataset", "imagefolder", "--data-dir", "{out}", "--dry-run"], "does not exist", None),
     ("search-out-is-a-file", [*SEARCH, "--out", "{afile}"], "choose", None),
     ("search-out-under-a-file", [*SEARCH, "--out", "{afile}/run"], "choose", None),
+    ("search-out-empty", [*SEARCH, "--out", ""], "is empty; name the folder", None),
+    ("search-dist-timeout-negative", [*SEARCH, "--dist-timeout", "-5", "--dry-run"], "not a positive number of seconds", None),
     ("search-resume-a-file", ["search", "--resume", "{afile}"], "search run directory", None),
     ("search-resume-empty-folder", ["search", "--resume", "{folder}"], "holds no search run yet", None),
     ("search-config-binary", ["search", "--config", "{bin}", "--dry-run"], "not UTF-8 text", None),
@@ -110,10 +115,12 @@ ROWS = [
     ("export-batch-overflow", ["export", "darts-v2", "--weights", "{w}", "--out", "{out}.pt", "--batch", "9" * 20], "from 1 to 65536", None),
     # plot
     ("plot-a-file", ["plot", "{afile}"], "run director", None),
+    ("plot-a-train-run", ["plot", "{trainrun}"], "is a train run", None),
     ("plot-other-folder", ["plot", "{folder}"], "run director", None),
     # sweep
     ("sweep-betas-text", ["sweep", "--preset", "quick", "--betas", "-0.1,x", "--out", "{out}"], "--betas", None),
     ("sweep-refs-count", ["sweep", "--preset", "quick", "--betas", "-0.1,-0.3", "--refs", "1,2,3", "--out", "{out}"], "--refs", None),
+    ("sweep-jobs-overflow", ["sweep", "--preset", "quick", "--betas", "-0.1", "--jobs", "9" * 20, "--out", "{out}"], "from 1 to 1024", None),
     ("sweep-jobs-0", ["sweep", "--preset", "quick", "--betas", "-0.1", "--jobs", "0", "--out", "{out}"], "--jobs", None),
     ("sweep-negative-retries", ["sweep", "--preset", "quick", "--betas", "-0.1", "--max-retries", "-3", "--out", "{out}"], "--max-retries", None),
     ("sweep-unknown-train-preset", ["sweep", "--preset", "quick", "--betas", "-0.1", "--train-preset", "evall", "--out", "{out}"], "evall", None),

@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
               f"measured {min(meas):.2f}-{max(meas):.2f} ms; {c['within_10pct']:.0%} within 10 %, "
               f"predicted/measured median {c['median_predicted_over_measured']:.2f}, worst "
               f"{c['worst_predicted_over_measured']:.2f}; rank correlation {rho} (FLOPs': "
-              f"{by_flops}; a second measurement's: {again})")  # fmt: skip
+              f"{by_flops}; a second measurement's: {again}, and {c['repeat_within_10pct']:.0%} of the networks' "
+              "two measurements agree within 10 %)")  # fmt: skip
         if args.check_json:
             write_json_atomic(args.check_json, c)
             print(f"wrote {args.check_json}")

@@ -51,7 +51,7 @@ def add_run_options(
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help=f"{set_help} (repeatable)")  # fmt: skip
-    p.add_argument("--out", default=None, help=out_help)
+    p.add_argument("--out", default=None, type=folder_path, help=out_help)
     p.add_argument("--no-progress", action="store_true", help=progress_help)
 
 
@@ -74,6 +74,26 @@ def given_options(args: argparse.Namespace, attrs: Sequence[str]) -> list[str]:
     return given + ["--set"] * bool(args.overrides)
 
 
+def folder_path(text: str) -> str:
+    """``--out``: a path as typed, never empty (an empty one would silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty; name the folder to write, or leave --out out for the default"
+        )
+    return text
+
+
+def positive_seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def timestamped_dir(prefix: str) -> Path:
     """``runs/<prefix>-<YYYYmmdd-HHMMSS>``: the default folder of a new run."""
     return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -81,7 +101,7 @@ def timestamped_dir(prefix: str) -> Path:
 
 def add_distributed_options(p: argparse.ArgumentParser, *, check_sync: bool = True) -> None:
     """Options that matter only under torchrun (several processes, one run)."""
-    p.add_argument("--dist-timeout", type=float, default=300.0, metavar="SECONDS",
+    p.add_argument("--dist-timeout", type=positive_seconds, default=300.0, metavar="SECONDS",
                    help="under torchrun: how long a process waits for the others before the run "
                         "stops with an error (default 300)")  # fmt: skip
     if not check_sync:

@@ -23,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from ..search import RunDirError
 
     root = Path(args.run_dir)
+    if _run_kind(root) == "train":
+        raise RunDirError(
+            f"{root} is a train run; tndnas plot redraws search runs (a train run's learning "
+            "curve is drawn into its plots/ when it finishes)."
+        )
     if not SearchRunFiles(root).metrics.exists():
         raise RunDirError(
             f"{root} holds no metrics.jsonl; pass the run directory written by `tndnas search`."
@@ -30,3 +35,14 @@ def run(args: argparse.Namespace) -> int:
     for path in plot_run(root):
         print(path)
     return 0
+
+
+def _run_kind(root: Path) -> str | None:
+    """run.json's ``command`` (``train`` for a train run; a search run has none)."""
+    import json
+
+    try:
+        info = json.loads((root / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return info.get("command") if isinstance(info, dict) else None

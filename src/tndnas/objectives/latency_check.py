@@ -46,6 +46,13 @@ def summarize(predicted: Sequence[float], passes: Sequence[Sequence[float]]) -> 
         "repeat_rank_correlation": rank_correlation(*passes[:2])
         if many and len(passes) > 1
         else None,
+        # the machine's own ceiling: how often two measurements of a network agree within 10 %
+        "repeat_within_10pct": (
+            sum(abs(a / b - 1) <= WITHIN for a, b in zip(passes[0], passes[1], strict=True))
+            / len(ratios)
+            if len(passes) > 1
+            else None
+        ),
     }
 
 

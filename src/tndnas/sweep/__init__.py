@@ -147,8 +147,8 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
         if spec.max_retries < 0 or spec.cpus_per_job <= 0 or spec.gpus_per_job < 0:
             raise ConfigError("--max-retries must be >= 0, --cpus-per-job > 0 and --gpus-per-job >= 0.")  # fmt: skip
     jobs = plan_jobs(spec)
-    if spec.jobs is not None and spec.jobs < 1:
-        raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer >= 1")
+    if spec.jobs is not None and not 1 <= spec.jobs <= 1024:
+        raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer from 1 to 1024")
     if spec.backend == "ray":
         return _finish(spec, jobs, _run_on_ray(spec, jobs, train_cmd or train_command))
     device = jobs[0].config.device
