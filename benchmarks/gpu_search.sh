@@ -25,7 +25,8 @@
 #   loop-graphs.json   the loop with policy.cuda_graphs=true
 #   loop-compile.json  the loop with weights.compile=true (per-op torch.compile)
 #   (FULL=1) loop-nchw.json, train-step.json, memory.json (the memory estimate against max allocated),
-#           latency-c10-cuda.json (tndnas latency-table on the GPU, its prediction checked on 10 networks)
+#           latency-cuda.json (benchmarks/latency_accuracy.py on the GPU at batch 1 and 64: share within
+#           10 %, rank correlation, ratios of calibrated tables)
 #   (with 2 or more GPUs) distributed.json: benchmarks/distributed_step.py, paper-c10's first stage
 #           in 1 and N processes under torchrun (NCCL): images/s of the weight step, alpha update time
 #   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: the found cells'
@@ -78,7 +79,9 @@ if [ -n "${FULL:-}" ]; then
   part loop-nchw 200 "$PY" -m benchmarks.search_loop --preset paper-c10 --device cuda --steps 50 --set weights.channels_last=false --json "$OUTDIR/loop-nchw.json"
   part train-step 60 "$PY" -m benchmarks.train_step --device cuda --channels 36 --layers 20 --batch 96 --json "$OUTDIR/train-step.json"
   part memory 90 "$PY" -m benchmarks.memory_estimate --preset paper-c10 --batch 128 --stages 1,2,3 --device cuda --json "$OUTDIR/memory.json"
-  part latency 120 "$PY" -m tndnas.cli latency-table --preset paper-c10 --device cuda --check 10 --out "$OUTDIR/latency-c10-cuda.json"
+  # calibrated tables on the GPU at batch 1 and 64, each checked on 20 other networks timed whole
+  part latency 240 "$PY" -m benchmarks.latency_accuracy --preset paper-c10 --backends torch --batches 1,64 \
+    --check 20 --extra "--device cuda --check-time 0.5" --json "$OUTDIR/latency-cuda.json"
 fi
 GPUS=$("$PY" -c "import torch; print(torch.cuda.device_count())")
 if [ "${GPUS:-1}" -gt 1 ]; then
