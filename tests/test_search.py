@@ -454,9 +454,9 @@ def test_authors_baseline_variant_updates_before_use():
 def test_the_summary_says_whether_a_hard_budget_holds():
     from tndnas.search.summary import budgets
 
-    term = "{cost: params, ref: 0.05, beta: -0.3, beta_below: 0.0}"
+    term = "{cost: params, weight: 0.5, ref: 0.05, beta: -0.3, beta_below: 0.0}"
     cfg = tiny(
-        f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{term}, {{cost: flops, ref: 1.0, beta: -0.1}}]}}]"
+        f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{term}, {{cost: flops, weight: 0.5, ref: 1.0, beta: -0.1}}]}}]"
     )
     over = budgets(cfg, {"params": 0.06, "flops": 2.0})  # flops: a soft term, not a budget
     assert over == [
