@@ -20,10 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..report.plots import plot_run
+    from ..runtime.records import read_run_info
     from ..search import RunDirError
 
     root = Path(args.run_dir)
-    if _run_kind(root) == "train":
+    if read_run_info(root / "run.json").get("command") == "train":
         raise RunDirError(
             f"{root} is a train run; tndnas plot redraws search runs (a train run's learning "
             "curve is drawn into its plots/ when it finishes)."
@@ -35,14 +36,3 @@ def run(args: argparse.Namespace) -> int:
     for path in plot_run(root):
         print(path)
     return 0
-
-
-def _run_kind(root: Path) -> str | None:
-    """run.json's ``command`` (``train`` for a train run; a search run has none)."""
-    import json
-
-    try:
-        info = json.loads((root / "run.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return info.get("command") if isinstance(info, dict) else None

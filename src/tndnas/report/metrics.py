@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
+from ..atomic_write import atomic_file
 from ..run_files import METRICS_FILE
 
 
@@ -106,19 +106,8 @@ class MetricsLog:
         self.truncate_to(self.count())
 
     def _atomic_write(self, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_file(self.path, "wb", fsync=True) as f:
+            f.write(data)
 
 
 class NoLog:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic_write import atomic_file
 from .records import first_line
 
 
@@ -55,17 +55,11 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> None:
     path = Path(path)
     if isinstance(obj, dict):
         obj = {**obj, CHECKSUM_KEY: checksum(obj)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_file(path, "wb", fsync=True) as f:
             torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, RuntimeError) and not isinstance(err, CheckpointError):
+    except RuntimeError as err:
+        if not isinstance(err, CheckpointError):
             # torch's writer reports a full disk as an internal RuntimeError
             raise CheckpointError(
                 f"cannot write {path} ({first_line(err)[:120]}); check that its disk has free space "

@@ -92,15 +92,20 @@ def environment(device: torch.device) -> dict[str, Any]:
     return env
 
 
+def read_run_info(path: str | os.PathLike) -> dict:
+    """A run's ``run.json`` as a dict; empty when the file is not there or cannot be read."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def mark_run(path: str | os.PathLike, status: str, reason: str | None = None) -> None:
     """Record a run's ``status`` (``running``, ``finished``, ``failed``) and the ``reason`` it
     failed in its ``run.json``; nothing when the file is not there or cannot be read."""
-    path = Path(path)
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    if not isinstance(info, dict):
+    info = read_run_info(path)
+    if not info:
         return
     info["status"] = status
     info.pop("failure", None)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-from typing import Any
 
 from ..config.changes import check_config_unchanged
 from ..run_files import SearchRunFiles
 from ..runtime.checkpoint import require_keys
 from ..runtime.lock import LOCK_NAME
-from ..runtime.records import RunDirError
+from ..runtime.records import RunDirError, read_run_info
 
 __all__ = ["CHECKPOINT_VERSION", "RunDir", "RunDirError"]
 
@@ -52,11 +50,7 @@ class RunDir(SearchRunFiles):
         it held one) run.json's."""
         if "config" in state:
             return state["config"]
-        try:
-            info: Any = json.loads(self.run_info.read_text())
-        except (OSError, ValueError):
-            return None
-        return info.get("config") if isinstance(info, dict) else None
+        return read_run_info(self.run_info).get("config")
 
     def check_checkpoint(self, state: dict, config_now: dict) -> None:
         """One sentence for a checkpoint of another format or without its progress, and for a

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 from ..config import TrainConfig, config_to_dict, load_train_config
 from ..config.changes import check_config_unchanged
 from ..run_files import TrainRunFiles
 from ..runtime import RunDirError
 from ..runtime.checkpoint import require_keys
+from ..runtime.records import read_run_info
 from ..space.genotype import Genotype
 from ..spaces import genotype_from_dict, load_genotype
 from .weights import genotype_difference
@@ -31,18 +30,13 @@ TrainFiles = TrainRunFiles  # the paths inside a train run directory
 def read_train_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, Genotype]:
     """The saved config and genotype of a train run directory (what ``--resume`` continues)."""
     f = TrainFiles(Path(run_dir))
-    info: Any = None
-    if f.run_info.exists():
-        try:
-            info = json.loads(f.run_info.read_text())
-        except json.JSONDecodeError:
-            info = None
-    if isinstance(info, dict) and info.get("command") == RUN_KIND and not f.config.exists():
+    info = read_run_info(f.run_info)
+    if info.get("command") == RUN_KIND and not f.config.exists():
         raise RunDirError(
             f"{f.root} holds no train run yet (no config.yaml: a run stopped before writing it "
             f"leaves none); start it again with the same `tndnas train ... --out {f.root}`."
         )
-    if not f.config.exists() or not isinstance(info, dict) or info.get("command") != RUN_KIND:
+    if not f.config.exists() or info.get("command") != RUN_KIND:
         raise RunDirError(
             f"{f.root} is not a train run directory (no config.yaml and run.json of "
             "`tndnas train`); pass the --out folder of a train run."
@@ -59,10 +53,7 @@ def check_train_resume(
     f = TrainFiles(Path(run_dir))
     if ckpt is not None:
         require_keys(ckpt, CHECKPOINT_KEYS, f.checkpoint, CHECKPOINT_VERSION)
-    try:
-        info: Any = json.loads(f.run_info.read_text())
-    except (OSError, ValueError):
-        info = {}
+    info = read_run_info(f.run_info)
     started = ckpt if ckpt is not None and "config" in ckpt else info
     if isinstance(started.get("config"), dict):
         check_config_unchanged(started["config"], config_to_dict(cfg), f.config)
