@@ -6,9 +6,12 @@ worst predicted/measured ratio -- with and without calibration, per backend and 
         [--batches 1,8] [--calibrate 10] [--check 30] [--threads N] [--json OUT]
 
 Each setting runs ``tndnas latency-table`` as a user would (its defaults: three rounds of
-pieces, 1 s per network and pass) in a process of its own, with ``--check-json``; the
-uncalibrated figures are the same networks' plain sums of pieces.  Run it on an idle machine:
-the figures are about the machine's noise as much as about the table.
+pieces; the calibration's and the check's networks timed whole together, interleaved over 10
+rounds, 1 s of runs each, corrected by a reference workload for the machine's drift) in a
+process of its own, with ``--check-json``; the uncalibrated figures are the same networks'
+plain sums of pieces, the uncorrected ones the same timings without the reference's
+correction.  Run it on an idle machine: the figures are about the machine's noise as much as
+about the table.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def run_setting(preset: str, backend: str, batch: int, calibrate: int, check: in
         "repeat_rank_correlation": check["repeat_rank_correlation"],
         "repeat_within_10pct": check.get("repeat_within_10pct"),
         "flops_rank_correlation": check["flops_rank_correlation"],
+        "uncorrected_within_10pct": check.get("uncorrected_within_10pct"),
+        "uncorrected_rank_correlation": check.get("uncorrected_rank_correlation"),
         "uncalibrated_within_10pct": sum(abs(r - 1) <= 0.1 for r in raw_ratios) / len(raw_ratios),
         "uncalibrated_median_ratio": sorted(raw_ratios)[len(raw_ratios) // 2],
         "measured_ms_range": [min(measured), max(measured)],
@@ -91,6 +96,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       f"rank correlation {row['repeat_rank_correlation']:.2f}; FLOPs: "
                       f"{row['flops_rank_correlation']:.2f}), predicted/measured median {row['median_ratio']:.2f} "
                       f"worst {row['worst_ratio']:.2f} (plain sum: median {row['uncalibrated_median_ratio']:.2f}); "
+                      f"without the drift correction {row['uncorrected_within_10pct']:.0%} within 10 %, rank correlation "
+                      f"{row['uncorrected_rank_correlation']:.2f}; "
                       f"{row['networks']} networks of {row['measured_ms_range'][0]:.1f}-{row['measured_ms_range'][1]:.1f} ms",
                       flush=True)  # fmt: skip
     if args.json:

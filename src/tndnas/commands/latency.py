@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, load_search_config, preset_names
-from ..objectives.latency_check import calibrate, check_table
+from ..objectives.latency_check import calibrate_and_check
 from .options import add_config_source, add_dataset_options, option_overrides
 
 
@@ -43,9 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="time K random networks end to end and fit the table's scale and offset to them, so "
                         "that predictions include what the pieces cost together (default 10; 0: the plain sum)")  # fmt: skip
     p.add_argument("--check", type=int, default=10, metavar="N",
-                   help="also time N random networks end to end, twice, against the table's prediction (default 10; 0: none)")  # fmt: skip
+                   help="also time N other random networks end to end, interleaved, against the table's prediction (default 10; 0: none)")  # fmt: skip
     p.add_argument("--check-time", type=float, default=1.0,
-                   help="seconds of repeated runs per network timed whole (checked or calibrating) and pass (default 1.0)")  # fmt: skip
+                   help="seconds of runs per network timed whole (checked or calibrating), spread over 10 rounds in which each network runs in turn (default 1.0)")  # fmt: skip
     p.add_argument("--check-json", default=None, metavar="FILE",
                    help="write the check's figures and every network's predicted and measured latency to FILE")  # fmt: skip
     p.add_argument("--pieces-csv", default=None, metavar="FILE",
@@ -137,13 +137,17 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 1),
     }
     print(f"{len(table.pieces)} pieces measured in {seconds:.0f} s", flush=True)
+    c = None
+    if args.calibrate or args.check:  # timed together: see objectives.latency_check
+        c = calibrate_and_check(
+            table, ops, args.calibrate, args.check, args.check_time, cfg.seed, space
+        )
     if args.calibrate:
-        cal = calibrate(table, ops, args.calibrate, args.check_time, cfg.seed + 1, space)
+        cal = table.calibration
         print(f"calibrated on {args.calibrate} networks timed whole: latency = {cal['scale']:.3f} x "
               f"sum of pieces + {cal['offset_ms']:.3f} ms ({cal['fit_within_10pct']:.0%} of them "
               "within 10 %)", flush=True)  # fmt: skip
-    if args.check:  # other networks than the calibration's (another seed)
-        c = check_table(table, ops, args.check, args.check_time, cfg.seed, space)
+    if c is not None:  # other networks than the calibration's (another seed)
         table.info["check"] = c
         pred = [net["predicted_ms"] for net in c["networks"]]
         meas = [net["measured_ms"] for net in c["networks"]]
@@ -151,12 +155,13 @@ def run(args: argparse.Namespace) -> int:
             "-" if c[k] is None else f"{c[k]:.2f}"
             for k in ("rank_correlation", "repeat_rank_correlation", "flops_rank_correlation")
         )
-        print(f"check on {args.check} random networks: predicted {min(pred):.2f}-{max(pred):.2f} ms, "
+        print(f"check on {args.check} other random networks: predicted {min(pred):.2f}-{max(pred):.2f} ms, "
               f"measured {min(meas):.2f}-{max(meas):.2f} ms; {c['within_10pct']:.0%} within 10 %, "
               f"predicted/measured median {c['median_predicted_over_measured']:.2f}, worst "
               f"{c['worst_predicted_over_measured']:.2f}; rank correlation {rho} (FLOPs': "
-              f"{by_flops}; a second measurement's: {again}, and {c['repeat_within_10pct']:.0%} of the networks' "
-              "two measurements agree within 10 %)")  # fmt: skip
+              f"{by_flops}; the even rounds' against the odd rounds': {again}, and {c['repeat_within_10pct']:.0%} "
+              f"of the networks' two half measurements agree within 10 %; without the drift correction "
+              f"{c['uncorrected_within_10pct']:.0%} within 10 %)")  # fmt: skip
         if args.check_json:
             write_json_atomic(args.check_json, c)
             print(f"wrote {args.check_json}")

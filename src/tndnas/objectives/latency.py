@@ -23,6 +23,7 @@ import json
 import math
 import random
 import statistics
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -190,12 +191,44 @@ class LatencyTable(PieceTable):
             ms = self.calibration["scale"] * ms + self.calibration["offset_ms"]
         return ms
 
+    def network_runner(self, genotype: Genotype) -> Callable[[], Any]:
+        """``run()``: one inference forward of the built final network (:meth:`network`), built
+        (and exported) once and warmed up, for :meth:`time_block`."""
+        m = self.macro
+        return self._runner(self.network(genotype), (1, m.in_channels, m.image_size, m.image_size))
+
+    def reference_runner(self) -> Callable[[], Any]:
+        """``run()``: a fixed workload whose time tracks the machine's speed while networks are
+        timed whole (one 3x3 convolution at the network's width and input size)."""
+        m = self.macro
+        with torch.random.fork_rng(devices=[]):  # its weights do not move the run's stream
+            conv = nn.Conv2d(m.channels, m.channels, 3, padding=1)
+        return self._runner(conv, (1, m.channels, m.image_size, m.image_size))
+
+    def time_block(self, run: Callable[[], Any], runs: int) -> float:
+        """Milliseconds per call of ``runs`` consecutive calls of ``run()`` (on the table's
+        threads; a GPU is synchronized before and after)."""
+        cuda = self.device.type == "cuda"
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                if cuda:
+                    torch.cuda.synchronize(self.device)
+                start = time.perf_counter()
+                for _ in range(runs):
+                    run()
+                if cuda:
+                    torch.cuda.synchronize(self.device)
+                return (time.perf_counter() - start) * 1e3 / runs
+        finally:
+            torch.set_num_threads(threads)
+
     def network_timer(self, genotype: Genotype) -> Callable[[float | None], float]:
         """``timer(min_run_time=None)`` measures the inference latency (ms) of the built final
-        network (:meth:`network`); it is built (and exported) once, so it can be timed again
-        without that cost."""
-        m = self.macro
-        run = self._runner(self.network(genotype), (1, m.in_channels, m.image_size, m.image_size))
+        network (:meth:`network`), as the pieces are measured (median of a block of repeated
+        runs); it is built (and exported) once, so it can be timed again without that cost."""
+        run = self.network_runner(genotype)
         return lambda min_run_time=None: self._time_run(run, min_run_time)
 
     def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
