@@ -64,6 +64,8 @@ def run_setting(preset: str, backend: str, batch: int, calibrate: int, check: in
         "uncalibrated_median_ratio": sorted(raw_ratios)[len(raw_ratios) // 2],
         "measured_ms_range": [min(measured), max(measured)],
         "networks": len(measured),
+        "output": proc.stdout.strip().splitlines(),  # what the user saw
+        "check": check,  # every network's predicted and measured latency
     }
 
 

@@ -4,7 +4,8 @@ A backend turns a module and an input batch into a function that runs one infere
 ``torch``: eager PyTorch on the table's device.  ``onnxruntime``: the module exported to ONNX
 (opset :data:`ONNX_OPSET`, the TorchScript-based exporter, as ``tndnas export``) and run by
 ONNX Runtime on the CPU with its graph optimisations on (BatchNorm folded into convolutions,
-element-wise ops fused) -- closer to a deployed model.  Register another with
+element-wise ops fused) -- closer to a deployed model -- its idle threads sleeping rather than
+spinning.  Register another with
 :func:`register_latency_backend`.
 """
 
@@ -90,6 +91,9 @@ def _onnxruntime(module: nn.Module, x: torch.Tensor, threads: int) -> Callable[[
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # errors only
+    # no busy-waiting between runs: networks timed whole are interleaved, and the idle threads
+    # of the sessions just run would spin on the cores the next one needs
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(onnx_bytes(module, x), opts, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: x.cpu().numpy()}
     return lambda: session.run(None, feed)

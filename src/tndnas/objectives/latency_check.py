@@ -65,14 +65,15 @@ def time_networks(
     """Each network built once, then timed end to end in ``rounds`` rounds: in every round each
     network runs one block of about ``seconds / rounds`` (at least one run), the networks in a
     new random order, and before and after every block the reference workload
-    (``table.reference_runner()``) runs for :data:`REFERENCE_BLOCK_S`.
+    (``table.reference_runner()``) runs for :data:`REFERENCE_BLOCK_S` (or a block, if shorter).
 
     Interleaved, every network sees the same mix of the machine's states, and the median over
     rounds compares them fairly; the reference corrects what is left (see :class:`Timing`)."""
     runs = [table.network_runner(g) for g in genotypes]
-    reference = table.reference_runner()
-    ref_size = max(1, int(REFERENCE_BLOCK_S * 1e3 / table.time_block(reference, 1)))
     block_s = seconds / rounds
+    reference = table.reference_runner()
+    ref_s = min(REFERENCE_BLOCK_S, block_s)  # never longer than a network's block
+    ref_size = max(1, int(ref_s * 1e3 / table.time_block(reference, 1)))
     sizes = [max(1, int(block_s * 1e3 / table.time_block(run, 1))) for run in runs]
     rng = random.Random(seed)
     raw, speed = [], []  # ms per run; the reference's ms around each block
