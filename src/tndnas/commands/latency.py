@@ -144,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.calibrate:
         cal = table.calibration
+        sign = "-" if cal["offset_ms"] < 0 else "+"
         print(f"calibrated on {args.calibrate} networks timed whole: latency = {cal['scale']:.3f} x "
-              f"sum of pieces + {cal['offset_ms']:.3f} ms ({cal['fit_within_10pct']:.0%} of them "
+              f"sum of pieces {sign} {abs(cal['offset_ms']):.3f} ms ({cal['fit_within_10pct']:.0%} of them "
               "within 10 %)", flush=True)  # fmt: skip
     if c is not None:  # other networks than the calibration's (another seed)
         table.info["check"] = c
