@@ -7,6 +7,8 @@ network timed end to end against P.
 Budgets are given as fractions of the median predicted latency of random networks, so they
 bind on any machine.  Every search is the preset's own (its stages, epochs and policy), with
 each stage's cost terms replaced by ``{cost: latency_ms, ref: P, beta: --beta, beta_below: 0}``.
+The found networks are timed whole together at the end, as ``tndnas latency-table`` times its
+networks (interleaved over 10 rounds, ``--time`` seconds each, drift-corrected).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from tndnas.config import load_search_config
 from tndnas.objectives.latency import LatencyTable
+from tndnas.objectives.latency_check import time_networks
 from tndnas.search.stages import search_space, space_ops
 from tndnas.spaces import load_genotype
 
@@ -40,7 +43,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--beta", type=float, default=-2.0, help="the exponent above the budget")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--table-flags", default="", help="further latency-table flags, space-separated")
-    p.add_argument("--time", type=float, default=1.0, help="seconds of timing per found network")
+    p.add_argument(
+        "--time",
+        type=float,
+        default=1.0,
+        help="seconds of runs per found network (spread over 10 rounds)",
+    )
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     sets = [a for s in args.overrides for a in ("--set", s)]
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         typical = statistics.median(
             table.latency_ms(g) for g in space.random_genotypes(ops, table.macro, 30, seed=7)
         )
+        found = []
         for fraction in (float(f) for f in args.budgets.split(",")):
             budget = fraction * typical
             term = f"{{cost: latency_ms, ref: {budget:.6g}, beta: {args.beta}, beta_below: 0.0}}"
@@ -63,9 +72,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
             run = Path(tmp) / f"run-{fraction}"
             _tndnas("search", "--preset", args.preset, *sets, *[a for s in stages for a in ("--set", s)],
                     "--set", f"reward.latency_table={table_path}", "--no-progress", "--no-plots", "--out", str(run))  # fmt: skip
-            genotype = load_genotype(run / "genotype.json")
-            timer = table.network_timer(genotype)
-            measured = statistics.median(timer(args.time) for _ in range(3))
+            found.append((fraction, budget, load_genotype(run / "genotype.json")))
+        # the found networks timed whole together, as latency-table times its networks
+        timing = time_networks(table, [g for *_, g in found], args.time)
+        measured_ms = [statistics.median(t) for t in zip(*timing.rounds, strict=True)]
+        for (fraction, budget, genotype), measured in zip(found, measured_ms, strict=True):
             predicted = table.latency_ms(genotype)
             rows.append({"budget_ms": budget, "fraction_of_typical": fraction, "predicted_ms": predicted,
                          "measured_ms": measured, "measured_over_budget": measured / budget,
