@@ -73,8 +73,8 @@ def time_networks(
     block_s = seconds / rounds
     reference = table.reference_runner()
     ref_s = min(REFERENCE_BLOCK_S, block_s)  # never longer than a network's block
-    ref_size = max(1, int(ref_s * 1e3 / table.time_block(reference, 1)))
-    sizes = [max(1, int(block_s * 1e3 / table.time_block(run, 1))) for run in runs]
+    ref_size = max(1, int(ref_s * 1e3 / max(table.time_block(reference, 1), 1e-6)))
+    sizes = [max(1, int(block_s * 1e3 / max(table.time_block(run, 1), 1e-6))) for run in runs]
     rng = random.Random(seed)
     raw, speed = [], []  # ms per run; the reference's ms around each block
     before = table.time_block(reference, ref_size)
@@ -90,7 +90,7 @@ def time_networks(
         speed.append(ref_row)
     reference_ms = statistics.median(v for r in speed for v in r)
     corrected = [
-        [t * reference_ms / s for t, s in zip(row, ref_row, strict=True)]
+        [t * reference_ms / s if s > 0 else t for t, s in zip(row, ref_row, strict=True)]
         for row, ref_row in zip(raw, speed, strict=True)
     ]
     return Timing(corrected, raw, reference_ms)
