@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             found.append((fraction, budget, load_genotype(run / "genotype.json")))
         # the found networks timed whole together, as latency-table times its networks
         timing = time_networks(table, [g for *_, g in found], args.time)
-        measured_ms = [statistics.median(t) for t in zip(*timing.rounds, strict=True)]
-        for (fraction, budget, genotype), measured in zip(found, measured_ms, strict=True):
+        for (fraction, budget, genotype), measured in zip(found, timing.measured_ms(), strict=True):
             predicted = table.latency_ms(genotype)
             rows.append({"budget_ms": budget, "fraction_of_typical": fraction, "predicted_ms": predicted,
                          "measured_ms": measured, "measured_over_budget": measured / budget,

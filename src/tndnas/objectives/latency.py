@@ -224,17 +224,12 @@ class LatencyTable(PieceTable):
         finally:
             torch.set_num_threads(threads)
 
-    def network_timer(self, genotype: Genotype) -> Callable[[float | None], float]:
-        """``timer(min_run_time=None)`` measures the inference latency (ms) of the built final
-        network (:meth:`network`), as the pieces are measured (median of a block of repeated
-        runs); it is built (and exported) once, so it can be timed again without that cost."""
-        run = self.network_runner(genotype)
-        return lambda min_run_time=None: self._time_run(run, min_run_time)
-
     def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
-        """Measured inference latency of the built final network (:meth:`network`), ms
-        (``min_run_time``: seconds of repeated runs, default the table's)."""
-        return self.network_timer(genotype)(min_run_time)
+        """Measured inference latency of the built final network (:meth:`network`), ms, as the
+        pieces are measured (median of blocks of repeated runs for ``min_run_time`` seconds,
+        default the table's).  Several networks to compare: time them together with
+        :func:`~tndnas.objectives.latency_check.time_networks`."""
+        return self._time_run(self.network_runner(genotype), min_run_time)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:

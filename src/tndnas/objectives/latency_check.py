@@ -46,6 +46,10 @@ class Timing:
     uncorrected: list[list[float]]
     reference_ms: float
 
+    def measured_ms(self) -> list[float]:
+        """Each network's measured latency: the median of its corrected times over the rounds."""
+        return [statistics.median(t) for t in zip(*self.rounds, strict=True)]
+
     def select(self, indices: Sequence[int]) -> Timing:
         """The timing of some of the networks."""
 
@@ -108,7 +112,7 @@ def summarize(predicted: Sequence[float], timing: Timing) -> dict:
     are the medians of the even and of the odd rounds; the uncorrected medians are given
     beside."""
     per_net = list(zip(*timing.rounds, strict=True))
-    measured = [statistics.median(t) for t in per_net]
+    measured = timing.measured_ms()
     uncorrected = [statistics.median(t) for t in zip(*timing.uncorrected, strict=True)]
     ratios = [p / m for p, m in zip(predicted, measured, strict=True)]
     many = len(predicted) > 1
@@ -177,10 +181,9 @@ def calibrate_and_check(
     timing = time_networks(table, fit_nets + check_nets, seconds, seed=seed)
     if calibrate:
         fitting = timing.select(range(calibrate))
-        measured = [statistics.median(t) for t in zip(*fitting.rounds, strict=True)]
         sums = [table.pieces_ms(g) for g in fit_nets]
         table.calibration = {
-            **fit_calibration(sums, measured),
+            **fit_calibration(sums, fitting.measured_ms()),
             "networks": calibrate,
             "seed": seed + 1,
         }
