@@ -361,8 +361,8 @@ def main(argv=None) -> dict:
                 "peak_memory_mb"
             ]
         else:  # keep the timings; say why the memory figure is missing
-            res["mixed_step_peak_memory_error"] = why_failed(proc)
-            print(f"peak-memory measurement failed: {why_failed(proc)}", file=sys.stderr)
+            res["mixed_step_peak_memory_error"] = why = why_failed(proc)
+            print(f"peak-memory measurement failed: {why}", file=sys.stderr)
         res["memory_stage"] = args.memory_stage
         res["memory_kind"] = (
             "max allocated (CUDA)" if device.type == "cuda" else "peak RSS of the process"

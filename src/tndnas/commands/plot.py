@@ -24,12 +24,13 @@ def run(args: argparse.Namespace) -> int:
     from ..search import RunDirError
 
     root = Path(args.run_dir)
-    if read_run_info(root / "run.json").get("command") == "train":
+    files = SearchRunFiles(root)
+    if read_run_info(files.run_info).get("command") == "train":
         raise RunDirError(
             f"{root} is a train run; tndnas plot redraws search runs (a train run's learning "
             "curve is drawn into its plots/ when it finishes)."
         )
-    if not SearchRunFiles(root).metrics.exists():
+    if not files.metrics.exists():
         raise RunDirError(
             f"{root} holds no metrics.jsonl; pass the run directory written by `tndnas search`."
         )

@@ -85,16 +85,8 @@ def _default_out(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import ConfigError, train_preset_names
     from ..sweep import SweepSpec, parse_floats, run_sweep
 
-    if args.max_retries < 0:
-        raise ConfigError(f"--max-retries {args.max_retries} is invalid; use an integer >= 0.")
-    if args.train_preset not in train_preset_names():
-        raise ConfigError(
-            f"--train-preset {args.train_preset!r} is not a train preset; use one of: "
-            f"{', '.join(train_preset_names())}."
-        )
     spec = SweepSpec(
         betas=parse_floats(args.betas, "--betas"),
         refs=parse_floats(args.refs, "--refs") if args.refs is not None else None,

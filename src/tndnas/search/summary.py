@@ -78,6 +78,7 @@ def write_summary(
     final = dataclasses.replace(final, metadata=meta)
     final.to_json(files.genotype)
     cost = cost_ctx.table.cost(final)
+    final_costs = genotype_costs(final, costs, cost_ctx)
     summary = {
         "genotype": final.to_dict(),
         "target_network": {"channels": cfg.target.channels, "layers": cfg.target.layers, "classes": data.num_classes,
@@ -86,8 +87,8 @@ def write_summary(
         "params_with_auxiliary": cost.params_with_aux,
         "flops": cost.flops,
         "latency_ms": None if cost_ctx.latency is None else cost_ctx.latency.latency_ms(final),
-        "costs": genotype_costs(final, costs, cost_ctx),
-        "budgets": [],
+        "costs": final_costs,
+        "budgets": budgets(cfg, final_costs),
         "seconds_total": sum(prog.stage_seconds),
         "seconds_per_stage": prog.stage_seconds,
         # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
@@ -97,7 +98,6 @@ def write_summary(
         "dataset": cfg.dataset.name,
         "environment": environment(device),
     }  # fmt: skip
-    summary["budgets"] = budgets(cfg, summary["costs"])
     summary["plots"] = []
     try:
         if plots:

@@ -16,7 +16,8 @@ import json
 from typing import TYPE_CHECKING
 
 from ..atomic_write import write_text_atomic
-from ..config import ConfigError
+from ..config import TRAIN_PRESETS, ConfigError
+from ..config.yaml_files import preset_text
 from ..run_files import SweepFiles
 from .collect import (
     HEAD_COLUMNS,
@@ -140,12 +141,15 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
     """
     if spec.backend not in BACKENDS:
         raise ConfigError(f"--backend {spec.backend} is not known; use {' or '.join(BACKENDS)}.")
+    if spec.max_retries < 0:
+        raise ConfigError(f"--max-retries {spec.max_retries} is invalid; use an integer >= 0.")
+    preset_text(spec.train_preset, TRAIN_PRESETS)  # an unknown train preset: one sentence, now
     if spec.backend == "ray":  # every node must find the folders where the driver put them
         spec.out = spec.out.resolve()
         if spec.jobs is not None:
             raise ConfigError("--jobs is for --backend local; Ray runs as many jobs as the cluster has --cpus-per-job/--gpus-per-job for.")  # fmt: skip
-        if spec.max_retries < 0 or spec.cpus_per_job <= 0 or spec.gpus_per_job < 0:
-            raise ConfigError("--max-retries must be >= 0, --cpus-per-job > 0 and --gpus-per-job >= 0.")  # fmt: skip
+        if spec.cpus_per_job <= 0 or spec.gpus_per_job < 0:
+            raise ConfigError("--cpus-per-job must be > 0 and --gpus-per-job >= 0.")  # fmt: skip
     jobs = plan_jobs(spec)
     if spec.jobs is not None and not 1 <= spec.jobs <= 1024:
         raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer from 1 to 1024")
