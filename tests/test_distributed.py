@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tndnas.runtime.distributed import DistributedError, World
+from tndnas.runtime.distributed import DistributedError, World, leave_now
 
 from . import forked
 from .tiny import TINY_SEARCH
@@ -134,6 +134,73 @@ def _strip(path: Path) -> list[dict]:
     ]
 
 
+# a plug-in for the runs below: the rank named by TNDNAS_TEST_VICTIM kills itself (SIGKILL, as
+# the kernel's OOM killer or a lost node would end it) at the moment TNDNAS_TEST_MOMENT names
+KILL_AT = """
+import os, signal
+from tndnas.runtime.distributed import World
+from tndnas.search.algorithm import Search
+
+MOMENT = os.environ["TNDNAS_TEST_MOMENT"]
+VICTIM = int(os.environ["TNDNAS_TEST_VICTIM"])
+COUNT = {}
+
+def dying(cls, name, moment, when=lambda *a: True):
+    original = getattr(cls, name)
+    def wrapped(self, *args, **kwargs):
+        COUNT[name] = COUNT.get(name, 0) + 1
+        rank = int(os.environ.get("RANK", "0"))
+        if MOMENT == moment and rank == VICTIM and when(COUNT[name], *args):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, *args, **kwargs)
+    setattr(cls, name, wrapped)
+
+dying(World, "sum", "collective", lambda n, *a: n == 2)  # the second epoch's statistics
+dying(World, "split_scores", "alpha update", lambda n, *a: n == 3)  # scoring samples
+dying(Search, "save_checkpoint", "checkpoint", lambda n, *a: n == 2)  # rank 0 writes meanwhile
+dying(Search, "evaluate", "evaluation")  # the first epoch's accuracies
+dying(Search, "_new_stage", "between stages", lambda n, k, *a: k == 1)  # stage 1's supernet
+"""
+
+
+@pytest.mark.xdist_group("distributed-lost")  # two processes of its own
+@pytest.mark.parametrize(
+    "moment,victim",
+    [
+        ("collective", 1),
+        ("alpha update", 1),
+        ("checkpoint", 1),
+        ("evaluation", 1),
+        ("between stages", 1),
+        ("collective", 0),
+        ("checkpoint", 0),
+    ],  # fmt: skip
+)
+def test_a_lost_rank_ends_the_other_with_one_sentence(tmp_path, moment, victim):
+    plugin = tmp_path / "kill_at.py"
+    plugin.write_text(KILL_AT)
+    run = tmp_path / "run"
+    argv = ["--plugin", str(plugin), *_search_argv(run, "--dist-timeout", "60")]
+    port = _free_port()
+    env = {"TNDNAS_TEST_MOMENT": moment, "TNDNAS_TEST_VICTIM": str(victim)}
+    procs = [
+        forked.start(argv, {**_env(r, port), **env}, tmp_path / f"rank{r}.log") for r in (0, 1)
+    ]
+    for p in procs:  # the survivor ends by itself: the dist timeout is 60 s, this a backstop
+        p.join(timeout=150)
+    survivor = 1 - victim
+    said = (tmp_path / f"rank{survivor}.log").read_text()
+    assert procs[victim].exitcode == -signal.SIGKILL, said
+    assert procs[survivor].exitcode == 2, said
+    lines = said.strip().splitlines()
+    assert lines[-1].startswith(f"tndnas: error: rank {survivor} of 2 lost rank {victim} during ")
+    assert f"`torchrun --nproc_per_node 2 -m tndnas search --resume {run}`" in lines[-1]
+    assert "Traceback" not in said and "terminate called" not in said
+    info = json.loads((run / "run.json").read_text())
+    if survivor == 0:  # rank 0 holds the run: it records how the run ended
+        assert info["status"] == "failed" and info["failure"] == lines[-1][len("tndnas: error: ") :]
+
+
 def _dying_worker(rank: int, init: str, out: str) -> None:
     """Rank 1 is killed after a few collectives; rank 0 must stop with one sentence."""
     torch.distributed.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
@@ -150,6 +217,7 @@ def _dying_worker(rank: int, init: str, out: str) -> None:
     except DistributedError as err:
         message = str(err)
     Path(out, "rank0.txt").write_text(json.dumps([message, time.time() - start]))
+    leave_now(0)  # as the command does: the broken group's clean-up at exit would abort
 
 
 def test_a_killed_process_stops_the_other_at_once(tmp_path):
@@ -162,8 +230,8 @@ def test_a_killed_process_stops_the_other_at_once(tmp_path):
         p.join(timeout=90)
     assert procs[1].exitcode == -signal.SIGKILL and procs[0].exitcode == 0
     message, seconds = json.loads((tmp_path / "rank0.txt").read_text())
-    assert message.startswith("rank 0 of 2 lost the other processes during the search (")
-    assert "continue it with the same torchrun command and --resume" in message
+    assert message.startswith("rank 0 of 2 lost rank 1 during the search (")
+    assert "continue it with the same torchrun command and --resume RUN_DIR" in message
     assert seconds < 30 and "\n" not in message  # well before the 60 s timeout
 
 

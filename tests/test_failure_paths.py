@@ -446,3 +446,57 @@ def test_a_damaged_summary_is_one_sentence_and_written_again(tiny_run, tmp_path,
     assert main(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 0
     again = json.loads((run / "summary.json").read_text())
     assert again["genotype"] == summary["genotype"] and again["params"] == summary["params"]
+
+
+def _wait_for(what: str, ready, proc, seconds: float = 120.0) -> None:
+    """Wait until ``ready()`` (an event in the run's files), failing with ``what`` if the
+    process ends first or it does not come."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert proc.exitcode is None, f"the process ended before {what}"
+        assert time.monotonic() < deadline, f"gave up waiting for {what} after {seconds:.0f} s"
+        time.sleep(0.01)
+
+
+def _records(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_search_records_it_and_resumes(tiny_run, tmp_path, signum):
+    run, log = tmp_path / "run", tmp_path / "search.log"
+    argv = ["search", "--preset", "quick", "--out", str(run), "--no-progress", "--no-plots"]
+    proc = forked.start([*argv, *[a for s in TINY for a in ("--set", s)]], log=log)
+    _wait_for("its first metrics record", lambda: _records(run / "metrics.jsonl") >= 1, proc)
+    os.kill(proc.pid, signum)
+    proc.join(timeout=120)
+    name = signal.Signals(signum).name
+    said = log.read_text().strip().splitlines()
+    assert proc.exitcode == 128 + signum, said
+    assert said[-2:] == [
+        f"continue with: tndnas search --resume {run}",
+        f"tndnas: stopped by {name}",
+    ]
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "interrupted" and info["failure"] == f"stopped by {name}"
+    assert forked.run(["search", "--resume", str(run), "--no-progress", "--no-plots"]) == 0
+    _same_run(run, tiny_run)
+
+
+def test_a_terminated_training_records_it(tmp_path):
+    run, log = tmp_path / "train", tmp_path / "train.log"
+    sets = ["channels=4", "layers=3", "epochs=50", "batch_size=32", "device=cpu"]
+    argv = ["train", "--genotype", "darts-v2", "--preset", "quick", "--out", str(run),
+            "--no-progress", *[a for s in sets for a in ("--set", s)]]  # fmt: skip
+    proc = forked.start(argv, log=log)
+    _wait_for("its first epoch", lambda: _records(run / "metrics.jsonl") >= 1, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.join(timeout=120)
+    said = log.read_text().strip().splitlines()
+    assert proc.exitcode == 143, said
+    assert said[-2:] == [
+        f"continue with: tndnas train --resume {run}",
+        "tndnas: stopped by SIGTERM",
+    ]
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "interrupted" and info["failure"] == "stopped by SIGTERM"

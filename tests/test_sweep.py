@@ -388,3 +388,37 @@ def test_ray_backend_retries_a_killed_job_and_gives_the_local_front(swept, tmp_p
     args.backend = "ray"
     with pytest.raises(Exception, match="--jobs is for --backend local"):
         sweep_cmd.run(args)
+
+
+def test_a_terminated_sweep_stops_its_jobs_and_they_record_it(tmp_path):
+    """SIGTERM (what a scheduler or `timeout` sends) to a sweep: its running jobs are stopped
+    with it (no orphan holds a job's lock) and record that they were interrupted; running the
+    same command again resumes them."""
+    import os
+    import signal
+    import time
+
+    from tndnas.runtime.lock import RunLock
+
+    from . import forked
+
+    out, log = tmp_path / "s", tmp_path / "sweep.log"
+    sets = [a for o in [*TINY_SEARCH, TWO_STAGES] for a in ("--set", o)]
+    argv = ["sweep", "--preset", "quick", "--betas", "-0.1,-2.0", "--jobs", "2", "--out",
+            str(out), "--device", "cpu", "--no-plots", *sets]  # fmt: skip
+    proc = forked.start(argv, log=log)
+    deadline = time.monotonic() + 120
+    while len(infos := sorted(out.glob("job-*/run.json"))) < 2:  # both jobs' searches began
+        assert proc.exitcode is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, "gave up waiting for both jobs' run.json"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.join(timeout=120)
+    assert proc.exitcode == 143, log.read_text()[-2000:]
+    assert log.read_text().strip().splitlines()[-1] == "tndnas: stopped by SIGTERM"
+    for info in infos:
+        run = json.loads(info.read_text())
+        assert run["status"] in ("interrupted", "finished"), run  # a job may end first
+        lock = RunLock(info.parent, "search")
+        lock.acquire()  # no job process is left holding it
+        lock.release()

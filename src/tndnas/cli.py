@@ -110,18 +110,26 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .runtime.distributed import PeerLostError, leave_now
+    from .runtime.signals import Terminated, signals_as_interrupts
+
     try:
         # plug-ins: the environment's, --plugin's, and those recorded by the runs the command reads
         runs = [getattr(args, attr) for attr in getattr(args, "reads_runs", ())]
         recorded = [p for run in runs if run for p in run_plugins(run)]
-        with plugin_scope([*env_plugins(), *args.plugins, *recorded]):
+        with signals_as_interrupts(), plugin_scope([*env_plugins(), *args.plugins, *recorded]):
             return int(args.run(args) or 0)
     except _user_errors() as err:
         from .runtime.records import first_line
 
         msg = first_line(err)
         print(f"tndnas: error: {msg}", file=sys.stderr)
+        if isinstance(err, PeerLostError):
+            leave_now(2)  # a broken process group's clean-up at exit can abort or hang
         return 2
+    except Terminated as err:
+        print(f"tndnas: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("tndnas: interrupted", file=sys.stderr)
         return 130

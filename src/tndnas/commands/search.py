@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, ConfigError, SearchConfig, load_search_config, preset_names
@@ -47,7 +48,6 @@ _OPTIONS = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..search import search
 
     progress = False if args.no_progress else None
     if args.resume and args.dry_run:
@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
         RunDir(run_dir).check_resumable()  # one sentence for a folder that holds no run
         cfg = load_search_config(config_file=SearchRunFiles(run_dir).config)
-        summary = search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots,
-                         dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
+        summary = _search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots,
+                          dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     else:
         preset = args.preset if args.preset or args.config else DEFAULT_PRESET
         overrides = option_overrides(args, _OPTIONS)
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
         if args.dry_run:
             return dry_run(cfg, run_dir)
-        summary = search(cfg, run_dir, progress=progress, plots=not args.no_plots,
-                         dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
+        summary = _search(cfg, run_dir, progress=progress, plots=not args.no_plots,
+                          dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     if not is_main_process():  # under torchrun, rank 0 speaks for the run
         return 0
     print(f"genotype: {run_dir / 'genotype.json'}")
@@ -95,6 +95,19 @@ def run(args: argparse.Namespace) -> int:
         state = "within" if not b["over_by_pct"] else f"OVER by {b['over_by_pct']:.1f} % of"
         print(f"budget: {b['cost']} {b['value']:.4g} is {state} the budget {b['budget']:g}")
     return 0
+
+
+def _search(cfg: SearchConfig, run_dir: Path, **kwargs) -> dict:
+    """:func:`~tndnas.search.search`; stopped by Ctrl-C or a signal, it names the command that
+    continues the run."""
+    from ..search import search
+
+    try:
+        return search(cfg, run_dir, **kwargs)
+    except KeyboardInterrupt:
+        if SearchRunFiles(run_dir).config.exists() and is_main_process():
+            print(f"continue with: tndnas search --resume {run_dir}", file=sys.stderr)
+        raise
 
 
 def dry_run(cfg: SearchConfig, run_dir: Path) -> int:

@@ -27,7 +27,15 @@ from torch import nn
 from ..config import ConfigError
 from .records import first_line
 
-__all__ = ["DistributedError", "World", "check_world_size", "is_main_process", "join_world"]
+__all__ = [
+    "DistributedError",
+    "PeerLostError",
+    "World",
+    "check_world_size",
+    "is_main_process",
+    "join_world",
+    "leave_now",
+]
 
 #: exceptions of torch.distributed and its backends when a peer is gone or late
 _PEER_WORDS = (
@@ -46,6 +54,26 @@ class DistributedError(ConfigError):
     """A multi-process run whose processes disagree, or one of which stopped."""
 
 
+class PeerLostError(DistributedError):
+    """Another process of the run is gone (killed, out of memory, its node lost) or silent
+    for longer than the timeout.  The process group is broken: the process that got this should
+    leave with :func:`leave_now`, not through the interpreter's normal exit, whose clean-up of
+    the broken group can abort (a C++ ``terminate``) or hang."""
+
+
+def leave_now(code: int) -> None:
+    """End this process at once with ``code`` after flushing its output: what a process whose
+    peers are lost does instead of the interpreter's exit (see :class:`PeerLostError`)."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 @dataclass
 class World:
     """This process's place among the run's processes (one process: rank 0 of 1)."""
@@ -55,6 +83,8 @@ class World:
     local_rank: int = 0
     backend: str | None = None
     timeout_s: float = 300.0
+    #: the command that continues the run (set once its folder exists), named when a peer is lost
+    resume_command: str | None = None
 
     @property
     def main(self) -> bool:
@@ -70,14 +100,17 @@ class World:
         return {"world_size": self.size, "backend": self.backend}
 
     def close(self) -> None:
-        """Leave the process group (at the end of the run)."""
+        """Leave the process group at the end of the run: every process first waits for the
+        others (none tears the group down while a peer still talks to it), then the group is
+        destroyed.  Drop the run's DistributedDataParallel wrappers before calling this."""
         if self.active and torch.distributed.is_initialized():
+            self.barrier("the end of the run")
             torch.distributed.destroy_process_group()
 
     # ------------------------------------------------------------------ collectives
     @contextmanager
     def guard(self, what: str) -> Iterator[None]:
-        """Turn a lost or late peer during ``what`` into one :class:`DistributedError`."""
+        """Turn a lost or late peer during ``what`` into one :class:`PeerLostError`."""
         try:
             yield
         except DistributedError:
@@ -88,11 +121,21 @@ class World:
             ]  # gloo's source path off
             if not self.active or not any(w in text.lower() for w in _PEER_WORDS):
                 raise
-            raise DistributedError(
-                f"rank {self.rank} of {self.size} lost the other processes during {what} "
-                f"({text[:160]}); the run stops at its last checkpoint: fix the cause and "
-                "continue it with the same torchrun command and --resume."
-            ) from None
+            raise PeerLostError(self.lost_message(what, text)) from None
+
+    def lost_message(self, what: str, detail: str) -> str:
+        """The one sentence of a process whose peers are gone: which, during what, what next."""
+        others = [r for r in range(self.size) if r != self.rank]
+        who = f"rank {others[0]}" if len(others) == 1 else f"one of ranks {others[0]}-{others[-1]}"
+        how = (
+            f"`torchrun --nproc_per_node {self.size} -m {self.resume_command}`"
+            if self.resume_command
+            else "the same torchrun command and --resume RUN_DIR"
+        )
+        return (
+            f"rank {self.rank} of {self.size} lost {who} during {what} ({detail[:120]}); the run "
+            f"stops at its last checkpoint: fix the cause and continue it with {how}."
+        )
 
     def _device(self, t: torch.Tensor) -> torch.Tensor:
         return t.cuda() if self.backend == "nccl" else t.cpu()

@@ -80,6 +80,7 @@ class Search:
         self.rundir = RunDir(run_dir)
         # under torchrun: this process's rank, and its own GPU
         self.world, self.device = join_world(resolve_device(cfg.device), dist_timeout)
+        self.world.resume_command = f"tndnas search --resume {run_dir}"
         self.world.check_batch(cfg.weights.batch_size, "weights.batch_size")
         self.check_sync = check_sync  # compare alpha across the ranks after every epoch
         check_cuda_graphs(cfg, self.device)
@@ -335,5 +336,7 @@ def search(
         dist_timeout=dist_timeout, check_sync=check_sync,
     )  # fmt: skip
     summary = run.run()
-    run.world.close()
+    world = run.world
+    del run  # its DistributedDataParallel wrappers go before the process group does
+    world.close()
     return summary

@@ -84,6 +84,7 @@ class TrainRun:
         self.show_progress = progress
         # under torchrun: this process's rank, and its own GPU
         self.world, self.device = join_world(resolve_device(cfg.device), dist_timeout)
+        self.world.resume_command = f"tndnas train --resume {out_dir}"
         self.world.check_batch(cfg.batch_size, "batch_size")
         self.cuda = self.device.type == "cuda"
         self.amp = bool(cfg.amp and self.cuda)
@@ -375,5 +376,7 @@ def train_network(
     """
     run = TrainRun(cfg, genotype, out_dir, progress=progress, dist_timeout=dist_timeout)
     summary = run.run(resume=resume)
-    run.world.close()
+    world = run.world
+    del run  # its DistributedDataParallel wrapper goes before the process group does
+    world.close()
     return summary

@@ -1,0 +1,58 @@
+"""Termination signals as exceptions: what schedulers, ``timeout`` and ``torchrun`` send.
+
+Python ends a process on SIGTERM or SIGHUP at once, without running ``finally`` blocks, so a run
+stopped that way would leave ``run.json`` at ``running`` and a sweep's jobs running on as
+orphans.  Inside :func:`signals_as_interrupts` those signals raise :class:`Terminated` instead,
+a :class:`KeyboardInterrupt` (so every path that handles Ctrl-C handles them too): the run records
+``interrupted`` with the signal's name, children are stopped, and the command exits with
+128 + the signal's number, as a shell reports a process killed by it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["Terminated", "signals_as_interrupts"]
+
+#: the signals turned into :class:`Terminated` (SIGINT is Python's KeyboardInterrupt already)
+HANDLED = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by a signal (SIGTERM, SIGHUP)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _raise(signum: int, frame: object) -> None:
+    # once: a second signal while the first is being handled must not interrupt the clean-up
+    for sig in HANDLED:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+@contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread (a
+    no-op outside the main thread, where Python cannot install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in HANDLED}
+    for sig in HANDLED:
+        if before[sig] is not signal.SIG_IGN:  # `nohup` asked for SIGHUP to be ignored: keep it
+            signal.signal(sig, _raise)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
