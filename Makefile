@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs format clean
+.PHONY: demo test test-repeat docs format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,21 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/pytest -n auto --dist loadgroup
+
+# make test-repeat N=20 K='distributed or terminated': the tests pytest -k K selects, N runs in a
+# row, each as make test runs them (one worker per core); a failed run's output is kept in
+# runs/test-repeat/run-I.log, and the target fails unless every run passed.
+N ?= 20
+K ?=
+test-repeat: $(VENV)/.installed
+	@mkdir -p runs/test-repeat; passed=0; \
+	for i in $$(seq 1 $(N)); do \
+	  start=$$(date +%s); \
+	  if $(BIN)/pytest -n auto --dist loadgroup -p no:cacheprovider -k "$(K)" > runs/test-repeat/run-$$i.log 2>&1; \
+	  then passed=$$((passed + 1)); echo "run $$i: passed ($$(( $$(date +%s) - start )) s)"; rm runs/test-repeat/run-$$i.log; \
+	  else echo "run $$i: FAILED ($$(( $$(date +%s) - start )) s), output in runs/test-repeat/run-$$i.log"; fi; \
+	done; \
+	echo "$$passed of $(N) runs passed: pytest -k '$(K)'"; test $$passed -eq $(N)
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m tndnas.config.reference docs/configuration.md
