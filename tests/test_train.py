@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from tndnas.config import (
     DatasetConfig,
     TrainConfig,
     config_to_dict,
+    load_search_config,
     load_train_config,
     save_config,
     train_preset_names,
@@ -99,11 +101,19 @@ def _one_line_error(capsys, argv: list[str]) -> str:
 
 
 def test_train_presets():
-    assert train_preset_names() == ["eval-c10", "eval-c100", "quick"]
+    assert train_preset_names() == ["darts-c10", "darts-c100", "eval-c10", "eval-c100", "quick"]
     c10 = load_train_config("eval-c10")
-    # the defaults are the CIFAR-10 protocol (Table V), on the default dataset
+    # the defaults are the paper's Table V, on the default dataset: the width its search costs
     assert c10 == dataclasses.replace(TrainConfig(), dataset=DatasetConfig(name="cifar10"))
-    assert (c10.dataset.name, c10.channels, c10.layers, c10.epochs) == ("cifar10", 36, 20, 600)
+    assert (c10.dataset.name, c10.channels, c10.layers, c10.epochs) == ("cifar10", 24, 20, 600)
+    assert (c10.channels, c10.layers) == (
+        load_search_config("paper-c10").target.channels,
+        load_search_config("paper-c10").target.layers,
+    )
+    # the DARTS protocol: eval-c10 at 36 channels, nothing else changed
+    for name, base in (("darts-c10", "eval-c10"), ("darts-c100", "eval-c100")):
+        wide = load_train_config(name)
+        assert wide == dataclasses.replace(load_train_config(base), channels=36)
     assert (c10.batch_size, c10.lr, c10.momentum, c10.weight_decay) == (128, 0.025, 0.9, 3e-4)
     assert (c10.auxiliary, c10.auxiliary_weight, c10.drop_path, c10.cutout) == (True, 0.4, 0.3, 16)
     c100 = config_to_dict(load_train_config("eval-c100"))
@@ -375,3 +385,71 @@ def test_train_command_end_to_end(tmp_path, capsys):
     assert f"test error {summary['test_error']:.2f}%" in text and "weights_last.pt" in text
     assert summary["params"] == summary["params_with_auxiliary"]
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # finished: the summary
+
+
+def _searched(tmp_path: Path, channels: int, layers: int, dataset: str) -> Path:
+    """darts-v2 as a search would write it: with the target network its reward measured."""
+    geno = load_genotype("darts-v2")
+    meta = {"source": "tndnas search", "target": {"channels": channels, "layers": layers,
+                                                  "dataset": dataset, "params": 123}}  # fmt: skip
+    path = tmp_path / "searched.json"
+    dataclasses.replace(geno, metadata=meta).to_json(path)
+    return path
+
+
+def test_training_another_size_than_the_search_costed_says_so(tmp_path, capsys):
+    # the search costed 4 x 3 on CIFAR-10 (another classifier): counted again on digits
+    genotype = _searched(tmp_path, 4, 3, "cifar10")
+    argv = ["train", "--genotype", str(genotype), "--preset", "quick", "--layers", "3",
+            "--epochs", "1", "--set", "max_steps_per_epoch=1", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--channels", "6", "--out", str(tmp_path / "wide")]) == 0
+    err = capsys.readouterr().err.strip()
+    wide = json.loads((tmp_path / "wide" / "summary.json").read_text())
+    at_target = wide["searched_target"]["params"]
+    assert err == (
+        f"tndnas: warning: this trains 6 channels x 3 cells ({wide['params']:,} params), but the "
+        f"search's reward measured 4 x 3 ({at_target:,} params on digits): "
+        f"{100 * (wide['params'] - at_target) / at_target:+.0f} % parameters; --channels 4 "
+        "--layers 3 trains the network the search costed."
+    )
+    assert main([*argv, "--channels", "4", "--out", str(tmp_path / "same")]) == 0
+    assert "warning" not in capsys.readouterr().err  # the size the search costed: no word
+    same = json.loads((tmp_path / "same" / "summary.json").read_text())
+    assert same["params"] == at_target and same["searched_target"]["params_ratio"] == 1.0
+    assert wide["searched_target"]["params_ratio"] == wide["params"] / at_target > 1.5
+    # a bundled genotype came from no search: nothing to compare
+    assert main([*argv, "--genotype", "darts-v2", "--out", str(tmp_path / "bundled")]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_one_cell_at_several_widths_is_a_family(tmp_path, capsys):
+    genotype = _searched(tmp_path, 4, 3, "digits")
+    out = tmp_path / "family"
+    argv = ["train", "--genotype", str(genotype), "--preset", "quick", "--layers", "3",
+            "--epochs", "1", "--set", "max_steps_per_epoch=1", "--no-progress",
+            "--widths", "4,8", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    said = capsys.readouterr()
+    assert "warning" not in said.err  # the table compares the sizes instead
+    rows = json.loads((out / "widths.json").read_text())["widths"]
+    assert [(r["channels"], r["run"]) for r in rows] == [(4, "c4"), (8, "c8")]
+    for r in rows:
+        summary = json.loads((out / r["run"] / "summary.json").read_text())
+        assert (summary["channels"], summary["params"]) == (r["channels"], r["params"])
+        assert summary["test_error"] == r["test_error"]
+    assert rows[1]["params"] > 2 * rows[0]["params"]
+    assert rows[0]["params_ratio_to_searched"] == pytest.approx(rows[0]["params"] / 123)
+    assert f"{rows[1]['params']:,}" in said.out and "widths.json" in said.out
+    # the same command again: every width finished, read back unchanged
+    before = (out / "c8" / "weights_last.pt").stat().st_mtime_ns
+    assert main(argv) == 0
+    assert json.loads((out / "widths.json").read_text())["widths"] == rows
+    assert (out / "c8" / "weights_last.pt").stat().st_mtime_ns == before
+    capsys.readouterr()
+    # another configuration into the same folder, or flags --widths cannot take: one sentence
+    err = _one_line_error(capsys, [*argv, "--seed", "5"])
+    assert "c4 holds a training of another configuration (seed differ" in err
+    for bad, words in ((["--widths", "4,x"], "is not a comma-separated list"),
+                       (["--widths", "4,4"], "names a width twice"),
+                       (["--channels", "4"], "takes no --channels")):  # fmt: skip
+        assert words in _one_line_error(capsys, [*argv, *bad])

@@ -37,6 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       resume="continue an interrupted training from its last checkpoint")  # fmt: skip
     add_dataset_options(p)
     p.add_argument("--channels", type=int, default=None, help="initial cell width C")
+    p.add_argument(
+        "--widths",
+        default=None,
+        metavar="C1,C2,...",
+        help="train the genotype at each initial width (a model family from one cell, e.g. "
+        "16,24,36), one run folder per width in --out (c16, c24, ...) and widths.json; the "
+        "same command again continues unfinished widths",
+    )
     p.add_argument("--layers", type=int, default=None, help="number of cells")
     p.add_argument("--epochs", type=int, default=None)
     add_run_options(p, set_help="override a config key, e.g. --set cutout=0",
@@ -61,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from ..train.evaluate import read_train_run, train_network
 
     progress = False if args.no_progress else None
+    if args.widths is not None:
+        return _run_widths(args, progress)
     if args.resume:
         given = given_options(args, [attr for attr, _ in _OPTIONS] + ["genotype", "out"])
         if given:
@@ -91,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
         raise
     if not is_main_process():  # under torchrun, rank 0 speaks for the run
         return 0
+    _print_summary(run_dir, summary)
+    return 0
+
+
+def _print_summary(run_dir: Path, summary: dict) -> None:
     print(f"summary: {run_dir / 'summary.json'}")
     print(f"weights: {run_dir / 'weights_last.pt'} (best test accuracy: weights_best.pt)")
 
@@ -103,4 +118,39 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
         f"{summary['seconds']:.0f} s on {summary['device']}"
     )
+
+
+def _run_widths(args: argparse.Namespace, progress: bool | None) -> int:
+    """``--widths``: the genotype trained at each width, then the family's table."""
+    from ..spaces import load_genotype
+    from ..train.widths import parse_widths, train_widths
+
+    if args.resume or args.channels is not None:
+        flag = "--resume" if args.resume else "--channels"
+        raise ConfigError(
+            f"--widths sets the width of each run, so it takes no {flag}; to continue a "
+            "family, run the same --widths command with the same --out again."
+        )
+    widths = parse_widths(args.widths)
+    if args.genotype is None:
+        raise ConfigError("tndnas train --widths needs --genotype G (a JSON file, a search "
+                          "run directory or a bundled name such as darts-v2).")  # fmt: skip
+    genotype = load_genotype(args.genotype)
+    preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
+    overrides = option_overrides(args, _OPTIONS)
+    cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
+    name = preset or Path(args.config).stem
+    out = Path(args.out) if args.out else timestamped_dir(f"train-{name}-widths")
+    rows = train_widths(cfg, genotype, widths, out, progress=progress,
+                        dist_timeout=args.dist_timeout)  # fmt: skip
+    if not is_main_process():
+        return 0
+    print(f"family: {out / 'widths.json'} (one training run per width: {out}/c<width>)")
+    print(f"  {'width':>5} {'cells':>5} {'params':>12} {'FLOPs':>15} {'test err':>9}  vs searched")
+    for r in rows:
+        err = "unknown" if r["test_error"] is None else f"{r['test_error']:.2f}%"
+        ratio = r["params_ratio_to_searched"]
+        vs = "-" if ratio is None else f"{ratio:.2f}x params"
+        print(f"  {r['channels']:>5} {r['layers']:>5} {r['params']:>12,} {r['flops']:>15,} "
+              f"{err:>9}  {vs}")  # fmt: skip
     return 0

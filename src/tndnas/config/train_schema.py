@@ -13,8 +13,9 @@ class TrainConfig(SGDConfig):
     """Evaluation training of one genotype from scratch (DARTS / P-DARTS protocol, Table V).
 
     The SGD keys (``batch_size``, ``lr``, ...) are those of :class:`SGDConfig`.  The defaults
-    are the CIFAR-10 protocol: 20 cells of initial width 36, 600 epochs of SGD
-    with cosine learning rate, cutout 16, drop-path 0.3 and an auxiliary head of weight 0.4.
+    are the paper's Table V: 20 cells of initial width 24 (the width its search costs; the
+    DARTS protocol's 36 is the ``darts-c10`` preset), 600 epochs of SGD with cosine learning
+    rate, cutout 16, drop-path 0.3 and an auxiliary head of weight 0.4.
     """
 
     seed: int = opt(0, "random seed; valid: >= 0")
@@ -33,7 +34,7 @@ class TrainConfig(SGDConfig):
         DatasetConfig,
         "the data set (its `arch_fraction` is unused: training takes the whole training set)",
     )
-    channels: int = opt(36, "initial cell width C of the evaluation network; valid: >= 1")
+    channels: int = opt(24, "initial cell width C of the evaluation network (Table V); valid: >= 1")
     layers: int = opt(20, "cells; reduction cells at 1/3 and 2/3 of the depth; valid: >= 3")
     auxiliary: bool = opt(
         True, "an auxiliary classifier head after 2/3 of the cells (training only)"

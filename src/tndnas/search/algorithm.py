@@ -220,9 +220,9 @@ class Search:
         resume = self.resume if resume is None else resume
         restart = False
         files = self.rundir
-        with (
-            self.world.guard("the search"),
+        with (  # the guard inside: run.json records a lost peer as the sentence it becomes
             locked_run(files.root, "search", files.run_info, self.world.main) as self._runlock,
+            self.world.guard("the search"),
         ):
             if resume:
                 files.check_resumable()

@@ -76,8 +76,11 @@ def write_summary(
     meta = {**final.metadata, "source": "tndnas search", "seed": cfg.seed}
     meta.pop("stage", None)
     final = dataclasses.replace(final, metadata=meta)
-    final.to_json(files.genotype)
     cost = cost_ctx.table.cost(final)
+    # the network the reward measured: `tndnas train` says when it trains another size
+    meta["target"] = {"channels": cfg.target.channels, "layers": cfg.target.layers,
+                      "dataset": cfg.dataset.name, "params": cost.params}  # fmt: skip
+    final.to_json(files.genotype)
     final_costs = genotype_costs(final, costs, cost_ctx)
     summary = {
         "genotype": final.to_dict(),

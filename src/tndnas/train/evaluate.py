@@ -20,6 +20,7 @@ resumed CPU run ends with the same weights and metrics as an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -55,6 +56,7 @@ from ..spaces import space_of
 from .eval_step import evaluate, train_step
 from .run_dir import CHECKPOINT_VERSION, RUN_KIND, TrainFiles, check_train_resume, read_train_run
 from .search_step import check_finite_loss, cosine_lr, set_lr
+from .target_size import searched_target, size_note
 from .weights import save_weights
 
 # --------------------------------------------------------------------------------------------
@@ -77,8 +79,10 @@ class TrainRun:
         *,
         progress: bool | None = None,
         dist_timeout: float = 300.0,
+        size_warning: bool = True,
     ):
         self.cfg = cfg
+        self.size_warning = size_warning
         self.genotype = genotype
         self.files = TrainFiles(Path(out_dir))
         self.show_progress = progress
@@ -109,6 +113,7 @@ class TrainRun:
         network = space_of(self.genotype).network(
             self.genotype, self.macro, auxiliary=cfg.auxiliary
         )
+        self._compare_with_target(network, data)
         model = network.to(self.device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -129,6 +134,25 @@ class TrainRun:
             augment=None, generator=gen_eval, shuffle=False, drop_last=False,
         )  # fmt: skip
         torch.manual_seed(_seed(cfg.seed, 3))  # drop-path masks
+
+    def _compare_with_target(self, network: torch.nn.Module, data: ImageDataset) -> None:
+        """Warn (rank 0) when the trained size is not the one the search's reward measured."""
+        self.target_record = None
+        target = searched_target(self.genotype)
+        if target is None:
+            return
+        space = space_of(self.genotype)
+
+        def params_at(channels: int, layers: int) -> int:
+            macro = dataclasses.replace(self.macro, channels=channels, layers=layers)
+            return count_parameters(space.network(self.genotype, macro, auxiliary=False))
+
+        params = count_parameters(network, exclude_auxiliary=True)
+        note, self.target_record = size_note(
+            target, self.cfg.channels, self.cfg.layers, params, self.cfg.dataset.name, params_at
+        )
+        if note and self.world.main and self.size_warning:
+            print(f"tndnas: warning: {note}", file=sys.stderr)
 
     def _create(self) -> None:
         f = self.files
@@ -189,9 +213,9 @@ class TrainRun:
         """Train (or ``resume``); the run directory is locked for the run (one process per
         run), and ``run.json`` records how the run ended."""
         f = self.files
-        with (
-            self.world.guard("the training"),
+        with (  # the guard inside: run.json records a lost peer as the sentence it becomes
             locked_run(f.root, "train", f.run_info, self.world.main) as lock,
+            self.world.guard("the training"),
         ):
             return self._run(resume, lock)
 
@@ -331,6 +355,9 @@ class TrainRun:
             },
             "channels": cfg.channels,
             "layers": cfg.layers,
+            # the network the search's reward measured (a genotype from tndnas search), and
+            # params_ratio: this network's parameters over that one's
+            "searched_target": self.target_record,
             "epochs": cfg.epochs,
             "dataset": cfg.dataset.name,
             "input_shape": list(self.input_shape),
@@ -364,6 +391,7 @@ def train_network(
     resume: bool = False,
     progress: bool | None = None,
     dist_timeout: float = 300.0,
+    size_warning: bool = True,
 ) -> dict:
     """Train ``genotype`` from scratch as ``cfg`` says, into ``out_dir``; returns the summary.
 
@@ -373,8 +401,12 @@ def train_network(
     is refused.  ``progress``: show a progress bar (None: when stderr is a terminal).  Under
     ``torchrun`` every process calls this with the same arguments (see
     :mod:`tndnas.runtime.distributed`); ``dist_timeout``: seconds before a silent peer stops it.
+    ``size_warning``: say (one line) when the trained size is not the one the search costed.
     """
-    run = TrainRun(cfg, genotype, out_dir, progress=progress, dist_timeout=dist_timeout)
+    run = TrainRun(
+        cfg, genotype, out_dir, progress=progress, dist_timeout=dist_timeout,
+        size_warning=size_warning,
+    )  # fmt: skip
     summary = run.run(resume=resume)
     world = run.world
     del run  # its DistributedDataParallel wrapper goes before the process group does

@@ -1,0 +1,57 @@
+"""Is the trained network the one the search's reward measured?
+
+A search costs its genotype on a target network (``target.channels`` x ``target.layers``) and
+records that size in the genotype's metadata (``metadata.target``).  Training the genotype at
+another width or depth gives another network -- often with twice the parameters the reward
+optimised -- so ``tndnas train`` says so in one line and records both sizes in its summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..space.genotype import Genotype
+
+__all__ = ["searched_target", "size_note"]
+
+
+def searched_target(genotype: Genotype) -> dict[str, Any] | None:
+    """The target network a search recorded in ``genotype`` (channels, layers, dataset,
+    params), or None for a genotype that did not come from ``tndnas search``."""
+    target = genotype.metadata.get("target")
+    if not isinstance(target, dict):
+        return None
+    if not all(isinstance(target.get(k), int) for k in ("channels", "layers")):
+        return None
+    return target
+
+
+def size_note(
+    target: dict[str, Any],
+    channels: int,
+    layers: int,
+    params: int,
+    dataset: str,
+    params_at: Callable[[int, int], int],
+) -> tuple[str | None, dict[str, Any]]:
+    """The warning (None when the sizes agree) and the summary's record of the searched size.
+
+    ``params``: the trained network's parameters (no auxiliary head); ``params_at(C, L)``
+    counts them at another size on the training's data set (used when the search costed its
+    network on another data set, whose class count changes the classifier)."""
+    same_data = target.get("dataset") == dataset and isinstance(target.get("params"), int)
+    tc, tl = target["channels"], target["layers"]
+    target_params = target["params"] if same_data else params_at(tc, tl)
+    record = {"channels": tc, "layers": tl, "params": target_params,
+              "params_ratio": params / target_params if target_params else None}  # fmt: skip
+    if (tc, tl) == (channels, layers):
+        return None, record
+    change = 100.0 * (params - target_params) / target_params if target_params else 0.0
+    note = (
+        f"this trains {channels} channels x {layers} cells ({params:,} params), but the "
+        f"search's reward measured {tc} x {tl} ({target_params:,} params on {dataset}): "
+        f"{change:+.0f} % parameters; --channels {tc} --layers {tl} trains the network the "
+        "search costed."
+    )
+    return note, record
