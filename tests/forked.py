@@ -1,10 +1,12 @@
-"""``tndnas`` commands in forked copies of the test process: a process of its own (it can be
-killed, it can be one rank of a group) without the seconds a fresh interpreter spends importing
-torch.  The child runs :func:`tndnas.cli.main` and exits with its status.
+"""``tndnas`` commands in child processes of their own (they can be killed, they can be ranks
+of a group) without the seconds a fresh interpreter spends importing torch.  The child runs
+:func:`tndnas.cli.main` and exits with its status.
 
-A fork of a process whose torch ran on several threads hangs in its first parallel region (the
-OpenMP pool does not survive a fork), so such a process starts fresh interpreters instead
-(``pytest`` without ``-n``; the suite's workers run one thread each)."""
+Children come from a fork server (``multiprocessing``'s ``forkserver``) that has imported
+tndnas once: a single-threaded process, so every fork is safe.  Forking the test process
+itself is not: a pytest-xdist worker runs threads of its own (execnet's), and a fork copies
+the locks those threads hold, which hung a child now and then; a process whose torch ran on
+several threads would hang in its first parallel region too."""
 
 from __future__ import annotations
 
@@ -37,12 +39,21 @@ def _run(argv: list[str], env: dict[str, str], log: str | None) -> None:
     os._exit(code)
 
 
+_CONTEXT = None
+
+
+def _context():
+    """The fork server's context, its server started (importing tndnas) on first use."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(["tndnas.cli", "tests.forked"])
+    return _CONTEXT
+
+
 def start(argv: list[str], env: dict[str, str] | None = None, log: Path | None = None):
     """A started child running ``tndnas <argv>`` with ``env`` added to its environment."""
-    import torch
-
-    method = "fork" if torch.get_num_threads() == 1 else "spawn"
-    proc = multiprocessing.get_context(method).Process(
+    proc = _context().Process(
         target=_run, args=(argv, env or {}, None if log is None else str(log))
     )
     proc.start()
