@@ -54,7 +54,15 @@ def files(tmp_path_factory) -> dict[str, str]:
     (d / "trainrun").mkdir()
     (d / "trainrun" / "run.json").write_text(json.dumps({"command": "train", "status": "finished"}))
     (d / "trainrun" / "metrics.jsonl").write_text('{"kind": "train", "epoch": 0}\n')
-    names = ("trainrun", "abc.csv", "bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt",
+    import itertools
+
+    from tndnas.spaces.nb201.genotype import NB201_OPS
+
+    cells = ["|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(*ops)
+             for ops in itertools.product(NB201_OPS, repeat=6)]  # fmt: skip
+    (d / "full.csv").write_text("CIFAR10TestAccuracy200Epochs,ArchitectureString\n" + "".join(
+        f"{50 + i % 47},{c}\n" for i, c in enumerate(cells)))  # fmt: skip
+    names = ("full.csv", "trainrun", "abc.csv", "bin.dat", "empty.json", "trunc.json", "bad.yaml", "folder", "afile.txt", "w.pt",
              "steps.json", "newer.json")  # fmt: skip
     return {name.split(".")[0]: str(d / name) for name in names}
 
@@ -137,6 +145,33 @@ ROWS = [
     ("info-genotype-newer-format", ["info", "{newer}"], "is not one this tndnas reads", None),
     ("bench-tabular-queries-overflow", ["bench-tabular", "--table", "{empty}", "--queries", "9" * 23], "at most 1000000", None),
     ("bench-tabular-missing-table", ["bench-tabular", "--table", "{out}.csv"], "does not exist", None),
+    # values accepted at the start that would fail at the end: checked before the first step
+    ("search-width-overflow", [*SEARCH, "--set", "space.channels=100000", "--dry-run"], "channels must be at most 4096", None),
+    ("search-target-width-overflow", [*SEARCH, "--set", "target.channels=5000", "--dry-run"], "channels must be at most 4096", None),
+    ("train-width-overflow", [*TRAIN, "--channels", "100000", "--out", "{out}"], "channels must be at most 4096", None),
+    ("train-depth-overflow", [*TRAIN, "--layers", "5000", "--out", "{out}"], "layers must be at most 1000", None),
+    ("train-width-beyond-memory", [*TRAIN, "--channels", "4000", "--layers", "20", "--out", "{out}"], "for its weights, gradients and momentum alone", [*TRAIN, "--out", "{out}"]),
+    ("train-widths-text", [*TRAIN, "--widths", "4,x", "--out", "{out}"], "--widths='4,x' is not", None),
+    ("train-widths-twice", [*TRAIN, "--widths", "4,4", "--out", "{out}"], "names a width twice", None),
+    ("train-widths-with-channels", [*TRAIN, "--widths", "4,8", "--channels", "4", "--out", "{out}"], "takes no --channels", None),
+    # devices the docs list that this build of torch cannot use
+    ("search-device-mps", [*SEARCH, "--device", "mps", "--dry-run"], "cannot be used by this build of torch", [*SEARCH, "--device", "cpu", "--dry-run"]),
+    ("search-device-unknown", [*SEARCH, "--device", "gpu", "--dry-run"], "device='gpu' is invalid", None),
+    ("train-device-mps", [*TRAIN, "--device", "mps", "--out", "{out}"], "cannot be used by this build of torch", None),
+    ("latency-device-mps", [*TABLE, "--device", "mps", "--out", "{out}.json"], "cannot be used by this build of torch", None),
+    # success reported for nothing
+    ("search-no-alpha-update", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 1, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2}]", "--dry-run"], "makes no alpha update", None),
+    ("search-no-alpha-update-before-drops", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 2, pretrain_epochs: 2, drop_normal: 4, drop_reduce: 2}, {layers: 3, epochs: 1, pretrain_epochs: 0}]", "--dry-run"], "its drops would follow the initial alpha", None),
+    ("latency-calibrate-1", [*TABLE, "--calibrate", "1", "--out", "{out}.json"], "--calibrate=1 fits a scale and an offset", None),
+    ("latency-check-2", [*TABLE, "--check", "2", "--out", "{out}.json"], "--check=2 cannot give a share", None),
+    ("bench-tabular-queries-above-table", ["bench-tabular", "--table", "{full}", "--queries", "100,20000", "--seeds", "1"], "more than the 15,625 cells the table holds", None),
+    # output paths and formats, checked before the work starts
+    ("bench-tabular-plot-format", ["bench-tabular", "--table", "{full}", "--queries", "10", "--seeds", "1", "--plot", "{out}.xyz"], "not a figure format matplotlib writes", ["bench-tabular", "--table", "{full}", "--queries", "10", "--seeds", "1", "--cost", "params", "--plot", "{out}.png"]),
+    ("bench-tabular-json-under-a-file", ["bench-tabular", "--table", "{full}", "--queries", "10", "--seeds", "1", "--json", "{afile}/r.json"], "cannot be written", None),
+    # advice that works: addresses checked before anything starts
+    ("sweep-ray-address-malformed", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "not a host", "--out", "{out}"], "is not an address", None),
+    ("sweep-ray-address-unreachable", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "127.0.0.1:1", "--out", "{out}"], "nothing answers at --ray-address 127.0.0.1:1", None),
+    ("sweep-ray-address-without-ray", ["sweep", "--preset", "quick", "--betas", "-0.1", "--ray-address", "auto", "--out", "{out}"], "--ray-address is for --backend ray", None),
 ]
 # fmt: on
 

@@ -182,7 +182,9 @@ def test_cifar100_folder_and_tar(tmp_path: Path) -> None:
 def test_cifar_missing_files(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"CIFAR-10 not found under .*cifar-10-python\.tar\.gz"):
         load_dataset("cifar10", tmp_path)
-    with pytest.raises(DatasetError, match=r"cifar-100-python\.tar\.gz.*--download"):
+    with pytest.raises(
+        DatasetError, match=r"cifar-100-python\.tar\.gz.*--set dataset\.download=true"
+    ):
         load_dataset("cifar100", tmp_path)
     with pytest.raises(DatasetError, match="--data-dir"):
         load_dataset("cifar10")

@@ -500,3 +500,54 @@ def test_a_terminated_training_records_it(tmp_path):
     ]
     info = json.loads((run / "run.json").read_text())
     assert info["status"] == "interrupted" and info["failure"] == "stopped by SIGTERM"
+
+
+def test_a_signal_during_a_whole_file_write_stops_the_run_after_the_write(tmp_path):
+    from tndnas.atomic_write import atomic_file
+    from tndnas.signals import Terminated, signals_as_interrupts
+
+    path = tmp_path / "checkpoint.bin"
+    with pytest.raises(Terminated, match="stopped by SIGTERM"), signals_as_interrupts():
+        with atomic_file(path, "wb") as f:
+            f.write(b"first half ")
+            os.kill(os.getpid(), signal.SIGTERM)  # delivered here, held until the file is whole
+            f.write(b"second half")
+        raise AssertionError("the signal was not raised when the write ended")
+    assert path.read_bytes() == b"first half second half"
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.bin"]  # no temporary file left
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are put back
+
+
+@pytest.mark.xdist_group("tiny_run")  # reads the shared tiny search
+def test_a_resume_writes_again_what_the_run_holds_and_names_what_is_lost(
+    tiny_run, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)  # its last checkpoint: after its last stage
+    for name in ("summary.json", "genotype.json", "config.yaml", "run.json"):
+        (run / name).unlink()
+    shutil.rmtree(run / "alpha")
+    records = (run / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (run / "metrics.jsonl").write_text("".join(records[:2]))
+    resume = ["search", "--resume", str(run), "--no-progress", "--no-plots"]
+    assert main(resume) == 0
+    warned = [w for w in capsys.readouterr().err.splitlines() if w.startswith("tndnas: warning:")]
+    assert warned[:2] == [
+        "tndnas: warning: config.yaml was missing; written again from checkpoint.pt",
+        "tndnas: warning: run.json was missing; written again (the run's start environment is lost)",
+    ]
+    assert f"holds 2 of the {len(records)} records the checkpoint counted" in warned[2]
+    assert (
+        "alpha was missing: the alpha records of the epochs before the checkpoint are lost"
+        in warned[3]
+    )
+    assert load_search_config(config_file=run / "config.yaml") == load_search_config(
+        config_file=tiny_run / "config.yaml"
+    )
+    assert (run / "genotype.json").read_text() == (tiny_run / "genotype.json").read_text()
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    # a finished run's deleted genotype.json: written again from its summary, not just named
+    (run / "genotype.json").unlink()
+    assert main(resume) == 0
+    assert "genotype.json was missing; written again from summary.json" in capsys.readouterr().err
+    assert (run / "genotype.json").read_text() == (tiny_run / "genotype.json").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -453,3 +454,22 @@ def test_one_cell_at_several_widths_is_a_family(tmp_path, capsys):
                        (["--widths", "4,4"], "names a width twice"),
                        (["--channels", "4"], "takes no --channels")):  # fmt: skip
         assert words in _one_line_error(capsys, [*argv, *bad])
+
+
+def test_a_train_resume_writes_again_what_its_checkpoint_holds(trained, tmp_path, capsys):
+    out, summary = trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    for name in ("config.yaml", "genotype.json", "run.json", "summary.json"):
+        (run / name).unlink()
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    warned = [w for w in capsys.readouterr().err.splitlines() if "warning" in w]
+    assert warned == [
+        "tndnas: warning: config.yaml was missing; written again from checkpoint.pt",
+        "tndnas: warning: genotype.json was missing; written again from checkpoint.pt",
+        "tndnas: warning: run.json was missing; written again (the run's start environment is lost)",
+    ]
+    assert read_train_run(run) == read_train_run(out)
+    again = json.loads((run / "summary.json").read_text())
+    assert (again["test_error"], again["params"]) == (summary["test_error"], summary["params"])
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"

@@ -65,6 +65,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` says that memory ran out (a tensor too large for the device or the host)."""
+    text = str(err).lower()
+    return isinstance(err, MemoryError) or any(
+        w in text for w in ("out of memory", "can't allocate memory", "cannot allocate memory")
+    )
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Command-line mistakes in one line (no usage block), pointing at the command's --help."""
 
@@ -111,7 +119,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def _run(args: argparse.Namespace) -> int:
     from .runtime.distributed import PeerLostError, leave_now
-    from .runtime.signals import Terminated, signals_as_interrupts
+    from .signals import Terminated, signals_as_interrupts
 
     try:
         # plug-ins: the environment's, --plugin's, and those recorded by the runs the command reads
@@ -137,6 +145,15 @@ def _run(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return 141  # as a process killed by SIGPIPE
+    except (MemoryError, RuntimeError) as err:  # torch.OutOfMemoryError is a RuntimeError
+        from .runtime.records import first_line
+
+        if not _out_of_memory(err):
+            raise
+        print(f"tndnas: error: out of memory ({first_line(err)[:160]}); use a smaller width "
+              "(channels), depth (layers) or batch, or a device with more memory.",
+              file=sys.stderr)  # fmt: skip
+        return 2
     except OSError as err:  # a path that is not a folder, not writable, a full disk ...
         where = f"{err.filename}: " if err.filename else ""
         print(f"tndnas: error: {where}{err.strerror or err}; choose a path you can read or "

@@ -60,12 +60,17 @@ def _ints(text: str, flag: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..runtime.records import check_figure_path, check_writable
     from ..sweep import parse_floats
     from ..tabular.benchmark import format_results, run_benchmark
     from ..tabular.plot import plot_benchmark
     from ..tabular.space import load_tabular_space
 
     budgets = _ints(args.queries, "--queries")
+    if args.json:  # before the benchmark runs, not after
+        check_writable(args.json, "--json")
+    if args.plot:
+        check_figure_path(args.plot, "--plot")
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} is invalid; use an integer >= 1")
     if args.acc_noise is not None and args.acc_noise < 1:
@@ -73,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
     betas = parse_floats(args.betas, "--betas")
     cfg = load_search_config(preset=args.preset, overrides=args.overrides)
     space = load_tabular_space(args.table, args.objective, args.costs, args.arch_column)
+    cells = len(space.accuracy)
+    if max(budgets) > cells:  # a budget of distinct cells no method could spend
+        raise ConfigError(
+            f"--queries {args.queries}: {max(budgets):,} is more than the {cells:,} cells the "
+            f"table holds, so no method could spend it; use budgets of at most {cells:,}."
+        )
     res = run_benchmark(space, cfg, budgets, args.seeds, args.costs, betas, args.acc_noise)
     res.update({"table": str(args.table), "preset": args.preset, "overrides": args.overrides})
     print(format_results(res))

@@ -67,6 +67,17 @@ def _check_arguments(args: argparse.Namespace) -> None:
                              ("--calibrate", args.calibrate, 0)):  # fmt: skip
         if value is not None and value < low:
             raise ConfigError(f"{flag}={value} is invalid; use an integer >= {low}.")
+    if args.calibrate in (1, 2):  # a scale and an offset fit 1 or 2 networks exactly
+        raise ConfigError(
+            f"--calibrate={args.calibrate} fits a scale and an offset to {args.calibrate} "
+            "network(s), which they match exactly whatever the table is worth; use 3 or more "
+            "(default 10), or 0 for no calibration."
+        )
+    if args.check in (1, 2):
+        raise ConfigError(
+            f"--check={args.check} cannot give a share or a rank correlation that means "
+            "anything; check 3 or more networks (e.g. 100), or 0 for no check."
+        )
     for flag, value in (("--min-time", args.min_time), ("--check-time", args.check_time)):
         if not value > 0:
             raise ConfigError(f"{flag}={value} is invalid; use a positive number of seconds.")
@@ -146,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
         cal = table.calibration
         sign = "-" if cal["offset_ms"] < 0 else "+"
         print(f"calibrated on {args.calibrate} networks timed whole: latency = {cal['scale']:.3f} x "
-              f"sum of pieces {sign} {abs(cal['offset_ms']):.3f} ms ({cal['fit_within_10pct']:.0%} of them "
-              "within 10 %)", flush=True)  # fmt: skip
+              f"sum of pieces {sign} {abs(cal['offset_ms']):.3f} ms (in-sample fit: {cal['fit_within_10pct']:.0%} "
+              "of them within 10 %; the check below is on other networks)", flush=True)  # fmt: skip
     if c is not None:  # other networks than the calibration's (another seed)
         table.info["check"] = c
         pred = [net["predicted_ms"] for net in c["networks"]]

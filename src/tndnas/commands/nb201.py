@@ -45,7 +45,8 @@ def lookup(genotype_spec: str, table_path: str, arch_column: str = "Architecture
     cost = Nb201CostTable(PUBLISHED_CIFAR10).cost(geno)
     return {
         "cell": geno.cell_string(),
-        "index": table.row(geno.ops),
+        "index": table.benchmark_index(geno.ops),  # None: the table cannot tell it
+        "row": table.row(geno.ops) + 2,  # the line of the CSV file (its header is line 1)
         "cells_in_table": len(table.index),
         "accuracy": {c: v[table.row(geno.ops)] for c, v in table.columns.items()},
         "rank": {c: table.rank(c, geno.ops) for c in table.columns},
@@ -62,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(res, indent=1))
         return 0
     print(f"cell:  {res['cell']}")
-    print(f"index: {res['index']} of {res['cells_in_table']} ({args.table})")
+    if res["index"] is None:
+        print(f"index: unknown: the rows of {args.table} are not in benchmark order and it has "
+              f"no index column (the cell is on line {res['row']} of the file)")  # fmt: skip
+    else:
+        print(f"index: {res['index']} of {res['cells_in_table']} ({args.table})")
     width = max(len(c) for c in res["accuracy"])
     for c, v in res["accuracy"].items():
         print(f"  {c:<{width}}  {v:8.3f}   rank {res['rank'][c]:>5} of {res['cells_in_table']}"

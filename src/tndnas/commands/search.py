@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         from ..search.run_dir import RunDir
 
+        RunDir(run_dir).repair()  # files the run's other files hold, written again
         RunDir(run_dir).check_resumable()  # one sentence for a folder that holds no run
         cfg = load_search_config(config_file=SearchRunFiles(run_dir).config)
         summary = _search(cfg, run_dir, resume=True, progress=progress, plots=not args.no_plots,

@@ -67,6 +67,7 @@ _OPTIONS = (
 def run(args: argparse.Namespace) -> int:
     from ..spaces import load_genotype
     from ..train.evaluate import read_train_run, train_network
+    from ..train.run_dir import repair_train_run
 
     progress = False if args.no_progress else None
     if args.widths is not None:
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 f"drop {', '.join(given)}."
             )
         run_dir = Path(args.resume)
+        repair_train_run(run_dir)  # files the checkpoint holds, written again
         cfg, genotype = read_train_run(run_dir)
     else:
         if args.genotype is None:

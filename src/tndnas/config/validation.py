@@ -165,6 +165,15 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         )
         _positive_int(st.drop_normal, f"{key}.drop_normal", 0)
         _positive_int(st.drop_reduce, f"{key}.drop_reduce", 0)
+        drops = st.drop_normal or st.drop_reduce or k == len(cfg.stages) - 1
+        _check(
+            st.pretrain_epochs < st.epochs or not drops,
+            f"{key}.pretrain_epochs={st.pretrain_epochs} equals {key}.epochs={st.epochs}, so "
+            "the stage makes no alpha update and its "
+            + ("genotype" if k == len(cfg.stages) - 1 else "drops")
+            + " would follow the initial alpha, a random choice; set pretrain_epochs below "
+            "epochs",
+        )
         _in_unit(st.skip_dropout, f"{key}.skip_dropout")
         _check_cost_terms(st.costs, f"{key}.costs")
     _check(

@@ -137,7 +137,7 @@ def _read_cifar_objects(layout: _CifarLayout, folder: Path | None, archive: Path
     except Exception as e:  # tarfile, gzip and zlib errors all mean a bad archive
         raise DatasetError(
             f"cannot read {archive} ({e}): the archive is corrupt; delete it and put a good copy "
-            "there, or pass --download when online."
+            "there, or add --set dataset.download=true when online."
         ) from e
     missing = [n for n in layout.files if n not in objects]
     if missing:
@@ -172,12 +172,12 @@ def _locate_cifar(
         missing = [n for n in layout.files if not (partial / n).is_file()]
         raise DatasetError(
             f"{layout.title} folder {partial} lacks {', '.join(missing)}: put the complete "
-            f"{layout.folder}/ folder (or {layout.archive}) under {data_dir}, or pass --download "
-            "when online."
+            f"{layout.folder}/ folder (or {layout.archive}) under {data_dir}, or add "
+            "--set dataset.download=true when online."
         )
     raise DatasetError(
         f"{layout.title} not found under {data_dir}: put {layout.archive} (or its extracted "
-        f"{layout.folder}/ folder) there, or pass --download when online."
+        f"{layout.folder}/ folder) there, or add --set dataset.download=true when online."
     )
 
 

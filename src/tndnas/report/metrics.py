@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,9 @@ class MetricsLog:
                 n += chunk.count(b"\n")
         return n
 
-    def truncate_to(self, n_lines: int) -> None:
-        """Keep the first ``n_lines`` complete lines (all of them if there are fewer).
+    def truncate_to(self, n_lines: int) -> int:
+        """Keep the first ``n_lines`` complete lines (all of them if there are fewer); returns
+        how many were kept.
 
         Any partial final line is dropped too.  The file is replaced atomically (a temporary
         file in the same directory, then ``os.replace``).
@@ -95,6 +97,16 @@ class MetricsLog:
                     kept.append(raw)
         self._atomic_write(b"".join(kept))
         self._tail_checked = True
+        return len(kept)
+
+    def resume_at(self, n_lines: int) -> None:
+        """:meth:`truncate_to` for a resume at a checkpoint that counted ``n_lines`` records;
+        fewer in the file (deleted or cut short) is said in one warning: they are lost."""
+        kept = self.truncate_to(n_lines)
+        if kept < n_lines:
+            print(f"tndnas: warning: {self.path} holds {kept} of the {n_lines} records the "
+                  "checkpoint counted (deleted or cut short): those are lost, so the plots and "
+                  "the summary will lack them; the run goes on.", file=sys.stderr)  # fmt: skip
 
     def _drop_partial_tail(self) -> None:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -119,7 +131,10 @@ class NoLog:
     def count(self) -> int:
         return 0
 
-    def truncate_to(self, n_lines: int) -> None:
+    def truncate_to(self, n_lines: int) -> int:
+        return n_lines
+
+    def resume_at(self, n_lines: int) -> None:
         pass
 
 

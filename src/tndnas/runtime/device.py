@@ -13,13 +13,38 @@ from ..config import ConfigError
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device ``name`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ...) names, once
+    this build of torch on this machine is known to run a tensor on it; one sentence
+    (:class:`ConfigError`) naming what can be used otherwise."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
         raise ConfigError(
-            f"device '{name}' was asked for but CUDA is not available here; use --device cpu or auto."
-        )
+            f"device '{name}' is not a device name; use auto, cpu, cuda or cuda:N (or another "
+            "device type this build of torch supports, such as mps)."
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"device '{name}' was asked for but CUDA is not available here; use --device cpu or auto."
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(
+                f"device '{name}' does not exist: this machine has {count} CUDA device(s), "
+                f"cuda:0 to cuda:{count - 1}."
+            )
+    if dev.type not in ("cpu", "cuda"):  # mps, xpu, ...: does this build run a tensor there?
+        try:
+            torch.empty(1, device=dev)
+        except (RuntimeError, AssertionError) as err:
+            why = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+            raise ConfigError(
+                f"device '{name}' cannot be used by this build of torch here ({why}); use "
+                "--device cpu or auto."
+            ) from None
     return dev
 
 

@@ -129,3 +129,18 @@ def check_writable(path: str | os.PathLike, flag: str) -> None:
             f"{flag} {path} cannot be written ({err.strerror or err}); choose a folder you "
             "can write."
         ) from None
+
+
+def check_figure_path(path: str | os.PathLike, flag: str) -> None:
+    """Before long work: refuse a figure file ``path`` (given as ``flag``) whose format the
+    plotting library cannot write, or that could not be written."""
+    from matplotlib.figure import Figure
+
+    kinds = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in kinds:
+        raise RunDirError(
+            f"{flag} {path}: '{suffix or '(no suffix)'}' is not a figure format matplotlib "
+            f"writes; end the name with one of {', '.join('.' + k for k in sorted(kinds))}."
+        )
+    check_writable(path, flag)

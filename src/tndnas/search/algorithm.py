@@ -246,7 +246,7 @@ class Search:
                 self.check_memory(p["stage"], p["candidates"], resume=True)
             prog, s = self._restore(state)
             log = self._log()
-            log.truncate_to(prog.metrics_lines)
+            log.resume_at(prog.metrics_lines)
         else:
             memory = self.check_memory(0, self.initial_candidates)  # before anything is written
             self.world.run_on_main(
@@ -255,7 +255,12 @@ class Search:
             prog, s = Progress(candidates=self.initial_candidates), None
             log = self._log()
         if self.world.main:
+            lost = resume and (prog.stage or prog.epoch) and not self.rundir.alpha_dir.is_dir()
             self.rundir.alpha_dir.mkdir(exist_ok=True)
+            if lost:
+                print(f"tndnas: warning: {self.rundir.alpha_dir} was missing: the alpha records "
+                      "of the epochs before the checkpoint are lost (the alpha plots start at "
+                      "this resume); the run goes on.", file=sys.stderr)  # fmt: skip
 
         while prog.stage < len(cfg.stages):
             k, st = prog.stage, cfg.stages[prog.stage]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 
 from ..config.changes import check_config_unchanged
 from ..run_files import SearchRunFiles
 from ..runtime.checkpoint import require_keys
 from ..runtime.lock import LOCK_NAME
-from ..runtime.records import RunDirError, read_run_info
+from ..atomic_write import write_text_atomic
+from ..runtime.records import RunDirError, read_run_info, write_json_atomic
 
 __all__ = ["CHECKPOINT_VERSION", "RunDir", "RunDirError"]
 
@@ -31,6 +34,48 @@ class RunDir(SearchRunFiles):
             )
         self.root.mkdir(parents=True, exist_ok=True)
         self.alpha_dir.mkdir(exist_ok=True)
+
+    def repair(self) -> list[str]:
+        """Before a resume: write again what the run's other files hold -- ``config.yaml`` and
+        ``run.json`` from the checkpoint, a finished run's ``genotype.json`` from its
+        ``summary.json`` -- and return one warning per file written again."""
+        said = []
+        if self.root.is_dir() and not self.config.exists() and self.checkpoint.exists():
+            import yaml
+
+            from ..runtime.checkpoint import load_checkpoint
+
+            state = load_checkpoint(self.checkpoint, "cpu")  # checksummed: a sound copy
+            started = state.get("config")
+            if isinstance(started, dict):
+                text = yaml.safe_dump(started, sort_keys=False, default_flow_style=None)
+                write_text_atomic(self.config, "# tndnas search configuration (complete, as "
+                                  "resolved; written again from checkpoint.pt)\n" + text)  # fmt: skip
+                said.append("config.yaml was missing; written again from checkpoint.pt")
+        if self.config.exists() and not self.run_info.exists():
+            from ..config import config_to_dict, load_search_config
+
+            cfg = load_search_config(config_file=self.config)
+            write_json_atomic(self.run_info, {"status": "running", "seed": cfg.seed,
+                                              "config": config_to_dict(cfg),
+                                              "rebuilt": "written again on --resume; the "
+                                              "environment of the run's start is lost"})  # fmt: skip
+            said.append("run.json was missing; written again (the run's start environment is lost)")
+        if self.summary.exists() and not self.genotype.exists():
+            try:
+                genotype = json.loads(self.summary.read_text())["genotype"]
+            except (OSError, ValueError, KeyError, TypeError):
+                genotype = None
+            if isinstance(genotype, dict):
+                from ..spaces import genotype_from_dict
+
+                genotype_from_dict(genotype, f"{self.summary} genotype").to_json(self.genotype)
+                said.append("genotype.json was missing; written again from summary.json")
+        from ..runtime.distributed import is_main_process
+
+        for line in said if is_main_process() else ():  # every rank repairs, rank 0 speaks
+            print(f"tndnas: warning: {line}", file=sys.stderr)
+        return said
 
     def check_resumable(self) -> None:
         # what a run stopped before its config.yaml leaves: its folder, its alpha folder, its lock

@@ -95,6 +95,8 @@ class Genotype:
             "normal": [list(e) for e in self.normal],
             "reduce": [list(e) for e in self.reduce],
         }
+        if self.steps != STEPS:  # written when it is not the DARTS cell's 4
+            d["steps"] = self.steps
         if self.space != "darts":
             d["space"] = self.space
         if self.metadata:
@@ -108,6 +110,8 @@ class Genotype:
         for ct in CELL_TYPES:
             rows = ",\n  ".join(json.dumps(e) for e in d[ct])
             parts.append(f' "{ct}": [\n  {rows}\n ]')
+        if "steps" in d:
+            parts.append(f' "steps": {d["steps"]}')
         if "space" in d:
             parts.append(f' "space": {json.dumps(d["space"])}')
         if "metadata" in d:

@@ -13,6 +13,11 @@ class MacroError(ValueError):
     """A width, depth or shape that no network can have."""
 
 
+#: the largest value of each size that a network may have (far beyond any real use)
+_LARGEST = {"channels": 4096, "layers": 1000, "image_size": 4096, "in_channels": 1024,
+            "num_classes": 1_000_000, "stem_multiplier": 64, "steps": 64}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Macro:
     """Width, depth and input/output shape of a cell network.
@@ -42,6 +47,13 @@ class Macro:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise MacroError(f"{name} must be a positive integer, got {v!r}; use 1 or more.")
+        for name, top in _LARGEST.items():
+            v = getattr(self, name)
+            if v > top:
+                raise MacroError(
+                    f"{name} must be at most {top}, got {v:,}; no network that size fits in the "
+                    "memory of any device tndnas runs on."
+                )
         if self.layers < 3:
             raise MacroError(
                 f"layers must be at least 3 (two of them are reduction cells), got {self.layers}; use 3 or more."

@@ -13,6 +13,8 @@ after training); :func:`run_sweep` is the entry point.
 from __future__ import annotations
 
 import json
+import re
+import socket
 from typing import TYPE_CHECKING
 
 from ..atomic_write import write_text_atomic
@@ -132,6 +134,30 @@ def _write_plan(
     write_text_atomic(SweepFiles(spec.out).plan, json.dumps(record, indent=1) + "\n")
 
 
+_RAY_ADDRESS = re.compile(r"^(ray://)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):\d{1,5}$")
+
+
+def check_ray_address(address: str | None) -> None:
+    """Refuse, before anything starts, a ``--ray-address`` that is not ``auto``, ``local``,
+    ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    if address is None or address in ("auto", "local"):
+        return
+    if not _RAY_ADDRESS.match(address):
+        raise ConfigError(
+            f"--ray-address {address!r} is not an address; use auto (the cluster `ray start` "
+            "began on this node) or HOST:PORT of the head node (e.g. 10.0.0.5:6379)."
+        )
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:  # Ray itself would retry an address where nothing listens for minutes
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"nothing answers at --ray-address {address} ({getattr(err, 'strerror', None) or err}); "
+            "start the cluster there (`ray start --head --port PORT`) or give its head node's "
+            "HOST:PORT, then run the same command again."
+        ) from None
+
+
 def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
     """Plan, run and collect a sweep; returns 0, or 1 when any job failed.
 
@@ -150,6 +176,9 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
             raise ConfigError("--jobs is for --backend local; Ray runs as many jobs as the cluster has --cpus-per-job/--gpus-per-job for.")  # fmt: skip
         if spec.cpus_per_job <= 0 or spec.gpus_per_job < 0:
             raise ConfigError("--cpus-per-job must be > 0 and --gpus-per-job >= 0.")  # fmt: skip
+        check_ray_address(spec.ray_address)
+    elif spec.ray_address is not None:
+        raise ConfigError("--ray-address is for --backend ray; add --backend ray, or drop it.")
     jobs = plan_jobs(spec)
     if spec.jobs is not None and not 1 <= spec.jobs <= 1024:
         raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer from 1 to 1024")

@@ -58,10 +58,19 @@ def run_on_ray(spec: SweepSpec, jobs: Sequence[Job], train_cmd: TrainCommand) ->
     """Run ``jobs`` as Ray tasks; returns the failures (job name -> Failure) after retries."""
     ray = _ray()
     if not ray.is_initialized():  # a test, or a script, may have started Ray itself
-        ray.init(
-            address=spec.ray_address, include_dashboard=False, log_to_driver=False,
-            logging_level="WARNING",
-        )  # fmt: skip
+        try:
+            ray.init(
+                address=spec.ray_address, include_dashboard=False, log_to_driver=False,
+                logging_level="WARNING",
+            )  # fmt: skip
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as err:
+            where = "a local Ray instance" if spec.ray_address is None else spec.ray_address
+            raise ConfigError(
+                f"could not start or join the Ray cluster at {where} "
+                f"({str(err).strip().splitlines()[0][:140] if str(err).strip() else type(err).__name__}); "
+                "check that `ray start --head` runs there and that this machine reaches it, "
+                "then run the same command again."
+            ) from None
     task = ray.remote(
         num_cpus=spec.cpus_per_job,
         num_gpus=spec.gpus_per_job,

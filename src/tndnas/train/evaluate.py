@@ -37,6 +37,7 @@ from ..report.metrics import MetricsLog, NoLog, read_metrics
 from ..runtime import (
     CheckpointError,
     RunDirError,
+    available_memory_bytes,
     check_resume_device,
     environment,
     load_checkpoint,
@@ -109,6 +110,7 @@ class TrainRun:
         except ValueError as err:
             raise ConfigError(f"cannot build the network: {err}") from None
         self.normalization = {"mean": list(data.mean), "std": list(data.std)}
+        self._check_fits()
         torch.manual_seed(cfg.seed)  # weight init
         network = space_of(self.genotype).network(
             self.genotype, self.macro, auxiliary=cfg.auxiliary
@@ -134,6 +136,23 @@ class TrainRun:
             augment=None, generator=gen_eval, shuffle=False, drop_last=False,
         )  # fmt: skip
         torch.manual_seed(_seed(cfg.seed, 3))  # drop-path masks
+
+    def _check_fits(self) -> None:
+        """Refuse, before allocating it, a network whose weights, gradients and momentum alone
+        exceed the device's free memory (counted on the meta device, for free)."""
+        try:
+            with torch.device("meta"):
+                net = space_of(self.genotype).network(self.genotype, self.macro, auxiliary=False)
+        except Exception:  # a plug-in space whose network cannot be built without memory
+            return
+        need = 3 * 4 * count_parameters(net)
+        free = available_memory_bytes(self.device)
+        if free is not None and need > free:
+            raise ConfigError(
+                f"the network of {self.cfg.channels} channels x {self.cfg.layers} cells needs "
+                f"{need / 2**30:.1f} GiB for its weights, gradients and momentum alone, more "
+                f"than {self.device} has free ({free / 2**30:.1f} GiB); lower channels or layers."
+            )
 
     def _compare_with_target(self, network: torch.nn.Module, data: ImageDataset) -> None:
         """Warn (rank 0) when the trained size is not the one the search's reward measured."""
@@ -242,7 +261,7 @@ class TrainRun:
         if ckpt is not None:
             state = self._restore(ckpt)
         log = MetricsLog(f.metrics) if self.world.main else NoLog()
-        log.truncate_to(state["metrics_lines"])
+        log.resume_at(state["metrics_lines"])
         if self.cuda:
             torch.backends.cudnn.benchmark = True
             torch.cuda.reset_peak_memory_stats(self.device)

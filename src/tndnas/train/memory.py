@@ -115,9 +115,27 @@ def probe_supernet(
         return _probe(candidates, macro, amp)
 
 
+def _check_probe_fits(candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro) -> None:
+    """Refuse, before allocating it, a supernet whose weights alone would not fit in this
+    machine's memory (the probe builds it on the CPU): counted on the meta device, for free."""
+    from ..config import ConfigError
+    from ..runtime import available_memory_bytes
+
+    with torch.device("meta"):
+        weights = sum(p.numel() * 4 for p in Supernet(candidates, macro).parameters())
+    free = available_memory_bytes(torch.device("cpu"))
+    if free is not None and 2 * weights > free:  # the probe's weights and their gradients
+        raise ConfigError(
+            f"a supernet of {macro.layers} cells at {macro.channels} channels has "
+            f"{weights / 2**30:.1f} GiB of weights, more than this machine can hold to measure "
+            f"it ({free / 2**30:.1f} GiB free); lower space.channels or the stages' layers."
+        )
+
+
 def _probe(
     candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
 ) -> MemoryProbe:
+    _check_probe_fits(candidates, macro)
     net = Supernet(candidates, macro).train()
     param_storages = {p.untyped_storage().data_ptr() for p in net.parameters()}
     x = torch.randn(PROBE_BATCH, macro.in_channels, macro.image_size, macro.image_size)

@@ -15,7 +15,14 @@ from ..space.genotype import Genotype
 from ..spaces import genotype_from_dict, load_genotype
 from .weights import genotype_difference
 
-__all__ = ["CHECKPOINT_VERSION", "RUN_KIND", "TrainFiles", "check_train_resume", "read_train_run"]
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "RUN_KIND",
+    "TrainFiles",
+    "check_train_resume",
+    "read_train_run",
+    "repair_train_run",
+]
 
 CHECKPOINT_VERSION = 1  # the format of a train checkpoint this code writes and reads
 #: what a train checkpoint holds besides its random states
@@ -25,6 +32,47 @@ CHECKPOINT_KEYS = ("epoch", "best_acc", "best_epoch", "seconds", "metrics_lines"
 RUN_KIND = "train"  # run.json "command": tells a train run directory from a search one
 
 TrainFiles = TrainRunFiles  # the paths inside a train run directory
+
+
+def repair_train_run(run_dir: str | os.PathLike) -> list[str]:
+    """Before a resume: write again ``config.yaml``, ``genotype.json`` and ``run.json`` from the
+    checkpoint when they are missing; one warning per file written again (rank 0 prints)."""
+    import sys
+
+    import yaml
+
+    from ..atomic_write import write_text_atomic
+    from ..runtime.checkpoint import load_checkpoint
+    from ..runtime.distributed import is_main_process
+    from ..runtime.records import write_json_atomic
+
+    f = TrainFiles(Path(run_dir))
+    missing = [p for p in (f.config, f.genotype, f.run_info) if not p.exists()]
+    if not missing or not f.checkpoint.exists():
+        return []
+    state = load_checkpoint(f.checkpoint, "cpu")  # checksummed: a sound copy
+    started, genotype = state.get("config"), state.get("genotype")
+    if not isinstance(started, dict) or not isinstance(genotype, dict):
+        return []
+    said = []
+    if not f.config.exists():
+        text = yaml.safe_dump(started, sort_keys=False, default_flow_style=None)
+        write_text_atomic(f.config, "# tndnas train configuration (complete, as resolved; "
+                          "written again from checkpoint.pt)\n" + text)  # fmt: skip
+        said.append("config.yaml was missing; written again from checkpoint.pt")
+    if not f.genotype.exists():
+        genotype_from_dict(genotype, f"{f.checkpoint} genotype").to_json(f.genotype)
+        said.append("genotype.json was missing; written again from checkpoint.pt")
+    if not f.run_info.exists():
+        write_json_atomic(f.run_info, {"command": RUN_KIND, "status": "running",
+                                       "seed": started.get("seed"), "config": started,
+                                       "genotype": genotype,
+                                       "rebuilt": "written again on --resume; the environment "
+                                       "of the run's start is lost"})  # fmt: skip
+        said.append("run.json was missing; written again (the run's start environment is lost)")
+    for line in said if is_main_process() else ():
+        print(f"tndnas: warning: {line}", file=sys.stderr)
+    return said
 
 
 def read_train_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, Genotype]:

@@ -1,5 +1,9 @@
-"""The NAS-Bench-201 results table: one row per cell of the space (row i is benchmark index i),
-its cell string and its accuracies, read from a CSV the user passes (never bundled).
+"""The NAS-Bench-201 results table: one row per cell of the space, its cell string and its
+accuracies, read from a CSV the user passes (never bundled).
+
+A cell's benchmark index is its ``index`` (or ``arch_index``) column where the table has one;
+otherwise its row, but only when the rows are in benchmark order (the first row is the
+benchmark's cell 0): a sorted or shuffled table without that column gives no index.
 
 The table the project's examples use, ``nats_tss_test_acc_200ep.csv``, has the columns
 ``CIFAR10TestAccuracy200Epochs``, ``CIFAR100TestAccuracy200Epochs``,
@@ -21,6 +25,10 @@ from .genotype import NB201_OPS, parse_cell_string
 NB201_CELLS = len(NB201_OPS) ** 6
 #: The column holding the cell string in the published tables.
 ARCH_COLUMN = "ArchitectureString"
+#: Columns that hold a cell's benchmark index, where a table has one.
+INDEX_COLUMNS = ("index", "arch_index", "ArchIndex")
+#: The benchmark's cell 0: a table whose first row holds it is taken to be in benchmark order.
+CELL_0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 
 
 class Nb201TableError(ValueError):
@@ -33,10 +41,18 @@ class Nb201Table:
 
     path: Path
     columns: dict[str, list[float]]
-    index: dict[tuple[str, ...], int]  # the cell's ops -> row (benchmark index)
+    index: dict[tuple[str, ...], int]  # the cell's ops -> its row in the file
+    #: per row, the cell's benchmark index; None when the table cannot tell it
+    benchmark_indices: list[int] | None = None
 
     def row(self, ops: tuple[str, ...]) -> int:
         return self.index[ops]
+
+    def benchmark_index(self, ops: tuple[str, ...]) -> int | None:
+        """The cell's index in NAS-Bench-201, or None when the table cannot tell it."""
+        if self.benchmark_indices is None:
+            return None
+        return self.benchmark_indices[self.index[ops]]
 
     def rank(self, column: str, ops: tuple[str, ...]) -> int:
         """1 + the number of cells with a strictly higher value in ``column`` (1: the best)."""
@@ -91,9 +107,10 @@ def read_nb201_table(
                 f"{index[ops] + 2} and {i + 2}); use a table with one row per cell"
             )
         index[ops] = i
+    indices = _benchmark_indices(rows, header, arch_column, path)
     columns = {}
     for name in header:
-        if name == arch_column:
+        if name == arch_column or name in INDEX_COLUMNS:
             continue
         values = [_number(r[name]) for r in rows]
         if all(v is not None for v in values):
@@ -111,7 +128,29 @@ def read_nb201_table(
         )
     if not columns:
         raise Nb201TableError(f"results table {path} has no column of numbers besides the cells")
-    return Nb201Table(path, columns, index)
+    return Nb201Table(path, columns, index, indices)
+
+
+def _benchmark_indices(
+    rows: list[dict[str, str]], header: list[str], arch_column: str, path: Path
+) -> list[int] | None:
+    """Each row's benchmark index: its index column, else its row when the rows are in
+    benchmark order (the first is cell 0), else None (a sorted or shuffled table)."""
+    name = next((c for c in INDEX_COLUMNS if c in header), None)
+    if name is not None:
+        try:
+            values = [int(r[name]) for r in rows]
+        except ValueError:
+            values = []
+        if not values or len(set(values)) != len(values) or min(values) < 0:
+            raise Nb201TableError(
+                f"results table {path}: column '{name}' must hold each cell's benchmark index, "
+                "a distinct whole number from 0, in every row; fix it or remove the column"
+            )
+        return values
+    if parse_cell_string(rows[0][arch_column], "") == parse_cell_string(CELL_0, ""):
+        return list(range(len(rows)))
+    return None
 
 
 def _number(text: str | None) -> float | None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Terminated", "signals_as_interrupts"]
+__all__ = ["Terminated", "deferred", "signals_as_interrupts"]
 
 #: the signals turned into :class:`Terminated` (SIGINT is Python's KeyboardInterrupt already)
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
@@ -33,11 +33,35 @@ class Terminated(KeyboardInterrupt):
         return 128 + self.signum
 
 
+_deferring = 0  # depth of deferred() blocks in progress
+_pending: int | None = None  # a signal that came during one, raised when the last one ends
+
+
 def _raise(signum: int, frame: object) -> None:
+    global _pending
     # once: a second signal while the first is being handled must not interrupt the clean-up
     for sig in HANDLED:
         signal.signal(sig, signal.SIG_IGN)
+    if _deferring:
+        _pending = signum
+        return
     raise Terminated(signum)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block a termination signal is held, then raised as :class:`Terminated` when
+    the block ends: a file being written whole (a checkpoint, weights) is finished first,
+    instead of the signal turning into a failed write."""
+    global _deferring, _pending
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    if not _deferring and _pending is not None:
+        signum, _pending = _pending, None
+        raise Terminated(signum)
 
 
 @contextmanager
