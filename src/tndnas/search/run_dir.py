@@ -6,11 +6,11 @@ import json
 import shutil
 import sys
 
+from ..atomic_write import write_text_atomic
 from ..config.changes import check_config_unchanged
 from ..run_files import SearchRunFiles
 from ..runtime.checkpoint import require_keys
 from ..runtime.lock import LOCK_NAME
-from ..atomic_write import write_text_atomic
 from ..runtime.records import RunDirError, read_run_info, write_json_atomic
 
 __all__ = ["CHECKPOINT_VERSION", "RunDir", "RunDirError"]
