@@ -167,8 +167,34 @@ def test_table_lookup_and_its_errors(tmp_path, capsys):
     cell = Nb201Genotype(cells[best]).cell_string()
     assert main(["nb201", cell, "--table", str(table), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["index"] == best and res["rank"]["CIFAR10TestAccuracy200Epochs"] == 1
+    assert res["rank"]["CIFAR10TestAccuracy200Epochs"] == 1 and res["row"] == best + 2
     assert res["cells_in_table"] == 15625 and res["params"] == 1_531_546
+    # shuffled rows and no index column: the benchmark index cannot be told, and is not made up
+    assert res["index"] is None
+    assert main(["nb201", cell, "--table", str(table)]) == 0
+    assert (
+        f"index: unknown: the rows of {table} are not in benchmark order" in capsys.readouterr().out
+    )
+    # an index column gives it whatever the order of the rows
+    indexed = tmp_path / "indexed.csv"
+    lines = table.read_text().splitlines()
+    number = {c: i for i, c in enumerate(ALL_CELLS)}
+    indexed.write_text("\n".join([lines[0] + ",index"] + [f"{row},{number[c]}" for row, c in
+                                                         zip(lines[1:], cells)]) + "\n")  # fmt: skip
+    assert main(["nb201", cell, "--table", str(indexed), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["index"] == number[cells[best]] and list(res["accuracy"]) == [
+        "CIFAR10TestAccuracy200Epochs"
+    ]
+    # rows in benchmark order (its cell 0 first): the row is the index
+    from tndnas.spaces.nb201.table import CELL_0
+
+    first = parse_cell_string(CELL_0)
+    ordered = write_table(tmp_path / "ordered.csv", [first, *[c for c in cells if c != first]])
+    assert read_nb201_table(ordered).benchmark_index(cells[best]) == [
+        first,
+        *[c for c in cells if c != first],
+    ].index(cells[best])
     worst = Nb201Genotype(
         cells[min(range(len(cells)), key=lambda i: (cells[i].count("nor_conv_3x3"), i))]
     )

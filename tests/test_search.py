@@ -464,3 +464,21 @@ def test_the_summary_says_whether_a_hard_budget_holds():
     ]
     assert budgets(cfg, {"params": 0.04, "flops": 2.0})[0]["over_by_pct"] == 0.0
     assert budgets(tiny(), {"params": 0.06}) == []  # Eq. 9 as the paper has it: no budget
+
+
+def test_a_search_of_another_cell_size_ends_with_a_network_it_can_build(tmp_path):
+    """space.steps other than 4: the genotype keeps its steps, so the final network, its costs
+    and its training are of the searched cell (not of a 4-step one that cannot be built)."""
+    from tndnas.spaces import load_genotype
+    from tndnas.train.evaluate import train_network
+
+    from .test_train import _tiny_cfg
+
+    summary = search(tiny("space.steps=3"), tmp_path / "s", progress=False, plots=False)
+    geno = load_genotype(tmp_path / "s")
+    assert (
+        geno.steps == 3 and json.loads((tmp_path / "s" / "genotype.json").read_text())["steps"] == 3
+    )
+    assert summary["params"] > 0 and all(d <= 4 for _, _, d in geno.normal)  # nodes 2..4
+    trained = train_network(_tiny_cfg(), geno, tmp_path / "t", progress=False)
+    assert trained["params"] > 0
