@@ -170,7 +170,7 @@ def test_a_sweep_hands_its_plugins_to_the_jobs(plugin_dir):
     """A sweep's jobs are separate processes: they get the plug-in through TNDNAS_PLUGINS."""
     import_plugins(["tndplug"])
     sets = [*TINY_SEARCH, "dataset.name=plug-digits", "space.normal_ops=plug-normal",
-            STAGE.replace("epochs: 2", "epochs: 1")]  # fmt: skip
+            STAGE.replace("epochs: 2, pretrain_epochs: 1", "epochs: 1, pretrain_epochs: 0")]  # fmt: skip
     argv = [sys.executable, "-m", "tndnas.cli", "--plugin", "tndplug", "sweep", "--preset", "quick",
             "--betas", "-0.5", "--jobs", "1", "--out", str(plugin_dir / "sw"),
             *[a for s in sets for a in ("--set", s)]]  # fmt: skip
