@@ -172,6 +172,48 @@ ROWS = [
     ("sweep-ray-address-malformed", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "not a host", "--out", "{out}"], "is not an address", None),
     ("sweep-ray-address-unreachable", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "127.0.0.1:1", "--out", "{out}"], "nothing answers at --ray-address 127.0.0.1:1", None),
     ("sweep-ray-address-without-ray", ["sweep", "--preset", "quick", "--betas", "-0.1", "--ray-address", "auto", "--out", "{out}"], "--ray-address is for --backend ray", None),
+    # one row at least for every flag of every command
+    ("info-data-dir-missing", ["info", "darts-v2", "--dataset", "imagefolder", "--data-dir", "{out}"], "does not exist", None),
+    ("info-json-with-value", ["info", "darts-v2", "--json=yes"], "ignored explicit argument", None),
+    ("search-check-sync-with-value", [*SEARCH, "--check-sync=yes", "--dry-run"], "ignored explicit argument", None),
+    ("search-config-and-preset", [*SEARCH, "--config", "{bad}", "--dry-run"], "not allowed with argument --preset", None),
+    ("train-config-malformed", ["train", "--genotype", "darts-v2", "--config", "{bad}", "--out", "{out}"], "cannot parse", None),
+    ("train-epochs-negative", [*TRAIN, "--epochs", "-3", "--out", "{out}"], "epochs=-3 is invalid", None),
+    ("train-seed-negative", [*TRAIN, "--seed", "-1", "--out", "{out}"], "seed=-1 is invalid", None),
+    ("train-dist-timeout-0", [*TRAIN, "--dist-timeout", "0", "--out", "{out}"], "not a positive number of seconds", None),
+    ("train-channels-0", [*TRAIN, "--channels", "0", "--out", "{out}"], "channels", None),
+    ("export-raw-input-with-value", ["export", "darts-v2", "--weights", "{w}", "--raw-input=yes", "--out", "{out}.pt"], "ignored explicit argument", None),
+    ("sweep-train-epochs-0", ["sweep", "--preset", "quick", "--betas", "-0.1", "--train-epochs", "0", "--out", "{out}"], "--train-epochs=0 is invalid", None),
+    ("sweep-seed-negative", ["sweep", "--preset", "quick", "--betas", "-0.1", "--seed", "-4", "--out", "{out}"], "seed=-4 is invalid", None),
+    ("sweep-device-unknown", ["sweep", "--preset", "quick", "--betas", "-0.1", "--device", "gpu", "--out", "{out}"], "device='gpu' is invalid", None),
+    ("sweep-config-binary", ["sweep", "--config", "{bin}", "--betas", "-0.1", "--out", "{out}"], "not UTF-8 text", None),
+    ("sweep-unknown-key", ["sweep", "--preset", "quick", "--betas", "-0.1", "--set", "nope=1", "--out", "{out}"], "unknown config key 'nope'", None),
+    ("sweep-no-progress-with-value", ["sweep", "--preset", "quick", "--betas", "-0.1", "--no-progress=yes", "--out", "{out}"], "ignored explicit argument", None),
+    ("sweep-no-plots-with-value", ["sweep", "--preset", "quick", "--betas", "-0.1", "--no-plots=yes", "--out", "{out}"], "ignored explicit argument", None),
+    ("sweep-cpus-per-job-0", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--cpus-per-job", "0", "--out", "{out}"], "--cpus-per-job must be > 0", None),
+    ("sweep-gpus-per-job-negative", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--gpus-per-job", "-1", "--out", "{out}"], "--gpus-per-job >= 0", None),
+    ("latency-threads-0", [*TABLE, "--threads", "0", "--out", "{out}.json"], "--threads=0 is invalid", None),
+    ("latency-check-time-negative", [*TABLE, "--check-time", "-1", "--out", "{out}.json"], "--check-time=-1.0 is invalid", None),
+    ("latency-min-time-0", [*TABLE, "--min-time", "0", "--out", "{out}.json"], "--min-time=0.0 is invalid", None),
+    ("latency-rounds-0", [*TABLE, "--rounds", "0", "--out", "{out}.json"], "--rounds=0 is invalid", None),
+    ("latency-unknown-dataset", [*TABLE, "--dataset", "cifar11", "--out", "{out}.json"], "unknown dataset 'cifar11'", None),
+    ("latency-data-dir-missing", [*TABLE, "--dataset", "imagefolder", "--data-dir", "{out}", "--out", "{out}.json"], "does not exist", None),
+    ("latency-config-and-preset", [*TABLE, "--config", "{bad}", "--out", "{out}.json"], "not allowed with argument --preset", None),
+    ("latency-channels-last-with-value", [*TABLE, "--channels-last=yes", "--out", "{out}.json"], "ignored explicit argument", None),
+    ("latency-pieces-csv-under-a-file", [*TABLE, "--pieces-csv", "{afile}/p.csv"], "choose", None),
+    ("latency-import-missing", [*TABLE, "--import-csv", "{out}.csv", "--device-name", "x", "--out", "{out}.json"], "does not exist", None),
+    ("latency-import-not-a-table", [*TABLE, "--import-csv", "{afile}", "--device-name", "x", "--out", "{out}.json"], "needs the columns 'piece' and 'latency_ms'", None),
+    ("nb201-arch-column", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{full}", "--arch-column", "Arch"], "has no column 'Arch'", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{full}", "--json"]),
+    ("nb201-json-with-value", ["nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--table", "{full}", "--json=yes"], "ignored explicit argument", None),
+    ("bench-tabular-objective", ["bench-tabular", "--table", "{full}", "--objective", "acc"], "no numeric column 'acc' for --objective", None),
+    ("bench-tabular-cost", ["bench-tabular", "--table", "{full}", "--cost", "watts"], "--cost watts", None),
+    ("bench-tabular-betas-text", ["bench-tabular", "--table", "{full}", "--betas", "x"], "'x' is not a number", None),
+    ("bench-tabular-acc-noise-0", ["bench-tabular", "--table", "{full}", "--acc-noise", "0"], "--acc-noise 0 is invalid", None),
+    ("bench-tabular-unknown-preset", ["bench-tabular", "--table", "{full}", "--preset", "nope"], "unknown preset 'nope'", None),
+    ("bench-tabular-unknown-key", ["bench-tabular", "--table", "{full}", "--set", "nope=1"], "unknown config key 'nope'", None),
+    ("bench-tabular-arch-column", ["bench-tabular", "--table", "{full}", "--arch-column", "Arch"], "has no column 'Arch'", None),
+    ("bench-tabular-seeds-0", ["bench-tabular", "--table", "{full}", "--seeds", "0"], "--seeds 0 is invalid", None),
+    ("config-train-unknown-key", ["config", "show", "--train", "--set", "lrr=1"], "did you mean 'lr'", ["config", "show", "--train", "--set", "lr=1"]),
 ]
 # fmt: on
 
@@ -209,3 +251,23 @@ def test_a_mistake_is_one_sentence_and_the_corrected_command_works(
             code = stop.code
         assert code == 0, capsys.readouterr().err
     assert Path(files["afile"]).read_text() == "not a folder\n"  # an input is never written
+
+
+def test_every_flag_of_every_command_has_a_row():
+    """The table covers the whole command line: each option of each command appears in at
+    least one mistaken command (the base commands' own flags count for their command)."""
+    import argparse
+
+    from tndnas.cli import build_parser
+
+    used: dict[str, set[str]] = {}
+    for _, argv, _, _ in ROWS:
+        used.setdefault(argv[0], set()).update(a.split("=")[0] for a in argv if a.startswith("--"))
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = {
+        name: flags
+        for name, parser in commands.choices.items()
+        if (flags := sorted({o for a in parser._actions for o in a.option_strings
+                             if o.startswith("--") and o != "--help"} - used.get(name, set())))
+    }  # fmt: skip
+    assert not missing, f"flags without a bad-input row: {missing}"
