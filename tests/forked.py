@@ -65,3 +65,16 @@ def run(argv: list[str], env: dict[str, str] | None = None, log: Path | None = N
     proc = start(argv, env, log)
     proc.join()
     return proc.exitcode
+
+
+def wait(proc, seconds: float, what: str) -> int:
+    """Wait for ``proc`` to end (the event), at most ``seconds`` as a backstop; a child still
+    running then is killed and the test fails naming ``what`` it waited for.  Its exit status."""
+    import pytest
+
+    proc.join(timeout=seconds)
+    if proc.exitcode is None:
+        proc.kill()
+        proc.join()
+        pytest.fail(f"gave up after {seconds:.0f} s waiting for {what} (pid {proc.pid})")
+    return proc.exitcode

@@ -469,7 +469,7 @@ def test_a_terminated_search_records_it_and_resumes(tiny_run, tmp_path, signum):
     proc = forked.start([*argv, *[a for s in TINY for a in ("--set", s)]], log=log)
     _wait_for("its first metrics record", lambda: _records(run / "metrics.jsonl") >= 1, proc)
     os.kill(proc.pid, signum)
-    proc.join(timeout=120)
+    forked.wait(proc, 120, f"the search to stop after {signal.Signals(signum).name}")
     name = signal.Signals(signum).name
     said = log.read_text().strip().splitlines()
     assert proc.exitcode == 128 + signum, said
@@ -491,7 +491,7 @@ def test_a_terminated_training_records_it(tmp_path):
     proc = forked.start(argv, log=log)
     _wait_for("its first epoch", lambda: _records(run / "metrics.jsonl") >= 1, proc)
     os.kill(proc.pid, signal.SIGTERM)
-    proc.join(timeout=120)
+    forked.wait(proc, 120, "the training to stop after SIGTERM")
     said = log.read_text().strip().splitlines()
     assert proc.exitcode == 143, said
     assert said[-2:] == [

@@ -413,7 +413,7 @@ def test_a_terminated_sweep_stops_its_jobs_and_they_record_it(tmp_path):
         assert time.monotonic() < deadline, "gave up waiting for both jobs' run.json"
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGTERM)
-    proc.join(timeout=120)
+    forked.wait(proc, 120, "the sweep to stop its jobs after SIGTERM")
     assert proc.exitcode == 143, log.read_text()[-2000:]
     assert log.read_text().strip().splitlines()[-1] == "tndnas: stopped by SIGTERM"
     for info in infos:
