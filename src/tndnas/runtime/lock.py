@@ -79,9 +79,31 @@ def locked_run(
         if lock.held:
             stopped = isinstance(err, KeyboardInterrupt)
             mark_run(run_info, "interrupted" if stopped else "failed", first_line(err))
+        elif not enabled:
+            _record_for_a_lost_main(run_dir, command, run_info, err)
         raise
     else:
         if lock.held:
             mark_run(run_info, "finished")
+    finally:
+        lock.release()
+
+
+def _record_for_a_lost_main(
+    run_dir: str | os.PathLike, command: str, run_info: str | os.PathLike, err: BaseException
+) -> None:
+    """A process that is not rank 0 and lost its peers: if rank 0 is gone too (its lock is
+    free), record in ``run.json`` how the run ended, as rank 0 would have."""
+    from .distributed import PeerLostError
+
+    if not isinstance(err, PeerLostError) or not Path(run_info).exists():
+        return
+    lock = RunLock(run_dir, command)
+    try:
+        lock.acquire()
+    except (RunDirError, OSError):  # rank 0 holds it (it records the end itself), or no folder
+        return
+    try:
+        mark_run(run_info, "failed", first_line(err))
     finally:
         lock.release()
