@@ -65,6 +65,17 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _leave_if_grouped(code: int) -> None:
+    """End the process at once when it still belongs to a torch.distributed group: a run
+    stopped in the middle leaves the group half used, and its clean-up at exit can abort."""
+    import torch.distributed as dist
+
+    from .runtime.distributed import leave_now
+
+    if dist.is_available() and dist.is_initialized():
+        leave_now(code)
+
+
 def _out_of_memory(err: BaseException) -> bool:
     """Whether ``err`` says that memory ran out (a tensor too large for the device or the host)."""
     text = str(err).lower()
@@ -77,7 +88,8 @@ class OneLineParser(argparse.ArgumentParser):
     """Command-line mistakes in one line (no usage block), pointing at the command's --help."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"tndnas: error: {self.prog}: {message}; see `{self.prog} --help`.\n")
+        where = "" if self.prog == "tndnas" else f"{self.prog}: "  # not "tndnas: error: tndnas:"
+        self.exit(2, f"tndnas: error: {where}{message}; see `{self.prog} --help`.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except Terminated as err:
         print(f"tndnas: {err}", file=sys.stderr)
+        _leave_if_grouped(err.exit_code)  # under torchrun: no clean-up of a half-left group
         return err.exit_code
     except KeyboardInterrupt:
         print("tndnas: interrupted", file=sys.stderr)
