@@ -317,3 +317,31 @@ def test_torchrun_training_runs_and_resumes_exactly(tmp_path):
     assert a["state_dict"].keys() == b["state_dict"].keys()
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
     assert _strip(part / "metrics.jsonl") == _strip(whole / "metrics.jsonl")
+
+
+@pytest.mark.xdist_group("distributed-search")  # two processes of its own
+def test_under_torchrun_a_lost_rank_ends_the_run_in_one_line(tmp_path):
+    """torchrun itself: rank 1 is killed in a collective; rank 0 ends with one line (the lost
+    peer, or torchrun's SIGTERM, whichever comes first), never an abort, and run.json says how
+    the run ended."""
+    plugin = tmp_path / "kill_at.py"
+    plugin.write_text(KILL_AT)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", str(_free_port()), "-m", "tndnas", "--plugin", str(plugin),
+           *_search_argv(run, "--dist-timeout", "60")]  # fmt: skip
+    env = {**os.environ, **_env(), "TNDNAS_TEST_MOMENT": "collective", "TNDNAS_TEST_VICTIM": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said[-2000:]
+    ours = [x for x in said.splitlines() if x.startswith("tndnas: ")]
+    assert ours, said[-2000:]
+    assert ours[-1].startswith(
+        ("tndnas: error: rank 0 of 2 lost rank 1 during ", "tndnas: stopped by SIGTERM")
+    ), ours
+    assert "terminate called" not in said and "core dumped" not in said
+    info = json.loads((run / "run.json").read_text())
+    assert (info["status"], info["failure"]) in (
+        ("failed", ours[-1][len("tndnas: error: ") :]),
+        ("interrupted", "stopped by SIGTERM"),
+    )

@@ -130,27 +130,40 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runtime.distributed import PeerLostError, leave_now
     from .signals import Terminated, signals_as_interrupts
+
+    # the handlers stay while an error is reported: SIGTERM then (torchrun sends it when a peer
+    # fails) ends the report in one line too, instead of killing the process mid-sentence
+    with signals_as_interrupts():
+        try:
+            return _run_and_report(args)
+        except Terminated as err:  # also one that came while another error was reported
+            print(f"tndnas: {err}", file=sys.stderr)
+            _leave_if_grouped(err.exit_code)  # under torchrun: no clean-up of a half-left group
+            return err.exit_code
+
+
+def _run_and_report(args: argparse.Namespace) -> int:
+    from .runtime.distributed import PeerLostError, leave_now
+    from .signals import Terminated, ignore_signals
 
     try:
         # plug-ins: the environment's, --plugin's, and those recorded by the runs the command reads
         runs = [getattr(args, attr) for attr in getattr(args, "reads_runs", ())]
         recorded = [p for run in runs if run for p in run_plugins(run)]
-        with signals_as_interrupts(), plugin_scope([*env_plugins(), *args.plugins, *recorded]):
+        with plugin_scope([*env_plugins(), *args.plugins, *recorded]):
             return int(args.run(args) or 0)
     except _user_errors() as err:
         from .runtime.records import first_line
 
+        ignore_signals()  # one report: a SIGTERM now (torchrun's, after a lost peer) adds none
         msg = first_line(err)
         print(f"tndnas: error: {msg}", file=sys.stderr)
         if isinstance(err, PeerLostError):
             leave_now(2)  # a broken process group's clean-up at exit can abort or hang
         return 2
-    except Terminated as err:
-        print(f"tndnas: {err}", file=sys.stderr)
-        _leave_if_grouped(err.exit_code)  # under torchrun: no clean-up of a half-left group
-        return err.exit_code
+    except Terminated:
+        raise  # reported by _run
     except KeyboardInterrupt:
         print("tndnas: interrupted", file=sys.stderr)
         return 130

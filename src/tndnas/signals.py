@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Terminated", "deferred", "signals_as_interrupts"]
+__all__ = ["Terminated", "deferred", "ignore_signals", "signals_as_interrupts"]
 
 #: the signals turned into :class:`Terminated` (SIGINT is Python's KeyboardInterrupt already)
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
@@ -80,3 +80,11 @@ def signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def ignore_signals() -> None:
+    """From now on (to the end of :func:`signals_as_interrupts`) SIGTERM and SIGHUP are
+    ignored: the process is reporting how it ends, and a second report would be noise."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in HANDLED:
+            signal.signal(sig, signal.SIG_IGN)
