@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
@@ -61,7 +61,7 @@ class PeerLostError(DistributedError):
     the broken group can abort (a C++ ``terminate``) or hang."""
 
 
-def leave_now(code: int) -> None:
+def leave_now(code: int) -> NoReturn:
     """End this process at once with ``code`` after flushing its output: what a process whose
     peers are lost does instead of the interpreter's exit (see :class:`PeerLostError`)."""
     import sys
