@@ -158,7 +158,9 @@ def _run_and_report(args: argparse.Namespace) -> int:
 
         ignore_signals()  # one report: a SIGTERM now (torchrun's, after a lost peer) adds none
         msg = first_line(err)
-        print(f"tndnas: error: {msg}", file=sys.stderr)
+        # one write: under torchrun other processes share this stream, and the line stays whole
+        sys.stderr.write(f"tndnas: error: {msg}\n")
+        sys.stderr.flush()
         if isinstance(err, PeerLostError):
             leave_now(2)  # a broken process group's clean-up at exit can abort or hang
         return 2
