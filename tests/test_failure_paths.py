@@ -552,3 +552,16 @@ def test_a_resume_writes_again_what_the_run_holds_and_names_what_is_lost(
     assert main(resume) == 0
     assert "genotype.json was missing; written again from summary.json" in capsys.readouterr().err
     assert (run / "genotype.json").read_text() == (tiny_run / "genotype.json").read_text()
+
+
+def test_a_failing_run_leaves_the_programs_own_signal_handlers_alone(tmp_path):
+    """tndnas as a library: a run that fails does not touch the caller's SIGTERM handling."""
+    from tndnas.runtime.lock import locked_run
+
+    before = signal.getsignal(signal.SIGTERM)
+    (tmp_path / "run.json").write_text('{"status": "running"}')
+    with pytest.raises(ValueError), locked_run(tmp_path, "search", tmp_path / "run.json") as lock:
+        lock.acquire()
+        raise ValueError("a failing run")
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "failed"

@@ -84,7 +84,10 @@ def signals_as_interrupts() -> Iterator[None]:
 
 def ignore_signals() -> None:
     """From now on (to the end of :func:`signals_as_interrupts`) SIGTERM and SIGHUP are
-    ignored: the process is reporting how it ends, and a second report would be noise."""
+    ignored: the process is reporting or recording how it ends, which a signal must not cut
+    short.  Only tndnas's own handlers are replaced: outside :func:`signals_as_interrupts`
+    (tndnas used as a library) the program's handlers are left alone."""
     if threading.current_thread() is threading.main_thread():
         for sig in HANDLED:
-            signal.signal(sig, signal.SIG_IGN)
+            if signal.getsignal(sig) is _raise:
+                signal.signal(sig, signal.SIG_IGN)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from ..signals import ignore_signals
 from .records import RunDirError, first_line, mark_run
 
 LOCK_NAME = ".lock"
@@ -76,6 +77,7 @@ def locked_run(
     try:
         yield lock
     except BaseException as err:
+        ignore_signals()  # the run is ending: a SIGTERM now (torchrun's) must not cut its record
         if lock.held:
             stopped = isinstance(err, KeyboardInterrupt)
             mark_run(run_info, "interrupted" if stopped else "failed", first_line(err))
