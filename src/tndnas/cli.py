@@ -121,7 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
-        return _run(args)
+        code = _run(args)
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # a torchrun rank: its work is done
+        from .runtime.distributed import leave_now
+
+        # and written; the interpreter's teardown of torch.distributed's C++ state once aborted
+        # a rank (SIGABRT) after a finished run, so a rank ends here, its output flushed
+        leave_now(code)
+    return code
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
