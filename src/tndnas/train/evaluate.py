@@ -20,7 +20,6 @@ resumed CPU run ends with the same weights and metrics as an uninterrupted one.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -37,7 +36,6 @@ from ..report.metrics import MetricsLog, NoLog, read_metrics
 from ..runtime import (
     CheckpointError,
     RunDirError,
-    available_memory_bytes,
     check_resume_device,
     environment,
     load_checkpoint,
@@ -57,7 +55,7 @@ from ..spaces import space_of
 from .eval_step import evaluate, train_step
 from .run_dir import CHECKPOINT_VERSION, RUN_KIND, TrainFiles, check_train_resume, read_train_run
 from .search_step import check_finite_loss, cosine_lr, set_lr
-from .target_size import searched_target, size_note
+from .target_size import check_fits, compare_with_target
 from .weights import save_weights
 
 # --------------------------------------------------------------------------------------------
@@ -110,12 +108,16 @@ class TrainRun:
         except ValueError as err:
             raise ConfigError(f"cannot build the network: {err}") from None
         self.normalization = {"mean": list(data.mean), "std": list(data.std)}
-        self._check_fits()
+        check_fits(self.genotype, self.macro, self.device)
         torch.manual_seed(cfg.seed)  # weight init
         network = space_of(self.genotype).network(
             self.genotype, self.macro, auxiliary=cfg.auxiliary
         )
-        self._compare_with_target(network, data)
+        note, self.target_record = compare_with_target(
+            self.genotype, self.macro, network, cfg.dataset.name
+        )
+        if note and self.world.main and self.size_warning:
+            print(f"tndnas: warning: {note}", file=sys.stderr)
         model = network.to(self.device)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -136,42 +138,6 @@ class TrainRun:
             augment=None, generator=gen_eval, shuffle=False, drop_last=False,
         )  # fmt: skip
         torch.manual_seed(_seed(cfg.seed, 3))  # drop-path masks
-
-    def _check_fits(self) -> None:
-        """Refuse, before allocating it, a network whose weights, gradients and momentum alone
-        exceed the device's free memory (counted on the meta device, for free)."""
-        try:
-            with torch.device("meta"):
-                net = space_of(self.genotype).network(self.genotype, self.macro, auxiliary=False)
-        except Exception:  # a plug-in space whose network cannot be built without memory
-            return
-        need = 3 * 4 * count_parameters(net)
-        free = available_memory_bytes(self.device)
-        if free is not None and need > free:
-            raise ConfigError(
-                f"the network of {self.cfg.channels} channels x {self.cfg.layers} cells needs "
-                f"{need / 2**30:.1f} GiB for its weights, gradients and momentum alone, more "
-                f"than {self.device} has free ({free / 2**30:.1f} GiB); lower channels or layers."
-            )
-
-    def _compare_with_target(self, network: torch.nn.Module, data: ImageDataset) -> None:
-        """Warn (rank 0) when the trained size is not the one the search's reward measured."""
-        self.target_record = None
-        target = searched_target(self.genotype)
-        if target is None:
-            return
-        space = space_of(self.genotype)
-
-        def params_at(channels: int, layers: int) -> int:
-            macro = dataclasses.replace(self.macro, channels=channels, layers=layers)
-            return count_parameters(space.network(self.genotype, macro, auxiliary=False))
-
-        params = count_parameters(network, exclude_auxiliary=True)
-        note, self.target_record = size_note(
-            target, self.cfg.channels, self.cfg.layers, params, self.cfg.dataset.name, params_at
-        )
-        if note and self.world.main and self.size_warning:
-            print(f"tndnas: warning: {note}", file=sys.stderr)
 
     def _create(self) -> None:
         f = self.files

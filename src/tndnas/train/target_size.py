@@ -8,12 +8,62 @@ optimised -- so ``tndnas train`` says so in one line and records both sizes in i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ..space.genotype import Genotype
+import torch
 
-__all__ = ["searched_target", "size_note"]
+from ..config import ConfigError
+from ..runtime import available_memory_bytes
+from ..space.genotype import Genotype
+from ..space.macro import Macro
+from ..space.network import count_parameters
+from ..spaces import space_of
+
+__all__ = ["check_fits", "compare_with_target", "searched_target", "size_note"]
+
+
+def _params_on_meta(genotype: Genotype, macro: Macro) -> int | None:
+    """The network's parameters (no auxiliary head), counted on the meta device: nothing is
+    allocated.  None for a plug-in space whose network cannot be built there."""
+    try:
+        with torch.device("meta"):
+            net = space_of(genotype).network(genotype, macro, auxiliary=False)
+    except Exception:  # a plug-in space whose network cannot be built without memory
+        return None
+    return count_parameters(net)
+
+
+def check_fits(genotype: Genotype, macro: Macro, device: torch.device) -> None:
+    """Refuse, before allocating it, a network whose weights, gradients and momentum alone
+    exceed the device's free memory."""
+    params = _params_on_meta(genotype, macro)
+    free = available_memory_bytes(device)
+    need = 3 * 4 * (params or 0)
+    if free is not None and need > free:
+        raise ConfigError(
+            f"the network of {macro.channels} channels x {macro.layers} cells needs "
+            f"{need / 2**30:.1f} GiB for its weights, gradients and momentum alone, more "
+            f"than {device} has free ({free / 2**30:.1f} GiB); lower channels or layers."
+        )
+
+
+def compare_with_target(
+    genotype: Genotype, macro: Macro, network: torch.nn.Module, dataset: str
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The one-line warning (None when the sizes agree) and the summary's record of the size
+    the search's reward measured; (None, None) for a genotype that no search wrote."""
+    target = searched_target(genotype)
+    if target is None:
+        return None, None
+
+    def params_at(channels: int, layers: int) -> int:
+        other = dataclasses.replace(macro, channels=channels, layers=layers)
+        return _params_on_meta(genotype, other) or 0
+
+    params = count_parameters(network, exclude_auxiliary=True)
+    return size_note(target, macro.channels, macro.layers, params, dataset, params_at)
 
 
 def searched_target(genotype: Genotype) -> dict[str, Any] | None:
