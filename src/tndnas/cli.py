@@ -65,17 +65,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _leave_if_grouped(code: int) -> None:
-    """End the process at once when it still belongs to a torch.distributed group: a run
-    stopped in the middle leaves the group half used, and its clean-up at exit can abort."""
-    import torch.distributed as dist
-
-    from .runtime.distributed import leave_now
-
-    if dist.is_available() and dist.is_initialized():
-        leave_now(code)
-
-
 def _out_of_memory(err: BaseException) -> bool:
     """Whether ``err`` says that memory ran out (a tensor too large for the device or the host)."""
     text = str(err).lower()
@@ -125,8 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # a torchrun rank: its work is done
         from .runtime.distributed import leave_now
 
-        # and written; the interpreter's teardown of torch.distributed's C++ state once aborted
-        # a rank (SIGABRT) after a finished run, so a rank ends here, its output flushed
+        # and written (or it stopped: a lost peer, a signal); the interpreter's teardown of
+        # torch.distributed's C++ state can abort (SIGABRT) or hang, so a rank ends here, its
+        # output flushed
         leave_now(code)
     return code
 
@@ -146,12 +136,10 @@ def _run(args: argparse.Namespace) -> int:
             return _run_and_report(args)
         except Terminated as err:  # also one that came while another error was reported
             print(f"tndnas: {err}", file=sys.stderr)
-            _leave_if_grouped(err.exit_code)  # under torchrun: no clean-up of a half-left group
             return err.exit_code
 
 
 def _run_and_report(args: argparse.Namespace) -> int:
-    from .runtime.distributed import PeerLostError, leave_now
     from .signals import Terminated, ignore_signals
 
     try:
@@ -168,9 +156,7 @@ def _run_and_report(args: argparse.Namespace) -> int:
         # one write: under torchrun other processes share this stream, and the line stays whole
         sys.stderr.write(f"tndnas: error: {msg}\n")
         sys.stderr.flush()
-        if isinstance(err, PeerLostError):
-            leave_now(2)  # a broken process group's clean-up at exit can abort or hang
-        return 2
+        return 2  # a torchrun rank then leaves at once (main): no clean-up of a broken group
     except Terminated:
         raise  # reported by _run
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ from .loading import (
     load_train_config,
     preset_names,
     save_config,
+    save_config_dict,
     train_preset_names,
 )
 from .schema import (
@@ -72,6 +73,7 @@ __all__ = [
     "load_train_config",
     "preset_names",
     "save_config",
+    "save_config_dict",
     "train_preset_names",
     "validate",
     "validate_train",

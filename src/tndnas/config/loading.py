@@ -305,8 +305,15 @@ def config_to_dict(cfg: SearchConfig | TrainConfig) -> dict:
 def save_config(cfg: SearchConfig | TrainConfig, path: str | os.PathLike) -> None:
     """Write ``cfg`` as YAML; ``load_search_config(config_file=path)`` (or
     ``load_train_config`` for a :class:`TrainConfig`) reads it back equal."""
+    what = "train" if isinstance(cfg, TrainConfig) else "search"
+    save_config_dict(config_to_dict(cfg), path, what)
+
+
+def save_config_dict(data: dict, path: str | os.PathLike, what: str, source: str = "") -> None:
+    """Write a config's plain form (``config_to_dict``, or a checkpoint's record of it) as the
+    YAML of ``save_config``; ``what``: search or train; ``source``: where it came from."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    what = "train" if isinstance(cfg, TrainConfig) else "search"
-    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=None)
-    write_text_atomic(path, f"# tndnas {what} configuration (complete, as resolved)\n" + text)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    note = f"; written again from {source}" if source else ""
+    write_text_atomic(path, f"# tndnas {what} configuration (complete, as resolved{note})\n" + text)

@@ -6,7 +6,6 @@ import json
 import shutil
 import sys
 
-from ..atomic_write import write_text_atomic
 from ..config.changes import check_config_unchanged
 from ..run_files import SearchRunFiles
 from ..runtime.checkpoint import require_keys
@@ -41,16 +40,13 @@ class RunDir(SearchRunFiles):
         ``summary.json`` -- and return one warning per file written again."""
         said = []
         if self.root.is_dir() and not self.config.exists() and self.checkpoint.exists():
-            import yaml
-
+            from ..config import save_config_dict
             from ..runtime.checkpoint import load_checkpoint
 
             state = load_checkpoint(self.checkpoint, "cpu")  # checksummed: a sound copy
             started = state.get("config")
             if isinstance(started, dict):
-                text = yaml.safe_dump(started, sort_keys=False, default_flow_style=None)
-                write_text_atomic(self.config, "# tndnas search configuration (complete, as "
-                                  "resolved; written again from checkpoint.pt)\n" + text)  # fmt: skip
+                save_config_dict(started, self.config, "search", "checkpoint.pt")
                 said.append("config.yaml was missing; written again from checkpoint.pt")
         if self.config.exists() and not self.run_info.exists():
             from ..config import config_to_dict, load_search_config

@@ -39,9 +39,7 @@ def repair_train_run(run_dir: str | os.PathLike) -> list[str]:
     checkpoint when they are missing; one warning per file written again (rank 0 prints)."""
     import sys
 
-    import yaml
-
-    from ..atomic_write import write_text_atomic
+    from ..config import save_config_dict
     from ..runtime.checkpoint import load_checkpoint
     from ..runtime.distributed import is_main_process
     from ..runtime.records import write_json_atomic
@@ -56,9 +54,7 @@ def repair_train_run(run_dir: str | os.PathLike) -> list[str]:
         return []
     said = []
     if not f.config.exists():
-        text = yaml.safe_dump(started, sort_keys=False, default_flow_style=None)
-        write_text_atomic(f.config, "# tndnas train configuration (complete, as resolved; "
-                          "written again from checkpoint.pt)\n" + text)  # fmt: skip
+        save_config_dict(started, f.config, "train", "checkpoint.pt")
         said.append("config.yaml was missing; written again from checkpoint.pt")
     if not f.genotype.exists():
         genotype_from_dict(genotype, f"{f.checkpoint} genotype").to_json(f.genotype)
