@@ -22,47 +22,8 @@ from .commands import (
     sweep,
     train,
 )
+from .errors import TndnasError
 from .plugins import env_plugins, plugin_scope, run_plugins
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors caused by the user's input: reported in one line, exit status 2."""
-    from .plugins import PluginError
-    from .search import CheckpointError, RunDirError
-    from .space.genotype import GenotypeError
-    from .space.macro import MacroError
-    from .space.ops import UnknownOpError
-    from .spaces.nb201.table import Nb201TableError
-
-    errors: list[type[BaseException]] = [
-        GenotypeError,
-        MacroError,
-        UnknownOpError,
-        FileNotFoundError,
-        CheckpointError,
-        RunDirError,
-        PluginError,
-        Nb201TableError,
-    ]
-    try:
-        from .data import DatasetError
-
-        errors.append(DatasetError)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from .config import ConfigError
-
-        errors.append(ConfigError)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from .train.weights import WeightsMismatchError
-
-        errors.append(WeightsMismatchError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
 
 
 def _out_of_memory(err: BaseException) -> bool:
@@ -148,7 +109,7 @@ def _run_and_report(args: argparse.Namespace) -> int:
         recorded = [p for run in runs if run for p in run_plugins(run)]
         with plugin_scope([*env_plugins(), *args.plugins, *recorded]):
             return int(args.run(args) or 0)
-    except _user_errors() as err:
+    except (TndnasError, FileNotFoundError) as err:  # the user's input: one line, status 2
         from .runtime.records import first_line
 
         ignore_signals()  # one report: a SIGTERM now (torchrun's, after a lost peer) adds none

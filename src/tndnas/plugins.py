@@ -30,6 +30,7 @@ from types import ModuleType
 
 import yaml
 
+from .errors import TndnasError
 from .run_files import CONFIG_FILE
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
 PLUGINS_ENV = "TNDNAS_PLUGINS"
 
 
-class PluginError(ImportError):
+class PluginError(TndnasError, ImportError):
     """A plug-in that cannot be found or that failed while importing; one line."""
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any
 
+from ..errors import TndnasError
+
 
 def opt(default: Any, help: str) -> Any:
     """A config field with its default and its help (shown by ``tndnas config show`` and in
@@ -20,7 +22,7 @@ def opt_factory(factory: Callable[[], Any], help: str) -> Any:
     return field(default_factory=factory, metadata={"help": help})
 
 
-class ConfigError(ValueError):
+class ConfigError(TndnasError, ValueError):
     """A bad configuration key or value; the message is one line naming the key and the fix."""
 
     def __init__(self, message: str):

@@ -21,15 +21,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tndnas.naming import unknown_name
+from ..errors import TndnasError
+from ..registry import Registry
 
 Reader = Callable[[Path | None, bool], "ImageDataset"]
 
-_READERS: dict[str, Reader] = {}
 
-
-class DatasetError(RuntimeError):
+class DatasetError(TndnasError, RuntimeError):
     """A dataset that cannot be found or read; the message names the problem and the fix."""
+
+
+_READERS: Registry[Reader] = Registry(
+    "dataset", "register a new one with tndnas.data.register_dataset", error=DatasetError
+)
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -177,16 +181,12 @@ def _key(name: str) -> str:
 def register_dataset(name: str, reader: Reader, *, overwrite: bool = False) -> None:
     """Register ``reader(data_dir, download) -> ImageDataset`` under ``name`` (case-insensitive)."""
     key = _key(name)
-    if key in _READERS and not overwrite:
-        raise ValueError(
-            f"dataset '{key}' is already registered; pass overwrite=True to replace it"
-        )
-    _READERS[key] = reader
+    _READERS.register(key, reader, overwrite=overwrite)
 
 
 def dataset_names() -> list[str]:
     """All registered dataset names."""
-    return sorted(_READERS)
+    return _READERS.names()
 
 
 def load_dataset(
@@ -204,14 +204,9 @@ def load_dataset(
         Fetch missing files from the official address (CIFAR only).
     """
     key = _key(name)
-    if key not in _READERS:
-        raise DatasetError(
-            unknown_name(
-                "dataset", name, _READERS, "register a new one with tndnas.data.register_dataset"
-            )
-        )
+    reader = _READERS.get(key)
     root = Path(data_dir).expanduser() if data_dir is not None else None
-    ds = _READERS[key](root, download)
+    ds = reader(root, download)
     if ds.num_classes < 2:
         where = f" in {root}" if root is not None else ""
         raise DatasetError(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ..naming import unknown_name
+from ..registry import Registry
 from ..space.genotype import Genotype
 from ..space.macro import Macro
 from .cost_table import CostTable
@@ -48,33 +48,26 @@ class CostSpec:
     unit: str
 
 
-_COSTS: dict[str, CostSpec] = {}
+_COSTS: Registry[CostSpec] = Registry("cost", "register one with tndnas.objectives.register_cost")
 
 
 def register_cost(name: str, fn: CostFn | None = None, *, unit: str = "", overwrite: bool = False):
     """Register ``fn(genotype, ctx) -> float`` under ``name`` (usable as a decorator)."""
 
     def _add(f: CostFn) -> CostFn:
-        if name in _COSTS and not overwrite:
-            raise ValueError(
-                f"cost '{name}' is already registered; pass overwrite=True to replace it"
-            )
-        _COSTS[name] = CostSpec(name, f, unit)
+        _COSTS.register(name, CostSpec(name, f, unit), overwrite=overwrite)
         return f
 
     return _add(fn) if fn is not None else _add
 
 
 def get_cost(name: str) -> CostSpec:
-    if name not in _COSTS:
-        raise KeyError(
-            unknown_name("cost", name, _COSTS, "register one with tndnas.objectives.register_cost")
-        )
-    return _COSTS[name]
+    """The registered cost ``name``; an ``UnknownNameError`` naming the known ones otherwise."""
+    return _COSTS.get(name)
 
 
 def cost_names() -> list[str]:
-    return sorted(_COSTS)
+    return _COSTS.names()
 
 
 def genotype_costs(genotype: Genotype, costs: Mapping[str, CostSpec], ctx: CostContext) -> dict:
@@ -85,7 +78,7 @@ def genotype_costs(genotype: Genotype, costs: Mapping[str, CostSpec], ctx: CostC
 def cost_label(name: str) -> str:
     """How a plot or table names a cost: ``params (M params)``; its name alone when the cost
     is not registered (a run read without its plug-in) or has no unit."""
-    unit = _COSTS[name].unit if name in _COSTS else ""
+    unit = _COSTS.get(name).unit if name in _COSTS else ""
     return f"{name} ({unit})" if unit else name
 
 

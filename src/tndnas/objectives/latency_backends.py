@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError
-from ..naming import unknown_name
+from ..registry import Registry
 
 #: the ONNX opset of the networks tndnas exports
 ONNX_OPSET = 17
@@ -41,24 +41,28 @@ class Backend:
     one_call: bool = False
 
 
-_BACKENDS: dict[str, Backend] = {}
+class UnknownBackendError(ConfigError, KeyError):
+    """A latency backend name that is not registered."""
+
+
+_BACKENDS: Registry[Backend] = Registry(
+    "latency backend",
+    "or register one with tndnas.objectives.register_latency_backend",
+    error=UnknownBackendError,
+)
 
 
 def register_latency_backend(name: str, backend: Backend, *, overwrite: bool = False) -> None:
     """Make ``backend`` available as ``tndnas latency-table --backend NAME``."""
-    if name in _BACKENDS and not overwrite:
-        raise ValueError(f"latency backend '{name}' is already registered; pass overwrite=True")
-    _BACKENDS[name] = backend
+    _BACKENDS.register(name, backend, overwrite=overwrite)
 
 
 def get_latency_backend(name: str) -> Backend:
-    if name not in _BACKENDS:
-        raise ConfigError(unknown_name("latency backend", name, _BACKENDS, "or register one"))
-    return _BACKENDS[name]
+    return _BACKENDS.get(name)
 
 
 def latency_backend_names() -> list[str]:
-    return sorted(_BACKENDS)
+    return _BACKENDS.names()
 
 
 def _torch(module: nn.Module, x: torch.Tensor, threads: int) -> Callable[[], Any]:

@@ -12,10 +12,11 @@ from typing import Any
 import torch
 
 from ..atomic_write import atomic_file
+from ..errors import TndnasError
 from .records import first_line
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(TndnasError, RuntimeError):
     """A checkpoint that cannot be read; the message names the file and what to do."""
 
 

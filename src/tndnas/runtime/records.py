@@ -14,9 +14,10 @@ from typing import Any
 import torch
 
 from ..atomic_write import write_text_atomic
+from ..errors import TndnasError
 
 
-class RunDirError(RuntimeError):
+class RunDirError(TndnasError, RuntimeError):
     """A run directory that cannot be used as asked; the message says what to do."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic_write import write_text_atomic
+from ..errors import TndnasError
 from ..run_files import GENOTYPE_FILE
 from .ops import UnknownOpError, check_op_name
 
@@ -34,7 +35,7 @@ FORMAT_TAG = "tndnas-genotype/1"
 CELL_TYPES = ("normal", "reduce")
 
 
-class GenotypeError(ValueError):
+class GenotypeError(TndnasError, ValueError):
     """A malformed genotype; the message says what is wrong and how to fix it."""
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import TndnasError
 
-class MacroError(ValueError):
+
+class MacroError(TndnasError, ValueError):
     """A width, depth or shape that no network can have."""
 
 

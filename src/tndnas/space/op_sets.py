@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..naming import unknown_name
+from ..registry import Registry
 from .ops import check_op_name
 
-_OP_SETS: dict[str, tuple[str, ...]] = {
+_BUILT_IN: dict[str, tuple[str, ...]] = {
     # the TND-NAS normal-cell set (10 ops; the paper's printed list, deduplicated)
     "tnd-normal": (
         "none",
@@ -42,28 +42,25 @@ _OP_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
+_OP_SETS: Registry[tuple[str, ...]] = Registry("op set", "or give a list of operation names")
+for _name, _ops in _BUILT_IN.items():
+    _OP_SETS.register(_name, _ops)
+
+
 def register_op_set(
     name: str, ops: list[str] | tuple[str, ...], *, overwrite: bool = False
 ) -> None:
     """Register a named candidate set; every op must already be registered."""
-    if name in _OP_SETS and not overwrite:
-        raise ValueError(
-            f"op set '{name}' is already registered; pass overwrite=True to replace it"
-        )
     ops = tuple(check_op_name(o) for o in ops)
     if len(set(ops)) != len(ops):
         raise ValueError(f"op set '{name}' lists an operation twice: {list(ops)}")
-    _OP_SETS[name] = ops
+    _OP_SETS.register(name, ops, overwrite=overwrite)
 
 
 def resolve_op_set(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """A set name, or an explicit list of op names, to a validated tuple of op names."""
     if isinstance(spec, str):
-        if spec not in _OP_SETS:
-            raise KeyError(
-                unknown_name("op set", spec, _OP_SETS, "or give a list of operation names")
-            )
-        return _OP_SETS[spec]
+        return _OP_SETS.get(spec)
     ops = tuple(check_op_name(o) for o in spec)
     if not ops:
         raise ValueError("an op set must list at least one operation")
@@ -73,4 +70,4 @@ def resolve_op_set(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def op_set_names() -> list[str]:
-    return sorted(_OP_SETS)
+    return _OP_SETS.names()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..naming import unknown_name
+from ..registry import Registry, UnknownNameError
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 
@@ -30,14 +30,13 @@ class OpSpec:
     order: int = 0  # registration order: the order of plot legends
 
 
-_OPS: dict[str, OpSpec] = {}
-
-
-class UnknownOpError(KeyError):
+class UnknownOpError(UnknownNameError):
     """An operation name that is not in the registry."""
 
-    def __str__(self) -> str:  # KeyError quotes its message; keep it a plain sentence
-        return str(self.args[0])
+
+_OPS: Registry[OpSpec] = Registry(
+    "operation", "register a new one with tndnas.space.register_op", error=UnknownOpError
+)
 
 
 def register_op(
@@ -58,12 +57,8 @@ def register_op(
     """
 
     def _add(fn: OpFactory) -> OpFactory:
-        if name in _OPS and not overwrite:
-            raise ValueError(
-                f"operation '{name}' is already registered; pass overwrite=True to replace it"
-            )
-        order = _OPS[name].order if name in _OPS else len(_OPS)
-        _OPS[name] = OpSpec(name, fn, colour, parameter_free, order)
+        order = _OPS.get(name).order if name in _OPS else len(_OPS)
+        _OPS.register(name, OpSpec(name, fn, colour, parameter_free, order), overwrite=overwrite)
         return fn
 
     return _add(factory) if factory is not None else _add
@@ -71,28 +66,23 @@ def register_op(
 
 def op_spec(name: str) -> OpSpec:
     """The registered :class:`OpSpec` of ``name`` (an error listing the known names if none)."""
-    return _OPS[check_op_name(name)]
+    return _OPS.get(name)
 
 
 def check_op_name(name: str) -> str:
     """Return ``name`` if it is registered, else raise an error listing the known names."""
-    if name not in _OPS:
-        raise UnknownOpError(
-            unknown_name(
-                "operation", name, _OPS, "register a new one with tndnas.space.register_op"
-            )
-        )
+    _OPS.get(name)
     return name
 
 
 def build_op(name: str, C: int, stride: int, affine: bool = True) -> nn.Module:
     """Instantiate the operation ``name`` for ``C`` channels and the given stride."""
-    return _OPS[check_op_name(name)].factory(C, stride, affine)
+    return _OPS.get(name).factory(C, stride, affine)
 
 
 def op_names() -> list[str]:
     """All registered operation names."""
-    return sorted(_OPS)
+    return _OPS.names()
 
 
 # --------------------------------------------------------------------------- building blocks

@@ -18,9 +18,9 @@ from typing import Any
 
 from torch import nn
 
-from ..naming import unknown_name
 from ..objectives import CostTable
 from ..objectives.latency import LatencyTable, LatencyTableError
+from ..registry import Registry
 from ..space.genotype import Genotype, GenotypeError, read_genotype_data
 from ..space.macro import Macro
 
@@ -135,31 +135,25 @@ class SearchSpace:
         return []
 
 
-_SPACES: dict[str, SearchSpace] = {}
+_SPACES: Registry[SearchSpace] = Registry(
+    "search space", "register one with tndnas.spaces.register_space"
+)
 
 
 def register_space(name: str, space: SearchSpace, *, overwrite: bool = False) -> None:
     """Register ``space`` under ``name`` (``space.name`` in a config)."""
-    if name in _SPACES and not overwrite:
-        raise ValueError(f"search space '{name}' is already registered; pass overwrite=True")
+    _SPACES.register(name, space, overwrite=overwrite)
     space.name = name
-    _SPACES[name] = space
 
 
 def get_space(name: str) -> SearchSpace:
     """The registered space ``name``; a KeyError naming the known ones otherwise."""
-    if name not in _SPACES:
-        raise KeyError(
-            unknown_name(
-                "search space", name, _SPACES, "register one with tndnas.spaces.register_space"
-            )
-        )
-    return _SPACES[name]
+    return _SPACES.get(name)
 
 
 def space_names() -> list[str]:
     """All registered search space names."""
-    return sorted(_SPACES)
+    return _SPACES.names()
 
 
 def space_of(genotype: Genotype) -> SearchSpace:
@@ -176,7 +170,7 @@ def _registered(name: str, where: str) -> SearchSpace:
             f"{', '.join(space_names())}); load the plug-in that registers it with "
             "tndnas --plugin MODULE"
         )
-    return _SPACES[name]
+    return _SPACES.get(name)
 
 
 def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import TndnasError
 from ..runtime import CheckpointError, save_atomic
 from ..runtime.checkpoint import read_verified
 from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
@@ -32,7 +33,7 @@ from ..spaces import genotype_from_dict, space_of
 WEIGHTS_FORMAT = "tndnas-weights/1"
 
 
-class WeightsMismatchError(ValueError):
+class WeightsMismatchError(TndnasError, ValueError):
     """Weights that do not belong to the architecture asked for; one sentence says why."""
 
 

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import TndnasError
 from ...space.genotype import GenotypeError
 from .genotype import NB201_OPS, parse_cell_string
 
@@ -31,7 +32,7 @@ INDEX_COLUMNS = ("index", "arch_index", "ArchIndex")
 CELL_0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 
 
-class Nb201TableError(ValueError):
+class Nb201TableError(TndnasError, ValueError):
     """A results table that cannot be used; the message names the file, the problem and the fix."""
 
 
