@@ -41,7 +41,7 @@ def worker(args: argparse.Namespace) -> None:
     from tndnas.config import load_search_config
     from tndnas.data import BatchIterator
     from tndnas.search.algorithm import Search
-    from tndnas.train.search_step import weight_step
+    from tndnas.search.weight_step import weight_step
 
     cfg = load_search_config(preset=args.preset, overrides=args.overrides)
     with tempfile.TemporaryDirectory() as tmp:

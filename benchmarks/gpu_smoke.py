@@ -101,11 +101,12 @@ def check_resume(device: str, tmp: Path) -> dict:
 
 def check_no_host_sync(device: str, tmp: Path) -> dict:
     from tndnas.data import AugmentConfig, BatchIterator
+    from tndnas.macro import Macro
+    from tndnas.op_sets import resolve_op_set
     from tndnas.search.scoring import score_paths
-    from tndnas.space import Macro, resolve_op_set
-    from tndnas.space.genotype import CELL_TYPES, edge_pairs
-    from tndnas.space.supernet import Supernet
-    from tndnas.train.search_step import weight_step
+    from tndnas.search.weight_step import weight_step
+    from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+    from tndnas.spaces.darts.supernet import Supernet
 
     dev = torch.device(device)
     cand = {ct: [list(resolve_op_set(f"tnd-{ct}")) for _ in edge_pairs()] for ct in CELL_TYPES}
@@ -140,13 +141,14 @@ def check_no_host_sync(device: str, tmp: Path) -> dict:
 
 def check_cuda_graphs(device: str, tmp: Path) -> dict:
     from tndnas.config import load_search_config
+    from tndnas.macro import Macro
+    from tndnas.op_sets import resolve_op_set
     from tndnas.search import search
     from tndnas.search.op_graphs import OpGraphs
     from tndnas.search.scoring import batch_statistics, score_paths
-    from tndnas.space import Macro, resolve_op_set
-    from tndnas.space.genotype import CELL_TYPES, edge_pairs
-    from tndnas.space.supernet import Supernet
-    from tndnas.train.search_step import weight_step
+    from tndnas.search.weight_step import weight_step
+    from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+    from tndnas.spaces.darts.supernet import Supernet
 
     dev = torch.device(device)
     torch.manual_seed(0)
@@ -255,7 +257,7 @@ def check_train_export(device: str, tmp: Path) -> dict:
     import numpy as np
     import onnxruntime as ort
 
-    from tndnas.space.genotype import load_genotype
+    from tndnas.spaces.darts.genotype import load_genotype
     from tndnas.train.weights import load_weights
 
     net, _ = load_weights(train / "weights_last.pt", load_genotype(str(tmp / "full")))

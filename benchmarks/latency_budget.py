@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 
 from tndnas.config import load_search_config
-from tndnas.objectives.latency import LatencyTable
 from tndnas.objectives.latency_check import time_networks
 from tndnas.search.stages import search_space, space_ops
 from tndnas.spaces import load_genotype
+from tndnas.spaces.darts.latency import DartsLatencyTable
 
 
 def _tndnas(*argv: str) -> None:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         table_path = Path(tmp) / "table.json"
         _tndnas("latency-table", "--preset", args.preset, *sets, "--check", "0", "--out", str(table_path),
                 *args.table_flags.split())  # fmt: skip
-        table = LatencyTable.load(table_path)
+        table = DartsLatencyTable.load(table_path)
         space = search_space(cfg)
         ops = {ct: list(v) for ct, v in space_ops(cfg).items()}
         typical = statistics.median(

@@ -18,10 +18,11 @@ import sys
 import torch
 
 from tndnas.config import load_search_config
+from tndnas.macro import Macro
+from tndnas.op_sets import resolve_op_set
 from tndnas.search.stages import candidates_left
-from tndnas.space import Macro, resolve_op_set
-from tndnas.space.genotype import CELL_TYPES, edge_pairs
-from tndnas.train.memory import probe_supernet
+from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+from tndnas.spaces.darts.memory import probe_supernet
 
 from .search_step import SHAPES
 

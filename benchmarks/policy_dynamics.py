@@ -43,7 +43,7 @@ from tndnas.search.diagnostics import max_entropy
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
 from tndnas.search.stages import alpha_updates, candidates_left, reward_terms, stage_seed
-from tndnas.space.genotype import CELL_TYPES, edge_pairs
+from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
 
 STRENGTHS = (0.05, 0.1, 0.3)
 

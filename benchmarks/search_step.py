@@ -17,6 +17,7 @@ Measured, on random images of the preset's dataset shape (no data files needed):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import signal
@@ -29,7 +30,10 @@ from collections.abc import Callable
 import torch
 
 from tndnas.config import COMPILE_MODES, load_search_config
-from tndnas.objectives import CostContext, CostTable
+from tndnas.macro import Macro
+from tndnas.measure.flops import count_parameters
+from tndnas.objectives import CostContext
+from tndnas.op_sets import resolve_op_set
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.policy import CategoricalPolicy
 from tndnas.search.reinforce import Reinforce
@@ -37,10 +41,11 @@ from tndnas.search.scoring import score_paths
 from tndnas.search.setup import reward_costs
 from tndnas.search.stages import candidates_left, reward_terms
 from tndnas.search.update import reinforce_update
-from tndnas.space import EvalNetwork, Macro, count_parameters, resolve_op_set
-from tndnas.space.genotype import CELL_TYPES, edge_pairs
-from tndnas.space.supernet import Supernet, path_genotype
-from tndnas.train.search_step import weight_step
+from tndnas.search.weight_step import weight_step
+from tndnas.spaces.darts.costs import CostTable
+from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+from tndnas.spaces.darts.network import EvalNetwork
+from tndnas.spaces.darts.supernet import Supernet, path_genotype
 
 SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
 
@@ -266,8 +271,13 @@ def main(argv=None) -> dict:
     res["sampled_images_per_s"] = args.batch / res["sampled_step_s"]
 
     # alpha update: ours
+    to_genotype = functools.partial(path_genotype, cand, steps=net.steps)
+
     def ours():
-        reinforce_update(net, rl, x, y, cand, costs, ctx, terms, samples=M, generator=gen, amp=amp)
+        reinforce_update(
+            net, rl, x, y, cand, costs, ctx, terms,
+            samples=M, generator=gen, amp=amp, to_genotype=to_genotype,
+        )  # fmt: skip
 
     res["alpha_update_s"] = timeit(ours, args.repeats, sync)
 
@@ -297,6 +307,7 @@ def main(argv=None) -> dict:
                 generator=gen,
                 amp=amp,
                 graphs=graphs,
+                to_genotype=to_genotype,
             )
 
         res["alpha_update_graphs_s"] = timeit(ours_graphs, args.repeats, sync)

@@ -16,9 +16,10 @@ import time
 
 import torch
 
-from tndnas.space import EvalNetwork, Macro
-from tndnas.space.genotype import load_genotype
-from tndnas.train.evaluate import train_step
+from tndnas.macro import Macro
+from tndnas.spaces.darts.genotype import load_genotype
+from tndnas.spaces.darts.network import EvalNetwork
+from tndnas.train.run import train_step
 
 
 def time_step(args, channels_last: bool) -> float:

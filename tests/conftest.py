@@ -4,7 +4,7 @@ import random
 import pytest
 import torch
 
-from tndnas.space.genotype import Genotype, edge_pairs
+from tndnas.spaces.darts.genotype import Genotype, edge_pairs
 
 # pytest-xdist workers share the cores: one worker per core, each with its own share of threads
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))

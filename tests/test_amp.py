@@ -6,12 +6,14 @@ the float32 loss, BatchNorm on batch statistics, argmax on bf16 logits -- is che
 
 import torch
 
+from tndnas.macro import Macro
+from tndnas.op_sets import resolve_op_set
 from tndnas.search.scoring import score_paths
-from tndnas.space import EvalNetwork, Macro, resolve_op_set
-from tndnas.space.genotype import CELL_TYPES, edge_pairs, load_genotype
-from tndnas.space.supernet import Supernet
-from tndnas.train.evaluate import train_step
-from tndnas.train.search_step import weight_step
+from tndnas.search.weight_step import weight_step
+from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs, load_genotype
+from tndnas.spaces.darts.network import EvalNetwork
+from tndnas.spaces.darts.supernet import Supernet
+from tndnas.train.run import train_step
 
 
 def _net() -> Supernet:

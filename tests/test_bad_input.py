@@ -28,9 +28,9 @@ TABLE = ["latency-table", "--preset", "quick", "--min-time", "0.001", "--rounds"
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, str]:
     """Inputs of every kind: binary, empty, truncated, a folder, a plain file, trained weights."""
-    from tndnas.space.macro import Macro
-    from tndnas.space.network import EvalNetwork
+    from tndnas.macro import Macro
     from tndnas.spaces import load_genotype
+    from tndnas.spaces.darts.network import EvalNetwork
     from tndnas.train.weights import save_weights
 
     d = tmp_path_factory.mktemp("inputs")

@@ -4,19 +4,15 @@ import random
 
 import pytest
 
-from tndnas.objectives import CostTable, RewardTerm, get_cost, register_cost, scalarize
+from tndnas.macro import Macro
+from tndnas.measure.flops import count_flops, count_parameters
+from tndnas.objectives import RewardTerm, get_cost, register_cost, scalarize
 from tndnas.objectives.costs import CostContext
-from tndnas.space import (
-    EvalNetwork,
-    Genotype,
-    GenotypeError,
-    Macro,
-    count_flops,
-    count_parameters,
-    load_genotype,
-)
-from tndnas.space.genotype import edge_pairs
-from tndnas.space.op_sets import resolve_op_set
+from tndnas.op_sets import resolve_op_set
+from tndnas.spaces.base import GenotypeError
+from tndnas.spaces.darts.costs import CostTable
+from tndnas.spaces.darts.genotype import Genotype, edge_pairs, load_genotype
+from tndnas.spaces.darts.network import EvalNetwork
 
 from .conftest import random_genotype
 

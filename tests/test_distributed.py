@@ -71,7 +71,7 @@ KEEP_FIRST = """
 import shutil
 from pathlib import Path
 from tndnas.search.algorithm import Search
-from tndnas.train.evaluate import TrainRun
+from tndnas.train.run import TrainRun
 
 def keeping(save, path_of):
     def save_and_keep(self, *args):

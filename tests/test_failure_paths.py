@@ -333,10 +333,10 @@ def test_a_flipped_bit_a_missing_key_or_a_newer_format_is_refused(tiny_run, tmp_
 
 
 def test_a_flipped_bit_in_a_weights_file_is_refused(tmp_path):
+    from tndnas.macro import Macro
     from tndnas.runtime import CheckpointError
-    from tndnas.space.macro import Macro
-    from tndnas.space.network import EvalNetwork
     from tndnas.spaces import load_genotype
+    from tndnas.spaces.darts.network import EvalNetwork
     from tndnas.train.weights import load_weights, save_weights
 
     geno = load_genotype("darts-v2")

@@ -15,11 +15,12 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from tndnas.data import AugmentConfig, BatchIterator
+from tndnas.macro import Macro
+from tndnas.op_sets import resolve_op_set
 from tndnas.search.scoring import score_paths
-from tndnas.space import Macro, resolve_op_set
-from tndnas.space.genotype import CELL_TYPES, edge_pairs
-from tndnas.space.supernet import Supernet
-from tndnas.train.search_step import weight_step
+from tndnas.search.weight_step import weight_step
+from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+from tndnas.spaces.darts.supernet import Supernet
 
 HOST_READS = {"item", "tolist", "__float__", "__int__", "__bool__", "__index__", "cpu", "numpy"}
 HOST_TO_DEVICE = {"tensor", "as_tensor"}  # from Python data (not from a tensor)

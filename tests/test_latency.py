@@ -13,13 +13,14 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from tndnas.cli import main
 from tndnas.config import ConfigError
-from tndnas.objectives import LatencyTable, LatencyTableError
-from tndnas.objectives.latency import random_genotypes, rank_correlation
-from tndnas.objectives.pieces import PieceTable
+from tndnas.macro import Macro
+from tndnas.measure.latency import LatencyTableError, rank_correlation
+from tndnas.op_sets import resolve_op_set
 from tndnas.search import search
-from tndnas.space import EvalNetwork, Genotype, Macro
-from tndnas.space.genotype import edge_pairs
-from tndnas.space.op_sets import resolve_op_set
+from tndnas.spaces.darts.genotype import Genotype, edge_pairs
+from tndnas.spaces.darts.latency import DartsLatencyTable, random_genotypes
+from tndnas.spaces.darts.network import EvalNetwork
+from tndnas.spaces.darts.pieces import DartsPieces
 
 from .conftest import random_genotype
 from .tiny import TINY, tiny
@@ -59,7 +60,7 @@ def _summary(ops: Counter) -> tuple[int, int, int]:
     return count, elements, check
 
 
-class OpCountTable(PieceTable):
+class OpCountTable(DartsPieces):
     """Measures a piece by the tensor operations it runs."""
 
     zero = (0, 0, 0)
@@ -103,7 +104,7 @@ def test_pieces_are_exactly_the_networks_operations():
 
 
 def test_measured_table_predicts_the_sum_of_its_pieces_and_round_trips(tmp_path):
-    table = LatencyTable(MACRO, min_run_time=0.001)
+    table = DartsLatencyTable(MACRO, min_run_time=0.001)
     table.measure_space(OPS)
     assert len(table.pieces) > 20 and all(v[0] > 0 for v in table.pieces.values())
     genotypes = random_genotypes(OPS, MACRO.steps, 5, seed=1)
@@ -111,19 +112,19 @@ def test_measured_table_predicts_the_sum_of_its_pieces_and_round_trips(tmp_path)
     assert all(p > 0 for p in predicted)
     path = tmp_path / "lat.json"
     path.write_text(json.dumps(table.to_dict()))
-    loaded = LatencyTable.load(path, expect=MACRO)
+    loaded = DartsLatencyTable.load(path, expect=MACRO)
     assert [loaded.latency_ms(g) for g in genotypes] == predicted
     loaded.check_covers(OPS)
     assert loaded.measure_network(genotypes[0]) > 0  # the same device can still time networks
     # a table measured on a narrower op set cannot answer for a wider one: named, not measured
-    small = LatencyTable(MACRO, min_run_time=0.001)
+    small = DartsLatencyTable(MACRO, min_run_time=0.001)
     small.measure_space({"normal": ["skip_connect", "none"], "reduce": ["max_pool_3x3"]})
     path.write_text(json.dumps(small.to_dict()))
     with pytest.raises(
         LatencyTableError,
         match=r"has no entry for the piece 'op sep_conv_3x3 .*tndnas latency-table",
     ):
-        LatencyTable.load(path).check_covers(OPS)
+        DartsLatencyTable.load(path).check_covers(OPS)
 
 
 @pytest.mark.parametrize(
@@ -141,11 +142,11 @@ def test_bad_latency_files_are_named(tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     with pytest.raises(LatencyTableError, match=message):
-        LatencyTable.load(path)
+        DartsLatencyTable.load(path)
 
 
 def test_wrong_network_and_bad_values_are_refused(tmp_path):
-    table = LatencyTable(MACRO, min_run_time=0.001)
+    table = DartsLatencyTable(MACRO, min_run_time=0.001)
     table.measure_space({"normal": ["skip_connect"], "reduce": ["max_pool_3x3"]})
     data = table.to_dict()
     path = tmp_path / "lat.json"
@@ -154,13 +155,13 @@ def test_wrong_network_and_bad_values_are_refused(tmp_path):
     with pytest.raises(
         LatencyTableError, match=r"measured for 4 channels x 5 cells.* has 8 channels"
     ):
-        LatencyTable.load(path, expect=other)
+        DartsLatencyTable.load(path, expect=other)
     first = next(iter(data["pieces"]))
     for bad in (-1.0, "fast", float("nan")):
         data["pieces"][first] = bad
         path.write_text(json.dumps(data))
         with pytest.raises(LatencyTableError, match="not finite, non-negative milliseconds"):
-            LatencyTable.load(path)
+            DartsLatencyTable.load(path)
     assert issubclass(LatencyTableError, ConfigError)  # one line and status 2 from the CLI
 
 
@@ -213,8 +214,8 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     one = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, costs: [{cost: latency_ms, ref: 20.0, beta: -0.5}]}]"
     cfg = tiny(f"reward.latency_table={table}", one)
     summary = search(cfg, tmp_path / "run", progress=False, plots=False)
-    loaded = LatencyTable.load(table)
-    from tndnas.space import genotype_from_dict
+    loaded = DartsLatencyTable.load(table)
+    from tndnas.spaces.darts.genotype import genotype_from_dict
 
     final = genotype_from_dict(summary["genotype"])
     assert summary["latency_ms"] == pytest.approx(loaded.latency_ms(final))
@@ -277,7 +278,7 @@ def test_latency_cost_without_a_table_stops_before_anything_is_written(tmp_path,
     assert "--batch=0 is invalid" in capsys.readouterr().err
 
 
-class _Ones(PieceTable):
+class _Ones(DartsPieces):
     """Every piece measures 1: a genotype's total is the number of pieces it adds up."""
 
     zero = (0,)
@@ -287,12 +288,12 @@ class _Ones(PieceTable):
 
 
 def test_rounds_keep_each_pieces_median():
-    class Steady(LatencyTable):
+    class Steady(DartsLatencyTable):
         def measure(self, module, shape):
             return (10.0,)
 
     speeds = iter([1.0, 3.0, 0.5])  # a machine slow in the second round, fast in the third
-    one_round = PieceTable.measure_space
+    one_round = DartsPieces.measure_space
 
     def drifting_round(self, ops):
         factor = next(speeds)
@@ -300,7 +301,7 @@ def test_rounds_keep_each_pieces_median():
         self.pieces = {k: (v[0] * factor,) for k, v in self.pieces.items()}
 
     t = Steady(MACRO)
-    with unittest.mock.patch.object(PieceTable, "measure_space", drifting_round):
+    with unittest.mock.patch.object(DartsPieces, "measure_space", drifting_round):
         t.measure_space({"normal": ["conv_1x1"], "reduce": ["max_pool_3x3"]}, rounds=3)
     assert {v[0] for v in t.pieces.values()} == {10.0}  # the median of 10, 30 and 5
     g = Genotype((("conv_1x1", 0, 2),), (("max_pool_3x3", 1, 2),))
@@ -309,7 +310,7 @@ def test_rounds_keep_each_pieces_median():
 
 def test_info_predicts_latency_for_the_network_the_table_was_measured_for(tmp_path, capsys):
     digits = Macro(channels=4, layers=5, num_classes=10, in_channels=1, image_size=8)
-    table = LatencyTable(digits, min_run_time=0.001)
+    table = DartsLatencyTable(digits, min_run_time=0.001)
     table.measure_space({ct: list(resolve_op_set("darts")) for ct in ("normal", "reduce")})
     path = tmp_path / "lat.json"
     path.write_text(json.dumps(table.to_dict()))
@@ -325,7 +326,7 @@ def test_info_predicts_latency_for_the_network_the_table_was_measured_for(tmp_pa
     ]
     assert main([*argv, "--widths", "4,6", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    from tndnas.space import load_genotype
+    from tndnas.spaces.darts.genotype import load_genotype
 
     assert rows[0]["latency_ms"] == pytest.approx(table.latency_ms(load_genotype("darts-v2")))
     assert rows[1]["latency_ms"] is None  # 6 channels: not the network it was measured for
@@ -341,7 +342,7 @@ def test_onnxruntime_backend_pays_one_call_per_network(tmp_path, capsys):
     call on its input, and the table adds one call per network."""
     pytest.importorskip("onnxruntime")  # the export extra; the test extra installs it
     ops = {"normal": ["skip_connect", "conv_1x1"], "reduce": ["max_pool_3x3"]}
-    table = LatencyTable(MACRO, min_run_time=0.001, backend="onnxruntime")
+    table = DartsLatencyTable(MACRO, min_run_time=0.001, backend="onnxruntime")
     table.measure_space(ops)
     assert table.pieces["call"][0] > 0 and all(v[0] >= 0 for v in table.pieces.values())
     g = Genotype((("conv_1x1", 0, 2), ("skip_connect", 1, 2)), (("max_pool_3x3", 0, 2),))
@@ -351,11 +352,11 @@ def test_onnxruntime_backend_pays_one_call_per_network(tmp_path, capsys):
     assert data["backend"] == "onnxruntime"
     path = tmp_path / "ort.json"
     path.write_text(json.dumps(data))
-    assert LatencyTable.load(path).latency_ms(g) == pytest.approx(table.latency_ms(g))
+    assert DartsLatencyTable.load(path).latency_ms(g) == pytest.approx(table.latency_ms(g))
     del data["pieces"]["call"]  # a table without its call piece is named, not guessed
     path.write_text(json.dumps(data))
     with pytest.raises(LatencyTableError, match="no entry for the piece 'call'"):
-        LatencyTable.load(path).latency_ms(g)
+        DartsLatencyTable.load(path).latency_ms(g)
     # the command refuses what the backend would silently ignore, and unknown backends
     out = str(tmp_path / "x.json")
     assert main(["latency-table", "--backend", "onnxruntime", "--channels-last", "--out", out]) == 2
@@ -384,7 +385,7 @@ def test_latency_tables_are_refused_for_a_space_without_latency_pieces(tmp_path,
 
 
 def test_calibration_fit_and_what_a_table_file_may_hold(tmp_path):
-    from tndnas.objectives.latency import LatencyTableError
+    from tndnas.measure.latency import LatencyTableError
     from tndnas.objectives.latency_check import fit_calibration
 
     sums = [10.0, 20.0, 40.0, 80.0, 120.0]
@@ -392,13 +393,13 @@ def test_calibration_fit_and_what_a_table_file_may_hold(tmp_path):
     assert fit["scale"] == pytest.approx(1.3) and fit["offset_ms"] == pytest.approx(2.0)
     assert fit_calibration([10.0, 20.0], [12.0, 26.0]) == {"scale": 1.25, "offset_ms": 0.0}
     macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
-    table = LatencyTable(macro)
+    table = DartsLatencyTable(macro)
     table.pieces = {"call": (0.0,)}
     data = table.to_dict()
     for bad in ({"scale": 0.0, "offset_ms": 1.0}, {"scale": 1.2}, "fast"):
         (tmp_path / "t.json").write_text(json.dumps({**data, "calibration": bad}))
         with pytest.raises(LatencyTableError, match='malformed "calibration"'):
-            LatencyTable.load(tmp_path / "t.json")
+            DartsLatencyTable.load(tmp_path / "t.json")
 
 
 def test_a_table_measured_elsewhere_is_imported_from_its_pieces_csv(tmp_path, capsys):
@@ -423,12 +424,12 @@ def test_a_table_measured_elsewhere_is_imported_from_its_pieces_csv(tmp_path, ca
     argv = ["latency-table", "--preset", "quick", *sets, "--import-csv", str(filled),
             "--device-name", "phone", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
-    table = LatencyTable.load(out)
+    table = DartsLatencyTable.load(out)
     assert table.info["device_name"] == "phone" and {k: v[0] for k, v in table.pieces.items()} == ms
     from tndnas.spaces import load_genotype
 
     g = load_genotype("darts-v2")
-    table_here = LatencyTable(table.macro)
+    table_here = DartsLatencyTable(table.macro)
     table_here.pieces = {k: (v,) for k, v in ms.items()}
     assert (
         table.latency_ms(g) == pytest.approx(table_here.latency_ms(g)) and table.latency_ms(g) > 0

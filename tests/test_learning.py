@@ -13,7 +13,7 @@ from tndnas.data.datasets import read_digits
 from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search
 from tndnas.search.diagnostics import STILL_ENTROPY_RATIO, max_entropy, still_warning
 from tndnas.search.stages import alpha_updates
-from tndnas.train.search_step import SKIP_DROPOUT_SCHEDULES, pdarts_skip_dropout
+from tndnas.search.weight_step import SKIP_DROPOUT_SCHEDULES, pdarts_skip_dropout
 
 from .tiny import TINY_SEARCH
 

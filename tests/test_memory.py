@@ -5,13 +5,14 @@ import json
 import pytest
 import torch
 
-import tndnas.train.memory_plan as memory_plan
+import tndnas.search.memory_plan as memory_plan
 from tndnas.cli import main
+from tndnas.macro import Macro
+from tndnas.op_sets import resolve_op_set
 from tndnas.search import search
-from tndnas.space import Macro, resolve_op_set
-from tndnas.space.supernet import Supernet
-from tndnas.train.memory import probe_supernet
-from tndnas.train.memory_plan import MemoryCheckError
+from tndnas.search.memory_plan import MemoryCheckError
+from tndnas.spaces.darts.memory import probe_supernet
+from tndnas.spaces.darts.supernet import Supernet
 
 from .tiny import TINY, tiny
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from tndnas.cli import main
-from tndnas.space.genotype import GenotypeError
-from tndnas.space.macro import Macro, MacroError
-from tndnas.space.network import count_flops, count_parameters
+from tndnas.macro import Macro, MacroError
+from tndnas.measure.flops import count_flops, count_parameters
 from tndnas.spaces import get_space, load_genotype
+from tndnas.spaces.base import GenotypeError
 from tndnas.spaces.nb201 import (
     NB201_OPS,
     Nb201CostTable,

@@ -10,9 +10,10 @@ import random
 import pytest
 
 from tndnas.cli import main
-from tndnas.objectives.latency import LatencyTable, LatencyTableError
-from tndnas.space.macro import Macro
+from tndnas.macro import Macro
+from tndnas.measure.latency import LatencyTableError
 from tndnas.spaces import get_space, read_latency_table
+from tndnas.spaces.darts.latency import DartsLatencyTable
 from tndnas.spaces.nb201 import NB201_OPS, Nb201Genotype, Nb201LatencyTable, Nb201Network
 from tndnas.spaces.nb201.latency import Nb201Pieces
 
@@ -96,7 +97,7 @@ def test_tables_of_another_space_or_network_are_refused(tmp_path, capsys):
     path = tmp_path / "nb.json"
     path.write_text(json.dumps(nb.to_dict()))
     with pytest.raises(LatencyTableError, match="for the search space 'nb201', not 'darts'"):
-        LatencyTable.load(path)
+        DartsLatencyTable.load(path)
     other = Macro(channels=8, layers=8, num_classes=7, in_channels=3, image_size=12)
     with pytest.raises(LatencyTableError, match="was measured for 4 channels"):
         Nb201LatencyTable.load(path, expect=other)

@@ -16,8 +16,8 @@ from tndnas.search import op_graphs as og
 from tndnas.search import search
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.scoring import batch_statistics, score_paths
-from tndnas.space.supernet import SearchCell
-from tndnas.train.search_step import weight_step
+from tndnas.search.weight_step import weight_step
+from tndnas.spaces.darts.supernet import SearchCell
 
 from .test_space import _random_path, _supernet
 from .tiny import tiny

@@ -25,7 +25,8 @@ PLUGIN = textwrap.dedent(
     from tndnas.data import register_dataset
     from tndnas.data.datasets import read_digits
     from tndnas.objectives import register_cost
-    from tndnas.space import register_op, register_op_set
+    from tndnas.ops import register_op
+    from tndnas.op_sets import register_op_set
     from tndnas.spaces import register_space
     from tndnas.spaces.darts import DartsSpace
 
@@ -70,7 +71,7 @@ PLUGIN = textwrap.dedent(
         def genotype_from_dict(self, data, where):
             geno = super().genotype_from_dict(data, where)
             if any(e[0] == "skip_connect" for ct in self.cell_types for e in geno.cell(ct)):
-                from tndnas.space.genotype import GenotypeError
+                from tndnas.spaces.base import GenotypeError
 
                 raise GenotypeError(f"{where}: a plug-noskip genotype has no skip_connect")
             return geno

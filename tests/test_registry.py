@@ -12,10 +12,11 @@ import tndnas
 from tndnas.data import register_dataset
 from tndnas.data.datasets import load_dataset
 from tndnas.errors import TndnasError
+from tndnas.measure.latency_backends import get_latency_backend, register_latency_backend
 from tndnas.objectives import get_cost, register_cost
-from tndnas.objectives.latency_backends import get_latency_backend, register_latency_backend
+from tndnas.op_sets import register_op_set, resolve_op_set
+from tndnas.ops import build_op, register_op
 from tndnas.registry import DuplicateNameError, Registry, UnknownNameError
-from tndnas.space import build_op, register_op, register_op_set, resolve_op_set
 from tndnas.spaces import get_space, register_space
 
 # (what to look up, a misspelt name, the name it should suggest)
@@ -88,3 +89,20 @@ def test_every_error_class_of_the_package_derives_from_tndnas_error():
     assert len(found) >= 15, sorted(found)
     strays = sorted(n for n, c in found.items() if not issubclass(c, TndnasError))
     assert not strays, f"user-facing errors outside TndnasError: {strays}"
+
+
+def test_the_public_api_resolves_every_name_and_imports_no_torch_until_used():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tndnas; assert 'torch' not in sys.modules, 'import tndnas loaded torch'; "
+        "names = [n for n in tndnas.__all__ if n != '__version__']; "
+        "[getattr(tndnas, n) for n in names]; assert 'torch' in sys.modules; "
+        "assert issubclass(tndnas.TndnasError, Exception) and callable(tndnas.search); "
+        "print(len(names))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) >= 15
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        tndnas.nope  # noqa: B018

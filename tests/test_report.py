@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from tndnas.report import MetricsLog, read_metrics
-from tndnas.report.cell_diagram import cell_dot_source, draw_cell
 from tndnas.report.plots import edge_labels, plot_run
-from tndnas.space.genotype import Genotype, edge_pairs
+from tndnas.spaces.darts.diagram import cell_dot_source, draw_cell
+from tndnas.spaces.darts.genotype import Genotype, edge_pairs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -9,11 +9,12 @@ import torch
 
 from tndnas.cli import main
 from tndnas.config import ConfigError, load_search_config
+from tndnas.macro import Macro
+from tndnas.op_sets import resolve_op_set
 from tndnas.runtime import save_atomic
 from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search, shrink_keep
 from tndnas.search.scoring import score_paths
-from tndnas.space import Macro, resolve_op_set
-from tndnas.space.supernet import Supernet
+from tndnas.spaces.darts.supernet import Supernet
 
 from .tiny import tiny
 
@@ -264,7 +265,7 @@ def drive_cost_only(cfg, run_dir) -> tuple[list[dict], dict, float]:
     (dict) and its target network's params (M)."""
     from tndnas.search.algorithm import Search
     from tndnas.search.steps import alpha_step
-    from tndnas.space.genotype import derive_genotype
+    from tndnas.spaces.darts.genotype import derive_genotype
 
     s = Search(cfg, run_dir)
     stage = s._new_stage(0, s.initial_candidates)
@@ -470,7 +471,7 @@ def test_a_search_of_another_cell_size_ends_with_a_network_it_can_build(tmp_path
     """space.steps other than 4: the genotype keeps its steps, so the final network, its costs
     and its training are of the searched cell (not of a 4-step one that cannot be built)."""
     from tndnas.spaces import load_genotype
-    from tndnas.train.evaluate import train_network
+    from tndnas.train.run import train_network
 
     from .test_train import _tiny_cfg
 

@@ -6,21 +6,19 @@ import pytest
 import torch
 from torch import nn
 
-from tndnas.space import (
-    EvalNetwork,
-    GenotypeError,
-    Macro,
-    UnknownOpError,
-    build_op,
-    count_parameters,
+from tndnas.macro import Macro
+from tndnas.measure.flops import count_parameters
+from tndnas.op_sets import resolve_op_set
+from tndnas.ops import UnknownOpError, build_op, register_op
+from tndnas.spaces.base import GenotypeError
+from tndnas.spaces.darts.genotype import (
     derive_genotype,
     edge_pairs,
     genotype_from_dict,
     load_genotype,
-    register_op,
-    resolve_op_set,
 )
-from tndnas.space.supernet import Supernet, path_genotype
+from tndnas.spaces.darts.network import EvalNetwork
+from tndnas.spaces.darts.supernet import Supernet, path_genotype
 
 
 # ------------------------------------------------------------------ exact DARTS / P-DARTS counts
@@ -330,7 +328,7 @@ def test_derive_all_none_keeps_likeliest_input_op_and_says_so():
 
 def test_checkpointed_mixed_step_equals_plain_step():
     """Activation checkpointing changes memory, not results: same grads, same BatchNorm buffers."""
-    from tndnas.train.search_step import weight_step
+    from tndnas.search.weight_step import weight_step
 
     nets = []
     for ckpt in (False, True):
@@ -387,8 +385,8 @@ def test_channels_last_supernet_matches():
 
 def test_channels_last_evaluation_network_trains_the_same():
     """tndnas train uses channels-last on every device: same step, up to float rounding."""
-    from tndnas.space.genotype import load_genotype
-    from tndnas.train.evaluate import train_step
+    from tndnas.spaces.darts.genotype import load_genotype
+    from tndnas.train.run import train_step
 
     states = []
     for channels_last in (False, True):
@@ -412,7 +410,7 @@ def test_compiled_ops_give_the_same_results():
     outputs, same gradients, same state_dict keys."""
     from torch._dynamo.utils import counters
 
-    from tndnas.train.search_step import weight_step
+    from tndnas.search.weight_step import weight_step
 
     ops = ["none", "skip_connect", "sep_conv_3x3", "max_pool_3x3"]
     # one intermediate node (2 edges per cell), one op of each kind (a chain of convolutions, an
@@ -450,9 +448,9 @@ def test_compiled_ops_give_the_same_results():
 
 def test_op_traits_live_in_the_registry():
     """An op's plot colour and whether the supernet normalises it (pools) are registered with it."""
+    from tndnas.ops import op_spec
     from tndnas.report.plots import op_colour
-    from tndnas.space import op_spec
-    from tndnas.space.supernet import _candidate_module
+    from tndnas.spaces.darts.supernet import _candidate_module
 
     assert op_spec("max_pool_3x3").parameter_free and not op_spec("sep_conv_3x3").parameter_free
     register_op(

@@ -19,8 +19,9 @@ from matplotlib.image import imread
 import tndnas.sweep as sweep_mod
 from tndnas.commands import sweep as sweep_cmd
 from tndnas.config import ConfigError
+from tndnas.pareto import pareto_front
 from tndnas.report.metrics import read_metrics
-from tndnas.report.pareto import pareto_front, plot_front
+from tndnas.report.pareto_plot import plot_front
 
 from .tiny import TINY_SEARCH
 

@@ -11,11 +11,11 @@ import pytest
 
 from tndnas.cli import main
 from tndnas.config import load_search_config
+from tndnas.pareto import front, hypervolume
 from tndnas.spaces.nb201 import NB201_OPS, Nb201Genotype
-from tndnas.tabular.benchmark import run_benchmark
-from tndnas.tabular.fronts import front, hypervolume
-from tndnas.tabular.methods import evolution, random_search, tnd_search
-from tndnas.tabular.space import TabularSpace, load_tabular_space
+from tndnas.tabular_benchmark.benchmark import run_benchmark
+from tndnas.tabular_benchmark.methods import evolution, random_search, tnd_search
+from tndnas.tabular_benchmark.space import TabularSpace, load_tabular_space
 
 CELLS = list(itertools.product(range(len(NB201_OPS)), repeat=6))
 CONV3 = NB201_OPS.index("nor_conv_3x3")

@@ -23,13 +23,13 @@ from tndnas.config import (
     save_config,
     train_preset_names,
 )
+from tndnas.macro import Macro
 from tndnas.report.metrics import read_metrics
 from tndnas.runtime import save_atomic
 from tndnas.search import CheckpointError, RunDirError
-from tndnas.space.genotype import Genotype, load_genotype
-from tndnas.space.macro import Macro
-from tndnas.train import evaluate
-from tndnas.train.evaluate import read_train_run, train_network
+from tndnas.spaces.darts.genotype import Genotype, load_genotype
+from tndnas.train import run as train_run
+from tndnas.train.run import read_train_run, train_network
 from tndnas.train.weights import WeightsMismatchError, load_weights, save_weights
 
 TINY = [
@@ -192,7 +192,7 @@ def test_interrupted_run_resumes_to_identical_result(trained, tmp_path, monkeypa
     out_ref, _ = trained
     out = tmp_path / "run"
     cfg, geno = _tiny_cfg(), load_genotype("darts-v2")
-    original = evaluate.train_step
+    original = train_run.train_step
     calls = {"n": 0}
 
     def interrupted(*args, **kwargs):
@@ -201,11 +201,11 @@ def test_interrupted_run_resumes_to_identical_result(trained, tmp_path, monkeypa
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "train_step", interrupted)
+    monkeypatch.setattr(train_run, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_network(cfg, geno, out, progress=False)
     assert len(read_metrics(out)) == 1 and not (out / "summary.json").exists()
-    monkeypatch.setattr(evaluate, "train_step", original)
+    monkeypatch.setattr(train_run, "train_step", original)
 
     summary = train_network(cfg, geno, out, resume=True, progress=False)
     assert _without_timing(read_metrics(out)) == _without_timing(read_metrics(out_ref))
@@ -257,7 +257,7 @@ def test_weights_refuse_another_architecture(trained, tmp_path):
 def test_save_load_weights_round_trip(tmp_path):
     geno = load_genotype("pdarts")
     macro = Macro(channels=4, layers=3, num_classes=10, in_channels=1, image_size=8)
-    from tndnas.space.network import EvalNetwork
+    from tndnas.spaces.darts.network import EvalNetwork
 
     net = EvalNetwork(geno, macro, auxiliary=False).eval()
     save_weights(net, tmp_path / "w.pt", geno, macro, auxiliary=False)

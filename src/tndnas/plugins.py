@@ -1,7 +1,7 @@
 """Users' own code: modules that register ops, op sets, costs, datasets or latency backends.
 
 A plug-in is an ordinary Python module whose import calls tndnas's ``register_*`` functions
-(:func:`tndnas.space.register_op`, :func:`tndnas.space.register_op_set`,
+(:func:`tndnas.ops.register_op`, :func:`tndnas.op_sets.register_op_set`,
 :func:`tndnas.objectives.register_cost`, :func:`tndnas.data.register_dataset`, ...). It reaches
 every command in two ways:
 

@@ -62,9 +62,9 @@ def _ints(text: str, flag: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     from ..runtime.records import check_figure_path, check_writable
     from ..sweep import parse_floats
-    from ..tabular.benchmark import format_results, run_benchmark
-    from ..tabular.plot import plot_benchmark
-    from ..tabular.space import load_tabular_space
+    from ..tabular_benchmark.benchmark import format_results, run_benchmark
+    from ..tabular_benchmark.plot import plot_benchmark
+    from ..tabular_benchmark.space import load_tabular_space
 
     budgets = _ints(args.queries, "--queries")
     if args.json:  # before the benchmark runs, not after

@@ -17,20 +17,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..objectives.latency_backends import ONNX_OPSET
-from ..space.network import EvalNetwork
+from ..measure.latency_backends import ONNX_OPSET
 
 FORMATS = ("onnx", "torchscript")
 
 
 class InferenceNetwork(nn.Module):
-    """Wraps an :class:`EvalNetwork` so that ``forward`` returns the logits only.
+    """Wraps an final network (``SearchSpace.network``) so that ``forward`` returns the logits only.
 
     With ``normalization`` (the training mean/std), the input is a raw image scaled to [0, 1]
     and the network normalises it itself.
     """
 
-    def __init__(self, network: EvalNetwork, normalization: dict | None = None):
+    def __init__(self, network: nn.Module, normalization: dict | None = None):
         super().__init__()
         self.network = network
         network.drop_path_prob = 0.0
@@ -47,14 +46,14 @@ class InferenceNetwork(nn.Module):
         return self.network(x)[0]
 
 
-def example_input(network: EvalNetwork, batch: int = 1) -> torch.Tensor:
+def example_input(network: nn.Module, batch: int = 1) -> torch.Tensor:
     """A random input of the shape the network was built for."""
     m = network.macro
     return torch.randn(batch, m.in_channels, m.image_size, m.image_size)
 
 
 def export_network(
-    network: EvalNetwork,
+    network: nn.Module,
     fmt: str,
     out: str | os.PathLike,
     batch: int = 1,

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from ..config import ConfigError
-from ..objectives.latency import LatencyTable, LatencyTableError
-from ..space.macro import Macro
+from ..macro import Macro
+from ..measure.latency import LatencyTable, LatencyTableError
 from ..spaces import load_genotype, read_latency_table, space_of
 
 # (colour channels, image size, classes) of the datasets whose shape is known without reading them

@@ -89,10 +89,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..macro import Macro
     from ..runtime import environment, resolve_device, write_json_atomic
     from ..runtime.records import check_writable
     from ..search.stages import search_space, space_ops
-    from ..space.macro import Macro
     from .info import dataset_shape
 
     _check_arguments(args)
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
 def _elsewhere(args: argparse.Namespace, table, ops: dict, preset, overrides: list[str]) -> int:
     """``--pieces-csv``: the pieces to measure on another device; ``--import-csv``: the table
     made of their measurements.  Nothing is timed here."""
-    from ..objectives.latency_import import read_pieces_csv, required_pieces, write_pieces_csv
+    from ..measure.latency_import import read_pieces_csv, required_pieces, write_pieces_csv
     from ..runtime import write_json_atomic
 
     needed = required_pieces(table, ops)

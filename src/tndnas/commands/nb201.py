@@ -27,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def lookup(genotype_spec: str, table_path: str, arch_column: str = "ArchitectureString") -> dict:
     """What ``tndnas nb201`` prints, as a dict."""
-    from ..space.genotype import GenotypeError
     from ..spaces import load_genotype
+    from ..spaces.base import GenotypeError
     from ..spaces.nb201 import PUBLISHED_CIFAR10, Nb201CostTable, Nb201Genotype, parse_cell_string
     from ..spaces.nb201.table import read_nb201_table
 

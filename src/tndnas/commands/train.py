@@ -66,7 +66,7 @@ _OPTIONS = (
 
 def run(args: argparse.Namespace) -> int:
     from ..spaces import load_genotype
-    from ..train.evaluate import read_train_run, train_network
+    from ..train.run import read_train_run, train_network
     from ..train.run_dir import repair_train_run
 
     progress = False if args.no_progress else None

@@ -8,14 +8,7 @@ import re
 from typing import Any
 
 from .fields import ConfigError
-from .schema import (
-    COMPILE_MODES,
-    MEMORY_CHECKS,
-    WEIGHT_MODES,
-    CostTerm,
-    SearchConfig,
-    SGDConfig,
-)
+from .schema import COMPILE_MODES, MEMORY_CHECKS, WEIGHT_MODES, CostTerm, SearchConfig, SGDConfig
 from .train_schema import TrainConfig
 
 

@@ -1,6 +1,7 @@
-"""What is measured: costs of an architecture (params, FLOPs, latency, user-registered ones) and the reward."""
+"""What the reward is made of: the registered costs of an architecture (params, FLOPs, latency,
+user-registered ones), each looked up through its search space, and the reward that scalarizes
+them with the accuracy (Eqs. 5-10)."""
 
-from .cost_table import Cost, CostTable
 from .costs import (
     CostContext,
     CostSpec,
@@ -10,21 +11,16 @@ from .costs import (
     get_cost,
     register_cost,
 )
-from .latency import LatencyTable, LatencyTableError
 from .reward import RewardError, RewardTerm, scalarize
 
 __all__ = [
-    "Cost",
     "CostContext",
     "CostSpec",
-    "cost_label",
-    "genotype_costs",
-    "CostTable",
-    "LatencyTable",
-    "LatencyTableError",
     "RewardError",
     "RewardTerm",
+    "cost_label",
     "cost_names",
+    "genotype_costs",
     "get_cost",
     "register_cost",
     "scalarize",

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from ..macro import Macro
+from ..measure.latency import LatencyTable, LatencyTableError
 from ..registry import Registry
-from ..space.genotype import Genotype
-from ..space.macro import Macro
-from .cost_table import CostTable
-from .latency import LatencyTable, LatencyTableError
+from ..spaces.base import Genotype
 
 
 @dataclass
@@ -33,7 +33,7 @@ class CostContext:
     """What a cost function may use: the target network's cost table and macro-structure, and
     its latency table when the run has one (``reward.latency_table``)."""
 
-    table: CostTable
+    table: Any  # the space's cost table (SearchSpace.cost_table): .cost(genotype) -> Cost
     macro: Macro
     latency: LatencyTable | None = None
 

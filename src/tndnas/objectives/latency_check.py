@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .latency import LatencyTable, rank_correlation
+from ..measure.latency import LatencyTable, rank_correlation
 
 if TYPE_CHECKING:  # the spaces import the objectives
     from ..spaces import SearchSpace

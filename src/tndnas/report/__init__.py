@@ -1,7 +1,8 @@
-"""Reporting: the metrics log of a search run, plots of a run directory, cell diagrams.
+"""Reporting: the metrics log of a search run and the plots of a run directory (a space draws
+its own cells: ``SearchSpace.draw``).
 
-``MetricsLog`` and ``read_metrics`` import nothing heavy; ``plot_run`` and ``draw_cell``
-load matplotlib on first use.
+``MetricsLog`` and ``read_metrics`` import nothing heavy; ``plot_run`` loads matplotlib on
+first use.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 from .metrics import METRICS_FILE, MetricsLog, read_metrics
 
 if TYPE_CHECKING:
-    from .cell_diagram import draw_cell
     from .plots import plot_run
 
-__all__ = ["METRICS_FILE", "MetricsLog", "draw_cell", "plot_run", "read_metrics"]
+__all__ = ["METRICS_FILE", "MetricsLog", "plot_run", "read_metrics"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,8 +22,4 @@ def __getattr__(name: str) -> Any:
         from .plots import plot_run
 
         return plot_run
-    if name == "draw_cell":
-        from .cell_diagram import draw_cell
-
-        return draw_cell
     raise AttributeError(f"module 'tndnas.report' has no attribute '{name}'")

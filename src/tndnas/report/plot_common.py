@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..space.genotype import edge_pairs
-from ..space.ops import UnknownOpError, op_spec
+from ..ops import UnknownOpError, op_spec
 
 DPI = 120
 X_UPDATES = "alpha update (counted across stages)"
@@ -141,12 +140,13 @@ def softmax_rows(alpha: np.ndarray) -> np.ndarray:
 
 
 def edge_labels(n_edges: int) -> list[str]:
-    """'i->j' labels of the supernet edges, in the supernet's edge order."""
+    """'i->j' labels of the supernet edges, in the supernet's edge order, for cells whose node
+    j >= 2 reads every earlier node (the DARTS cells); 'edge e' for any other edge count."""
     steps = 1
     while steps * (steps + 3) // 2 < n_edges:
         steps += 1
     if steps * (steps + 3) // 2 == n_edges:
-        return [f"{i}->{j}" for i, j in edge_pairs(steps)]
+        return [f"{i}->{j}" for j in range(2, steps + 2) for i in range(j)]
     return [f"edge {e}" for e in range(n_edges)]
 
 

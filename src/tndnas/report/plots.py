@@ -32,17 +32,8 @@ from typing import Any
 
 from ..run_files import SearchRunFiles
 from ..spaces import genotype_from_dict, load_genotype, space_of
-from .alpha_plots import (
-    plot_alpha_stage,
-    plot_argmax_ops,
-)
-from .metric_plots import (
-    plot_accuracy,
-    plot_cost,
-    plot_entropy,
-    plot_epochs,
-    plot_reward,
-)
+from .alpha_plots import plot_alpha_stage, plot_argmax_ops
+from .metric_plots import plot_accuracy, plot_cost, plot_entropy, plot_epochs, plot_reward
 from .metrics import read_metrics
 from .plot_common import (
     DPI,

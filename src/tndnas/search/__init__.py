@@ -1,4 +1,4 @@
-"""How alpha learns: the policy, REINFORCE with a baseline, progressive stages (Algorithm 2)."""
+"""How alpha learns and the supernet that scores it: the policy, REINFORCE with a baseline, progressive stages (Algorithm 2), the weight step and its memory plan."""
 
 from ..runtime import CheckpointError, RunDirError
 from .algorithm import Search, search

@@ -25,6 +25,7 @@ import torch
 
 from ..config import SearchConfig, config_to_dict
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
+from ..macro import Macro
 from ..objectives import CostContext, RewardTerm, genotype_costs
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import (
@@ -39,11 +40,9 @@ from ..runtime.distributed import join_world
 from ..runtime.lock import locked_run
 from ..runtime.random_state import random_state, restore_random_state
 from ..runtime.records import first_line, read_finished_summary
-from ..space.macro import Macro
-from ..train.memory_plan import act_on_memory_plan, plan_memory
-from ..train.search_step import SupernetForward
 from .diagnostics import stage_learning, still_warning
 from .epoch import run_stage_epochs
+from .memory_plan import act_on_memory_plan, plan_memory
 from .run_dir import CHECKPOINT_VERSION, RunDir
 from .setup import (
     check_cuda_graphs,
@@ -59,6 +58,7 @@ from .stages import reward_terms, search_space, shrink_keep, space_ops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
+from .weight_step import SupernetForward
 
 
 class Search:
@@ -188,7 +188,7 @@ class Search:
     def memory_plan(
         self, first: int, candidates: dict[str, list[list[str]]], *, resume: bool = False
     ) -> list[dict]:
-        """:func:`~tndnas.train.memory_plan.plan_memory` for this run's stages ``first``.."""
+        """:func:`~tndnas.search.memory_plan.plan_memory` for this run's stages ``first``.."""
         return plan_memory(
             self.cfg, self.device, self._macro, first, candidates,
             amp=self.amp, config_path=self.rundir.config, resume=resume, probe=self.space.memory_probe,

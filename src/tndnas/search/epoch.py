@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from tqdm import tqdm
@@ -15,22 +15,52 @@ from ..config import StageConfig
 from ..data import BatchIterator
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import peak_memory_mb
-from ..train.search_step import (
-    DivergedError,
-    check_finite_loss,
-    cosine_lr,
-    set_lr,
-    weight_step,
-)
+from ..runtime.optim import DivergedError, check_finite_loss, cosine_lr, set_lr
 from .stages import steps_per_epoch
 from .state import Progress, StageState
+from .weight_step import weight_step
 
-if TYPE_CHECKING:  # the loop is Search's; Search imports this module
-    from .algorithm import Search
+if TYPE_CHECKING:
+    from ..config import SearchConfig
+    from ..data import AugmentConfig
+    from ..runtime.distributed import World
+
+
+class StageRunner(Protocol):
+    """What one stage's epochs need of the search that runs them (:class:`~.algorithm.Search`
+    is one): its config, data and split, device and world, and its per-epoch actions."""
+
+    cfg: SearchConfig
+    data: Any  # the dataset's tensors, on the device
+    weight_idx: torch.Tensor  # the weight half of the training images
+    arch_idx: torch.Tensor  # the architecture half
+    augment: AugmentConfig
+    memory_format: torch.memory_format
+    device: torch.device
+    world: World
+    amp: bool
+    show_progress: bool | None
+    check_sync: bool
+    skip_dropout_rate: Callable[[float, int, int, int, float], float]
+
+    def alpha_update(
+        self, k: int, epoch: int, step: int, s: StageState, arch_batches: Iterator, candidates: Any
+    ) -> dict: ...
+
+    def evaluate(self, s: StageState) -> tuple[float, float]: ...
+
+    def save_checkpoint(self, prog: Progress, s: StageState | None) -> None: ...
+
+    def write_alpha(self, k: int, epoch: int, s: StageState, candidates: Any) -> None: ...
 
 
 def run_stage_epochs(
-    run: Search, k: int, st: StageConfig, s: StageState, prog: Progress, log: MetricsLog | NoLog
+    run: StageRunner,
+    k: int,
+    st: StageConfig,
+    s: StageState,
+    prog: Progress,
+    log: MetricsLog | NoLog,
 ) -> None:
     """The epochs of stage ``k`` from ``prog.epoch`` on: weight steps with an alpha update
     every ``policy.rl_interval`` steps after the stage's weight-only epochs, then the epoch's

@@ -49,7 +49,7 @@ def _layers(module: nn.Module) -> int:
 class OpGraphs:
     """Runs ``module(x)`` for a sampled-path forward, from a CUDA graph where that pays.
 
-    Use it as the ``call`` of :meth:`~tndnas.space.supernet.Supernet.forward_paths`, under
+    Use it as the ``call`` of :meth:`~tndnas.spaces.darts.supernet.Supernet.forward_paths`, under
     ``torch.no_grad()``, and call :meth:`check` before each use.  ``warmup``: eager runs on a
     side stream before a capture (cuDNN picks its algorithms there, not inside the graph).
     """

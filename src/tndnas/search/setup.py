@@ -10,14 +10,14 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..data import ImageDataset
-from ..objectives import CostContext, LatencyTable, RewardError, get_cost
-from ..objectives.latency import LatencyTableError
+from ..macro import Macro
+from ..measure.latency import LatencyTable, LatencyTableError
+from ..objectives import CostContext, RewardError, get_cost
 from ..run_files import SearchRunFiles
-from ..space.genotype import GenotypeError
-from ..space.macro import Macro
-from ..train.search_step import SKIP_DROPOUT_SCHEDULES
+from ..spaces.base import GenotypeError
 from . import op_graphs
 from .stages import reward_terms, run_cost_names, search_space
+from .weight_step import SKIP_DROPOUT_SCHEDULES
 
 __all__ = [
     "check_cuda_graphs",

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..config import SearchConfig
-from ..space.macro import Macro
-from ..space.supernet import Supernet
+from ..macro import Macro
 from .op_graphs import OpGraphs
 from .policy import CategoricalPolicy
 from .reinforce import Reinforce
@@ -28,7 +28,7 @@ __all__ = ["Progress", "StageState", "new_stage_state"]
 class StageState:
     """Everything that changes during one stage (checkpointed every epoch)."""
 
-    supernet: Supernet
+    supernet: nn.Module  # the space's weight-sharing network (SearchSpace.supernet)
     optimizer: torch.optim.Optimizer
     policy: CategoricalPolicy
     reinforce: Reinforce
@@ -40,7 +40,7 @@ class StageState:
     params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
     graphs: OpGraphs | None = None  # CUDA graphs of the scored ops; not checkpointed
     # what the weight steps run: the supernet, or it in DistributedDataParallel (several processes)
-    trainer: torch.nn.Module | None = None
+    trainer: nn.Module | None = None
 
     def state_dict(self) -> dict[str, Any]:
         return {

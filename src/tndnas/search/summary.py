@@ -10,7 +10,8 @@ import torch
 
 from ..config import SearchConfig, config_to_dict, save_config
 from ..data import ImageDataset
-from ..objectives import CostContext, CostSpec, LatencyTable, genotype_costs
+from ..measure.latency import LatencyTable
+from ..objectives import CostContext, CostSpec, genotype_costs
 from ..report.metrics import read_metrics
 from ..run_files import SearchRunFiles
 from ..runtime import environment, peak_memory_mb, write_json_atomic

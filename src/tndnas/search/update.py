@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..objectives import CostContext, CostSpec, RewardTerm, scalarize
-from ..space.genotype import GenotypeError
-from ..space.supernet import Supernet, path_genotype
+from ..spaces.base import GenotypeError
 from .op_graphs import OpGraphs
 from .reinforce import Reinforce
 from .scoring import score_paths
@@ -48,7 +47,7 @@ def sample_costs(
 
 
 def reinforce_update(
-    supernet: Supernet,
+    supernet: nn.Module,
     reinforce: Reinforce,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -62,7 +61,7 @@ def reinforce_update(
     use_accuracy: bool = True,
     amp: bool = False,
     graphs: OpGraphs | None = None,
-    to_genotype: Callable[[Mapping[str, Sequence[int]]], Any] | None = None,
+    to_genotype: Callable[[Mapping[str, Sequence[int]]], Any],
     share: Callable[[Sequence[Any], Callable[[Sequence[Any]], torch.Tensor]], torch.Tensor]
     | None = None,
 ) -> UpdateResult:
@@ -70,12 +69,10 @@ def reinforce_update(
     sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
     and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
     ``graphs``: score with the ops replayed from CUDA graphs (:class:`OpGraphs`).
-    ``to_genotype(path)``: the space's genotype of a path (default: DARTS cells).
+    ``to_genotype(path)``: the space's genotype of a path (``SearchSpace.path_genotype``).
     ``share(paths, score)``: how the paths are scored -- by this process alone (default) or
     shared out among several (:meth:`tndnas.runtime.distributed.World.split_scores`).
     """
-    if to_genotype is None:
-        to_genotype = functools.partial(path_genotype, candidates, steps=supernet.steps)
     policy = reinforce.policy
     g = policy.sample(samples, generator)
     paths = [{ct: g[ct][m].tolist() for ct in g} for m in range(samples)]

@@ -12,19 +12,26 @@ subclasses :class:`SearchSpace` (or :class:`~tndnas.spaces.darts.DartsSpace`) an
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
-from ..objectives import CostTable
-from ..objectives.latency import LatencyTable, LatencyTableError
-from ..registry import Registry
-from ..space.genotype import Genotype, GenotypeError, read_genotype_data
-from ..space.macro import Macro
+from ..measure.latency import LatencyTable
+from .base import (
+    FORMAT_TAG,
+    Genotype,
+    GenotypeError,
+    SearchSpace,
+    _registered,
+    get_space,
+    register_space,
+    space_names,
+    space_of,
+)
 
 __all__ = [
+    "FORMAT_TAG",
+    "Genotype",
+    "GenotypeError",
     "SearchSpace",
     "genotype_from_dict",
     "get_space",
@@ -34,143 +41,6 @@ __all__ = [
     "space_names",
     "space_of",
 ]
-
-
-class SearchSpace:
-    """The interface of a search space: what the search calls (candidates, edges, supernet,
-    derivation, costs, memory) and what the commands that use its result call (genotype
-    validation, the final network, the cell diagrams)."""
-
-    #: the registry name, e.g. ``darts``
-    name: str = ""
-    #: the kinds of cell whose edges the policy searches, e.g. ``("normal", "reduce")``
-    cell_types: tuple[str, ...] = ()
-
-    def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
-        """Each cell type's candidate op names before the first stage (from ``space.*``); a
-        ValueError whose message names the config key for a bad value."""
-        raise NotImplementedError
-
-    def num_edges(self, space_cfg: Any) -> int:
-        """Edges per cell: the rows of each cell type's alpha."""
-        raise NotImplementedError
-
-    def supernet(
-        self,
-        candidates: Mapping[str, Sequence[Sequence[str]]],
-        macro: Macro,
-        skip_dropout: float,
-        *,
-        checkpoint: bool = False,
-    ) -> nn.Module:
-        """The weight-sharing network over ``candidates`` (per cell type, per edge, op names)."""
-        raise NotImplementedError
-
-    def derive(
-        self,
-        probs: Mapping[str, Any],
-        candidates: Mapping[str, Sequence[Sequence[str]]],
-        space_cfg: Any,
-        metadata: dict | None = None,
-    ) -> Genotype:
-        """The architecture a policy (``probs``: per cell type, edges x candidates) stands for."""
-        raise NotImplementedError
-
-    def path_genotype(
-        self, candidates: Mapping[str, Sequence[Sequence[str]]], path: Any, space_cfg: Any
-    ) -> Genotype:
-        """The genotype of a sampled path (``path[cell_type][e]``: the index of edge e's op
-        among its candidates), whose costs the reward looks up."""
-        raise NotImplementedError
-
-    def cost_table(self, target: Macro, auxiliary: bool = False) -> CostTable:
-        """Exact params and FLOPs of any genotype's target network."""
-        raise NotImplementedError
-
-    def latency_table(self, target: Macro, **options: Any) -> LatencyTable:
-        """An empty latency table of ``target``'s pieces to measure (``options``: device,
-        batch_size, threads, channels_last, min_run_time, backend); a space without latency
-        pieces refuses in one sentence."""
-        raise LatencyTableError(self._no_latency())
-
-    def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
-        """The latency table in ``path`` (written by ``tndnas latency-table``), checked to be
-        for ``expect``."""
-        raise LatencyTableError(self._no_latency())
-
-    def random_genotypes(
-        self, ops: Mapping[str, Sequence[str]], macro: Macro, n: int, seed: int = 0
-    ) -> list[Genotype]:
-        """``n`` architectures drawn as a search's first samples are, from each cell type's op
-        list ``ops`` (to check a latency table on networks it has not seen)."""
-        raise LatencyTableError(self._no_latency())
-
-    def _no_latency(self) -> str:
-        return (
-            f"search space '{self.name}' has no latency pieces, so no latency table can be "
-            "measured or read for it; leave latency_ms out of this search"
-        )
-
-    def memory_probe(
-        self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
-    ) -> Any:
-        """A ``tndnas.train.memory.MemoryProbe`` of the supernet over ``candidates`` at ``macro``
-        (for ``weights.memory_check``), or None when the space cannot estimate its memory (the
-        check is then skipped)."""
-        return None
-
-    # ------------------------------------------------------------ the found architecture
-    def genotype_from_dict(self, data: Any, where: str) -> Genotype:
-        """The genotype a decoded JSON object describes, validated (a ``GenotypeError`` naming
-        ``where`` and the problem otherwise)."""
-        raise NotImplementedError
-
-    def network(self, genotype: Genotype, macro: Macro, *, auxiliary: bool = False) -> nn.Module:
-        """The final evaluation network of ``genotype`` at ``macro`` (trained by ``tndnas
-        train``, exported by ``tndnas export``); ``forward`` returns ``(logits, aux_logits)``."""
-        raise NotImplementedError
-
-    def draw(self, genotype: Genotype, out_dir: Path) -> list[Path]:
-        """Diagrams of ``genotype``'s cells written into ``out_dir`` (``plots/`` of a run)."""
-        return []
-
-
-_SPACES: Registry[SearchSpace] = Registry(
-    "search space", "register one with tndnas.spaces.register_space"
-)
-
-
-def register_space(name: str, space: SearchSpace, *, overwrite: bool = False) -> None:
-    """Register ``space`` under ``name`` (``space.name`` in a config)."""
-    _SPACES.register(name, space, overwrite=overwrite)
-    space.name = name
-
-
-def get_space(name: str) -> SearchSpace:
-    """The registered space ``name``; a KeyError naming the known ones otherwise."""
-    return _SPACES.get(name)
-
-
-def space_names() -> list[str]:
-    """All registered search space names."""
-    return _SPACES.names()
-
-
-def space_of(genotype: Genotype) -> SearchSpace:
-    """The registered space a genotype belongs to; a ``GenotypeError`` when it is not
-    registered (a plug-in's space whose plug-in was not loaded)."""
-    return _registered(genotype.space, "the genotype")
-
-
-def _registered(name: str, where: str) -> SearchSpace:
-    """The space ``name``, or a GenotypeError: ``where`` belongs to a space not registered."""
-    if name not in _SPACES:
-        raise GenotypeError(
-            f"{where} belongs to search space '{name}', which is not registered (known: "
-            f"{', '.join(space_names())}); load the plug-in that registers it with "
-            "tndnas --plugin MODULE"
-        )
-    return _SPACES.get(name)
 
 
 def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
@@ -184,8 +54,8 @@ def genotype_from_dict(data: Any, where: str = "genotype") -> Genotype:
 def load_genotype(spec: str | os.PathLike | Genotype) -> Genotype:
     """A genotype of any registered space from a JSON file, a run directory (its
     ``genotype.json``) or a bundled name."""
-    if isinstance(spec, Genotype):
-        return spec
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec  # a genotype already
     return genotype_from_dict(*read_genotype_data(spec))
 
 
@@ -201,3 +71,4 @@ def read_latency_table(path: str | os.PathLike) -> LatencyTable:
 
 
 from . import darts, nb201  # noqa: E402,F401 - register the built-in spaces
+from .darts.genotype import read_genotype_data  # noqa: E402 - JSON, run folder or bundled name

@@ -84,7 +84,7 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
 def mark_fronts(rows: list[dict[str, Any]], x: str = "params") -> None:
     """Set ``pareto`` (``x`` vs arch_acc) and, when any row has a test error, ``pareto_test``
     (``x`` vs test_error) in place."""
-    from ..report.pareto import pareto_front
+    from ..pareto import pareto_front
 
     front = pareto_front([(r.get(x), r["arch_acc"]) for r in rows], (True, False))
     for r, f in zip(rows, front):
@@ -111,7 +111,7 @@ def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
 def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> list[Path]:
     """``pareto.png`` (arch-half accuracy vs the cost ``x``) and, with test errors,
     ``pareto_test.png``."""
-    from ..report.pareto import plot_front
+    from ..report.pareto_plot import plot_front
 
     xlabel = f"{cost_label(x)} of the evaluation network"
     what = "size" if x == "params" else x.replace("_ms", "")

@@ -1,1 +1,3 @@
-"""How weights learn: the search-phase weight step and the final evaluation training."""
+"""The final training of a found architecture (``tndnas train``): the network trained from
+scratch (the paper's evaluation protocol, Table V), its weights files, widths and size checks.
+The search's own weight step lives in :mod:`tndnas.search.weight_step`."""

@@ -11,8 +11,8 @@ from ..run_files import TrainRunFiles
 from ..runtime import RunDirError
 from ..runtime.checkpoint import require_keys
 from ..runtime.records import read_run_info
-from ..space.genotype import Genotype
 from ..spaces import genotype_from_dict, load_genotype
+from ..spaces.base import Genotype
 from .weights import genotype_difference
 
 __all__ = [

@@ -15,11 +15,11 @@ from typing import Any
 import torch
 
 from ..config import ConfigError
+from ..macro import Macro
+from ..measure.flops import count_parameters
 from ..runtime import available_memory_bytes
-from ..space.genotype import Genotype
-from ..space.macro import Macro
-from ..space.network import count_parameters
 from ..spaces import space_of
+from ..spaces.base import Genotype
 
 __all__ = ["check_fits", "compare_with_target", "searched_target", "size_note"]
 

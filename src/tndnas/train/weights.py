@@ -24,11 +24,11 @@ import torch
 from torch import nn
 
 from ..errors import TndnasError
+from ..macro import Macro
 from ..runtime import CheckpointError, save_atomic
 from ..runtime.checkpoint import read_verified
-from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
-from ..space.macro import Macro
-from ..spaces import genotype_from_dict, space_of
+from ..spaces import Genotype, genotype_from_dict, space_of
+from ..spaces.base import GenotypeError
 
 WEIGHTS_FORMAT = "tndnas-weights/1"
 
@@ -90,14 +90,13 @@ def _edge_map(genotype: Genotype, cell_type: str) -> dict[tuple[int, int], str]:
 
 def genotype_difference(stored: Genotype, given: Genotype) -> str | None:
     """The first difference between two genotypes' networks, phrased 'there ... here', or None."""
-    if type(stored) is not type(given) or not isinstance(stored, Genotype):
-        # another space's genotypes: compare what they build
+    if type(stored) is not type(given) or stored.space != given.space:
         a, b = stored.to_dict(), given.to_dict()
         a.pop("metadata", None), b.pop("metadata", None)
         return None if a == b else f"the architecture is {a} there but {b} here"
     if stored.steps != given.steps:
         return f"cells have {stored.steps} intermediate nodes there but {given.steps} here"
-    for ct in CELL_TYPES:
+    for ct in space_of(stored).cell_types:
         there, here = _edge_map(stored, ct), _edge_map(given, ct)
         for src, dst in sorted(set(there) | set(here), key=lambda e: (e[1], e[0])):
             a, b = there.get((src, dst)), here.get((src, dst))

@@ -17,8 +17,8 @@ from typing import Any
 from ..config import ConfigError, TrainConfig, config_to_dict
 from ..config.changes import RESUMABLE_CHANGES, config_changes
 from ..runtime import write_json_atomic
-from ..space.genotype import Genotype
-from .evaluate import read_train_run, train_network
+from ..spaces.base import Genotype
+from .run import read_train_run, train_network
 
 __all__ = ["parse_widths", "train_widths", "width_dir"]
 

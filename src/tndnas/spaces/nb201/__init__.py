@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
-from ...space.macro import Macro
-from ...space.op_sets import register_op_set, resolve_op_set
-from ...space.ops import ReLUConvBN, register_op
-from .. import SearchSpace, register_space
+from ...macro import Macro
+from ...op_sets import register_op_set, resolve_op_set
+from ...ops import ReLUConvBN, register_op
+from ..base import SearchSpace, register_space
 from .costs import Nb201CostTable
 from .genotype import (
     CELL_TYPE,

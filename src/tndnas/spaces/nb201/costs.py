@@ -9,9 +9,9 @@ from functools import cache
 
 import torch
 
-from ...objectives.cost_table import Cost, measure_params_flops
-from ...space.macro import Macro
-from ...space.ops import build_op
+from ...macro import Macro
+from ...measure.flops import Cost, measure_params_flops
+from ...ops import build_op
 from .genotype import NB201_OPS, Nb201Genotype
 from .network import Nb201Network, stage_shapes
 

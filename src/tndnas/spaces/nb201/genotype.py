@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...atomic_write import write_text_atomic
-from ...space.genotype import FORMAT_TAG, GenotypeError
+from ..base import FORMAT_TAG, GenotypeError
 
 #: The benchmark's ops, in its order (none, skip, 1x1 and 3x3 ReLU-conv-BN, 3x3 average pool).
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

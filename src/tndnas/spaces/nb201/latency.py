@@ -1,5 +1,5 @@
 """Latency tables of NAS-Bench-201 networks: the final network cut into pieces whose
-measurements add up, as :mod:`tndnas.objectives.pieces` does for DARTS networks.
+measurements add up, as :mod:`tndnas.spaces.darts.pieces` does for DARTS networks.
 
 The pieces are the stem, each residual reduction block, the head (BatchNorm, ReLU, global
 pooling, classifier) and, per stage width and image size, one op of the cell, one addition of
@@ -18,10 +18,10 @@ from functools import partial
 import torch
 from torch import nn
 
-from ...objectives.latency import LatencyTable
-from ...objectives.pieces import Add, Measure, PieceTable, _sum, _times
-from ...space.genotype import GenotypeError
-from ...space.macro import Macro
+from ...macro import Macro
+from ...measure.latency import LatencyTable
+from ...measure.pieces import Add, Measure, PieceTable, _sum, _times
+from ..base import GenotypeError
 from .genotype import CELL_TYPE, NB201_EDGES, Nb201Genotype
 from .network import Nb201Network, ResidualReduction, stage_shapes
 

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from ...space.macro import Macro, MacroError
-from ...space.ops import ReLUConvBN, build_op
+from ...macro import Macro, MacroError
+from ...ops import ReLUConvBN, build_op
 from .genotype import CELL_TYPE, NB201_EDGES, Nb201Genotype
 
 #: The benchmark's CIFAR-10 network: 16 channels, N = 5 (17 blocks), 32x32 RGB inputs, 10 classes.

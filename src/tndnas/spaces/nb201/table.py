@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import TndnasError
-from ...space.genotype import GenotypeError
+from ..base import GenotypeError
 from .genotype import NB201_OPS, parse_cell_string
 
 #: Cells in the space: 5 ops on each of 6 edges.

@@ -1,7 +1,7 @@
 """Parameters and FLOPs of an evaluation network, summed from a per-op table without building it.
 
 For one macro-structure (width, depth, classes, input size) every piece of the
-evaluation network (:mod:`tndnas.objectives.pieces`) is measured once, on the real module,
+evaluation network (:mod:`tndnas.spaces.darts.pieces`) is measured once, on the real module,
 with the same counters used on a built network (``sum(p.numel())`` and
 ``torch.utils.flop_counter``); the auxiliary head's parameters are added for the live-node
 counts of the genotype.  The cost of a genotype is then a few lookups: microseconds, exact,
@@ -10,52 +10,22 @@ and it covers any op a user registers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from ..space.genotype import Genotype
-from ..space.macro import Macro
-from ..space.network import AuxiliaryHead
-from .pieces import PieceTable
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Exact costs of one evaluation network.
-
-    ``params``: parameters without the auxiliary head; ``params_with_aux``: with it
-    (equal when the table has no head); ``flops``: FLOPs of one inference forward
-    of one image (2 per multiply-add; convolutions and linear layers).
-    """
-
-    params: int
-    params_with_aux: int
-    flops: int
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates (FLOPs / 2) -- what thop/ptflops report under the name 'FLOPs'."""
-        return self.flops // 2
-
-
-def measure_params_flops(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
-    """(parameters, FLOPs of one inference forward on an input of ``shape``) of ``module``."""
-    params = sum(p.numel() for p in module.parameters())
-    module.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(torch.zeros(*shape))
-    return params, int(counter.get_total_flops())
-
+from ...macro import Macro
+from ...measure.flops import Cost, measure_params_flops
+from .genotype import Genotype
+from .network import AuxiliaryHead
+from .pieces import DartsPieces
 
 #: (params, FLOPs) of every piece measured in this process, by key
 _MEASURED: dict[str, tuple[int, ...]] = {}
 
 
-class CostTable(PieceTable):
+class CostTable(DartsPieces):
     """Per-piece (parameters, FLOPs) table for the evaluation network of one :class:`Macro`."""
 
     zero = (0, 0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..registry import Registry
 from .ops import check_op_name
+from .registry import Registry
 
 _BUILT_IN: dict[str, tuple[str, ...]] = {
     # the TND-NAS normal-cell set (10 ops; the paper's printed list, deduplicated)

@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
+from ...macro import Macro
+from ...ops import Chain, FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
 from .genotype import CELL_TYPES, Genotype, edge_pairs, live_edges
-from .macro import Macro
-from .ops import Chain, FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
 
 Candidates = Mapping[str, Sequence[Sequence[str]]]
 Path = Mapping[str, Sequence[int]]

@@ -1,4 +1,4 @@
-"""One SGD step and one evaluation of an evaluation network (the training protocol of Table V)."""
+"""One SGD step and one test-accuracy pass of a final network (the training protocol of Table V)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from ..data import BatchIterator
-from ..space.network import EvalNetwork
 
 
 def _autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager:
@@ -18,7 +17,7 @@ def _autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContext
 
 
 def train_step(
-    model: EvalNetwork,
+    model: nn.Module,
     optimizer: torch.optim.Optimizer,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -49,7 +48,7 @@ def train_step(
 
 @torch.no_grad()
 def evaluate(
-    model: EvalNetwork, batches: BatchIterator, *, amp: bool, channels_last: bool
+    model: nn.Module, batches: BatchIterator, *, amp: bool, channels_last: bool
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (0..1) of ``model`` in eval mode over ``batches``."""
     model.eval()

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from ..config import SearchConfig
 from ..objectives import RewardTerm
+from ..pareto import front, hypervolume
 from ..search.stages import stage_seed
-from .fronts import front, hypervolume
 from .methods import Queries, check_tabular_preset, evolution, random_search, tnd_search
 from .space import TabularSpace
 

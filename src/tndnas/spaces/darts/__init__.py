@@ -1,5 +1,12 @@
 """The DARTS cell space of TND-NAS: normal and reduction cells of ``space.steps`` intermediate
-nodes, every edge choosing among the ops of ``space.normal_ops`` / ``space.reduce_ops``."""
+nodes, every edge choosing among the ops of ``space.normal_ops`` / ``space.reduce_ops``.
+
+Everything of this space lives in this package: its genotypes (:mod:`.genotype`), the
+weight-sharing supernet (:mod:`.supernet`), the final evaluation network (:mod:`.network`),
+exact params and FLOPs (:mod:`.costs`, summed from :mod:`.pieces`), latency tables
+(:mod:`.latency`), the supernet's memory probe (:mod:`.memory`) and the cell diagrams
+(:mod:`.diagram`).  The ops it builds from are the shared library of :mod:`tndnas.ops`.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +16,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..objectives import CostTable
-from ..objectives.latency import LatencyTable, random_genotypes
-from ..space.genotype import (
-    CELL_TYPES,
-    Genotype,
-    derive_genotype,
-    edge_pairs,
-    genotype_from_dict,
-)
-from ..space.macro import Macro
-from ..space.network import EvalNetwork
-from ..space.op_sets import resolve_op_set
-from ..space.supernet import Supernet, path_genotype
-from . import SearchSpace, register_space
+from ...macro import Macro
+from ...measure.latency import LatencyTable
+from ...measure.memory import MemoryProbe
+from ...op_sets import resolve_op_set
+from ..base import SearchSpace, register_space
+from .costs import CostTable
+from .genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs, genotype_from_dict
+from .latency import DartsLatencyTable, random_genotypes
+from .memory import probe_supernet
+from .network import EvalNetwork
+from .supernet import Supernet, path_genotype
 
 
 class DartsSpace(SearchSpace):
@@ -72,10 +76,10 @@ class DartsSpace(SearchSpace):
         return CostTable(target, auxiliary)
 
     def latency_table(self, target: Macro, **options: Any) -> LatencyTable:
-        return LatencyTable(target, **options)
+        return DartsLatencyTable(target, **options)
 
     def load_latency_table(self, path: str | os.PathLike, expect: Macro | None) -> LatencyTable:
-        return LatencyTable.load(path, expect=expect)
+        return DartsLatencyTable.load(path, expect=expect)
 
     def random_genotypes(
         self, ops: Mapping[str, Sequence[str]], macro: Macro, n: int, seed: int = 0
@@ -84,9 +88,7 @@ class DartsSpace(SearchSpace):
 
     def memory_probe(
         self, candidates: Mapping[str, Sequence[Sequence[str]]], macro: Macro, amp: bool
-    ) -> Any:
-        from ..train.memory import probe_supernet  # train imports the spaces
-
+    ) -> MemoryProbe:
         return probe_supernet(candidates, macro, amp=amp)
 
     def genotype_from_dict(self, data: Any, where: str) -> Genotype:
@@ -96,7 +98,7 @@ class DartsSpace(SearchSpace):
         return EvalNetwork(genotype, macro, auxiliary=auxiliary)
 
     def draw(self, genotype: Genotype, out_dir: Path) -> list[Path]:
-        from ..report.cell_diagram import draw_cell  # matplotlib only when drawing
+        from .diagram import draw_cell  # matplotlib only when drawing
 
         return [draw_cell(genotype, ct, out_dir / f"cell_{ct}.png") for ct in self.cell_types]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import TndnasError
+from .errors import TndnasError
 
 
 class MacroError(TndnasError, ValueError):

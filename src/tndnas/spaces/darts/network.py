@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...macro import Macro
+from ...ops import FactorizedReduce, Identity, ReLUConvBN, build_op
 from .genotype import Edge, Genotype
-from .macro import Macro
-from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -147,31 +147,3 @@ class EvalNetwork(nn.Module):
                 aux = self.auxiliary_head(s1)
         logits = self.classifier(self.global_pooling(s1).flatten(1))
         return logits, aux
-
-
-def count_parameters(module: nn.Module, exclude_auxiliary: bool = True) -> int:
-    """Exact integer parameter count; by default without the auxiliary head (the reported size)."""
-    total = sum(p.numel() for p in module.parameters())
-    if exclude_auxiliary and getattr(module, "auxiliary_head", None) is not None:
-        total -= sum(p.numel() for p in module.auxiliary_head.parameters())
-    return total
-
-
-def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs (2 per multiply-add) of one inference forward, counted by ``torch.utils.flop_counter``.
-
-    Counts convolutions and matrix products; element-wise ops, pooling and BatchNorm are free.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = module.training
-    module.eval()
-    try:
-        param = next(module.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-        x = torch.zeros(*input_shape, device=device)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            module(x)
-        return int(counter.get_total_flops())
-    finally:
-        module.train(was_training)

@@ -1,65 +1,22 @@
-"""Pareto fronts of a sweep: which architectures no other one beats on every objective.
-
-:func:`pareto_front` is a pure function over points; :func:`plot_front` draws a scatter of
-rows (one per architecture) with the non-dominated ones joined by a step line.  Plots use
+"""The plot of a sweep's Pareto front: :func:`plot_front` draws a scatter of rows (one per
+architecture) with the non-dominated ones (:func:`tndnas.pareto.pareto_front`) joined by a
+step line.  Plots use
 matplotlib ``Figure`` objects directly (Agg canvas, no pyplot global state), like
 :mod:`tndnas.report.plots`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from ..pareto import pareto_front, valid_point
+
 DPI = 120
 FRONT_STYLE = {"color": "C3", "lw": 1.6, "zorder": 2}
-
-
-def _valid(point: Sequence[Any]) -> bool:
-    """True when every coordinate is a finite number."""
-    return all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in point
-    )
-
-
-def _dominates(a: Sequence[float], b: Sequence[float], minimize: Sequence[bool]) -> bool:
-    """``a`` is at least as good as ``b`` everywhere and strictly better somewhere."""
-    better = False
-    for x, y, lo in zip(a, b, minimize):
-        if (x > y) if lo else (x < y):
-            return False
-        if x != y:
-            better = True
-    return better
-
-
-def pareto_front(
-    points: Sequence[Sequence[float]], minimize: Sequence[bool] = (True, False)
-) -> list[bool]:
-    """For each point, whether it is non-dominated (on the Pareto front).
-
-    ``minimize[d]`` says whether smaller is better on coordinate ``d`` (default: minimize the
-    first, e.g. parameters, and maximize the second, e.g. accuracy).  A point is dominated when
-    another one is at least as good on every coordinate and strictly better on one; so equal
-    (duplicate) points never dominate each other and are on the front together.  Points with a
-    missing or non-finite coordinate (``None``, NaN) are never on the front and dominate nothing.
-    """
-    minimize = tuple(minimize)
-    for p in points:
-        if len(p) != len(minimize):
-            raise ValueError(
-                f"point {tuple(p)} has {len(p)} coordinates; minimize has {len(minimize)}"
-            )
-    valid = [_valid(p) for p in points]
-    return [
-        ok
-        and not any(valid[j] and _dominates(q, p, minimize) for j, q in enumerate(points) if j != i)
-        for i, (p, ok) in enumerate(zip(points, valid))
-    ]
 
 
 def _front_steps(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
@@ -100,7 +57,7 @@ def plot_front(
     pts = [
         (float(r[x_key]) * x_scale, float(r[y_key]) * y_scale, r)
         for r in rows
-        if _valid((r.get(x_key), r.get(y_key)))
+        if valid_point((r.get(x_key), r.get(y_key)))
     ]
     if not pts:
         return None

@@ -1,4 +1,4 @@
-"""The evaluation network of one macro-structure cut into pieces whose measurements add up.
+"""The DARTS evaluation network of one macro-structure cut into pieces whose measurements add up.
 
 A piece is a module with a fixed input shape: the stem; per cell, the preprocessing of each
 input a live edge reads, one op per live edge, one addition for every further edge a node
@@ -10,43 +10,24 @@ tensor operation of both and compares them).
 The cells of one type all share the genotype's edges, so an edge's measurement is summed once
 over every cell of its type, at each cell's width and size; the rest (stem, preprocessing,
 classifier) depends only on the number of live nodes of each cell type and on which inputs
-each type reads.  A genotype's total is then a few dictionary lookups.  Subclasses say what a
-piece measures: parameters and FLOPs (:class:`~tndnas.objectives.cost_table.CostTable`) or
-measured latency (:class:`~tndnas.objectives.latency.LatencyTable`).
+each type reads.  A genotype's total is then a few dictionary lookups.  What a piece measures
+comes from the table's other base: parameters and FLOPs (:class:`~tndnas.spaces.darts.costs.CostTable`)
+or measured latency (:class:`~tndnas.spaces.darts.latency.DartsLatencyTable`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache, partial
 
-import torch
 from torch import nn
 
-from ..space.genotype import CELL_TYPES, Genotype, GenotypeError
-from ..space.macro import Macro
-from ..space.network import EvalNetwork, make_stem
-from ..space.ops import FactorizedReduce, ReLUConvBN, build_op
-
-Measure = tuple[float, ...]
-
-
-class Add(nn.Module):
-    """One addition of two edge outputs of a node (measured as ``x + x``)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + x
-
-
-class Concat(nn.Module):
-    """The concatenation of a cell's ``m`` live nodes (measured on ``m`` copies of one)."""
-
-    def __init__(self, m: int):
-        super().__init__()
-        self.m = m
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x] * self.m, dim=1)
+from ...macro import Macro
+from ...measure.pieces import Add, Concat, Measure, PieceTable, _sum, _times
+from ...ops import FactorizedReduce, ReLUConvBN
+from ..base import GenotypeError
+from .genotype import CELL_TYPES, Genotype
+from .network import EvalNetwork, make_stem
 
 
 def classifier(C: int, num_classes: int) -> nn.Module:
@@ -54,39 +35,19 @@ def classifier(C: int, num_classes: int) -> nn.Module:
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(C, num_classes))
 
 
-def _sum(a: Measure, b: Measure) -> Measure:
-    return tuple(x + y for x, y in zip(a, b, strict=True))
+class DartsPieces(PieceTable):
+    """The pieces of ``EvalNetwork(genotype, macro)`` of the DARTS cell space, and their sum."""
 
-
-def _times(n: int, a: Measure) -> Measure:
-    return tuple(n * x for x in a)
-
-
-class PieceTable:
-    """Sums a per-piece measurement over the evaluation network of one :class:`Macro`.
-
-    Subclasses define :meth:`measure` (a module and its input shape, batch 1, to a tuple of
-    numbers, the same length for every piece) and :attr:`zero`.  Each distinct piece is
-    measured once, under a readable key, and kept in :attr:`pieces`.
-    """
-
-    zero: Measure = ()
-    #: the search space whose final networks the pieces add up to (in a table file's JSON)
-    space: str = "darts"
+    space = "darts"
 
     def __init__(self, macro: Macro):
-        self.macro = macro
+        super().__init__(macro)
         self.plan = macro.cell_plan()
         # spatial size of each cell's input s1 (the previous cell's output)
         self._in_size = [macro.image_size] + [size for *_, size in self.plan[:-1]]
-        self.pieces: dict[str, Measure] = {}
         self._edge: dict[str, dict[tuple[str, bool], Measure]] = {ct: {} for ct in CELL_TYPES}
         self._skeleton = lru_cache(maxsize=None)(self._skeleton_cost)
         self._glue = lru_cache(maxsize=None)(self._glue_cost)
-
-    def fits(self, macro: Macro) -> bool:
-        """Whether the pieces add up to the final networks of ``macro``."""
-        return macro == self.macro
 
     def network(self, genotype: Genotype) -> nn.Module:
         """The final network whose pieces are summed (built to time it whole)."""
@@ -97,27 +58,6 @@ class PieceTable:
         self._edge = {ct: {} for ct in CELL_TYPES}
         self._skeleton.cache_clear()
         self._glue.cache_clear()
-
-    # ------------------------------------------------------------------ measuring
-    def measure(self, module: nn.Module, shape: tuple[int, ...]) -> Measure:
-        raise NotImplementedError
-
-    def piece(self, key: str, build: Callable[[], nn.Module], shape: tuple[int, ...]) -> Measure:
-        """The measurement of the piece ``key`` (``build()`` on an input of ``shape``)."""
-        if key not in self.pieces:
-            # building a piece draws its initial weights: from a fork of torch's random
-            # generator, so a run's random stream never depends on when a piece was measured
-            with torch.random.fork_rng(devices=[]):
-                self.pieces[key] = tuple(self.measure(build(), shape))
-        return self.pieces[key]
-
-    def op_piece(self, name: str, C: int, stride: int, size: int) -> Measure:
-        """One op of the search space on a ``C``-channel, ``size`` x ``size`` input."""
-        return self.piece(
-            f"op {name} {C}c stride{stride} {size}px",
-            lambda: build_op(name, C, stride, True),
-            (1, C, size, size),
-        )
 
     # ------------------------------------------------------------------ pieces of a genotype
     def edge_cost(self, cell_type: str, op: str, from_input: bool) -> Measure:

@@ -25,18 +25,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..atomic_write import write_text_atomic
-from ..errors import TndnasError
-from ..run_files import GENOTYPE_FILE
-from .ops import UnknownOpError, check_op_name
+from ...atomic_write import write_text_atomic
+from ...ops import UnknownOpError, check_op_name
+from ...run_files import GENOTYPE_FILE
+from ..base import FORMAT_TAG, GenotypeError
 
 STEPS = 4  # intermediate nodes per cell
-FORMAT_TAG = "tndnas-genotype/1"
 CELL_TYPES = ("normal", "reduce")
-
-
-class GenotypeError(TndnasError, ValueError):
-    """A malformed genotype; the message says what is wrong and how to fix it."""
 
 
 Edge = tuple[str, int, int]

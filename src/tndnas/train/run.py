@@ -1,4 +1,4 @@
-"""Evaluation training: one genotype trained from scratch (the DARTS / P-DARTS protocol).
+"""The final training: one genotype trained from scratch (the DARTS / P-DARTS protocol).
 
 ::
 
@@ -31,6 +31,8 @@ from tqdm import tqdm
 
 from ..config import ConfigError, TrainConfig, config_to_dict, save_config
 from ..data import AugmentConfig, BatchIterator, ImageDataset, load_dataset
+from ..macro import Macro
+from ..measure.flops import count_flops, count_parameters
 from ..report.learning_curve import plot_learning_curve
 from ..report.metrics import MetricsLog, NoLog, read_metrics
 from ..runtime import (
@@ -46,15 +48,13 @@ from ..runtime import (
 )
 from ..runtime.distributed import join_world
 from ..runtime.lock import RunLock, locked_run
+from ..runtime.optim import check_finite_loss, cosine_lr, set_lr
 from ..runtime.random_state import random_state, restore_random_state
 from ..runtime.records import first_line, read_finished_summary
-from ..space.genotype import Genotype
-from ..space.macro import Macro
-from ..space.network import count_flops, count_parameters
 from ..spaces import space_of
-from .eval_step import evaluate, train_step
+from ..spaces.base import Genotype
 from .run_dir import CHECKPOINT_VERSION, RUN_KIND, TrainFiles, check_train_resume, read_train_run
-from .search_step import check_finite_loss, cosine_lr, set_lr
+from .steps import evaluate, train_step
 from .target_size import check_fits, compare_with_target
 from .weights import save_weights
 

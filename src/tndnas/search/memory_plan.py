@@ -10,19 +10,15 @@ from pathlib import Path
 import torch
 
 from ..config import ConfigError, SearchConfig
+from ..macro import Macro
+from ..measure.memory import MemoryProbe
 from ..runtime import available_memory_bytes, memory_share
-from ..space.macro import Macro
-from .memory import MemoryProbe, probe_supernet
 
 __all__ = ["MemoryCheckError", "act_on_memory_plan", "plan_memory"]
 
 
 class MemoryCheckError(ConfigError):
     """A stage's estimated weight-step memory exceeds what the device has left."""
-
-
-def _darts_probe(candidates: dict, macro: Macro, amp: bool) -> MemoryProbe:
-    return probe_supernet(candidates, macro, amp=amp)
 
 
 def _gb(nbytes: float) -> str:
@@ -39,7 +35,7 @@ def plan_memory(
     amp: bool = False,
     config_path: Path | str = "config.yaml",
     resume: bool = False,
-    probe: Callable[..., MemoryProbe | None] | None = None,
+    probe: Callable[..., MemoryProbe | None],
 ) -> list[dict]:
     """The estimated weight-step memory of stages ``first``.. (``candidates``: those of stage
     ``first``; ``macro_for(layers)``: the supernet's shape at a depth) against what the device has left: one record per stage, sizes in MB, with
@@ -48,7 +44,7 @@ def plan_memory(
     ``config_path``, which a resumed run reads.  A job of a sweep (:func:`memory_share`) must
     also fit in its share of the memory the sweep found at its start, since the sweep's
     other jobs grow into the rest as their stages deepen.  ``probe(candidates, macro, amp)``:
-    the search space's :class:`MemoryProbe` of a supernet (default: the DARTS supernet's); a
+    the search space's :class:`MemoryProbe` of a supernet (``SearchSpace.memory_probe``); a
     space whose probe is None is not estimated (no records).
     """
     w = cfg.weights
@@ -64,7 +60,7 @@ def plan_memory(
     for k in range(first, len(cfg.stages)):
         st = cfg.stages[k]
         if st.layers not in probes:
-            found = (probe or _darts_probe)(candidates, macro_for(st.layers), amp)
+            found = probe(candidates, macro_for(st.layers), amp)
             if found is None:
                 return []
             probes[st.layers] = found

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..registry import Registry, UnknownNameError
+from .registry import Registry, UnknownNameError
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 
@@ -35,7 +35,7 @@ class UnknownOpError(UnknownNameError):
 
 
 _OPS: Registry[OpSpec] = Registry(
-    "operation", "register a new one with tndnas.space.register_op", error=UnknownOpError
+    "operation", "register a new one with tndnas.ops.register_op", error=UnknownOpError
 )
 
 

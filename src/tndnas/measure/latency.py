@@ -1,6 +1,6 @@
 """Inference latency of an evaluation network, predicted from a per-piece latency table (ms).
 
-The latency of every piece of the evaluation network (:mod:`tndnas.objectives.pieces`) is
+The latency of every piece of the evaluation network (:mod:`tndnas.spaces.darts.pieces`) is
 measured once on the device that matters -- the deployment device if it runs PyTorch, or the
 search machine -- and stored as a JSON table (``tndnas latency-table``).  A genotype's latency
 is then predicted as the sum of its pieces' latencies: microseconds a lookup, so the search
@@ -12,7 +12,7 @@ matches them.
 
 Latency here is inference of one batch of ``batch_size`` images, the median of
 ``torch.utils.benchmark.Timer.blocked_autorange``, run by a backend
-(:mod:`tndnas.objectives.latency_backends`): eager PyTorch (``module.eval()``,
+(:mod:`tndnas.measure.latency_backends`): eager PyTorch (``module.eval()``,
 ``torch.inference_mode()``, BatchNorm not folded) or ONNX Runtime.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import random
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,8 +31,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError
-from ..space.genotype import CELL_TYPES, Genotype, derive_genotype, edge_pairs
-from ..space.macro import Macro
+from ..macro import Macro
 from .latency_backends import get_latency_backend
 from .pieces import PieceTable
 
@@ -54,7 +52,8 @@ def _describe(macro: Macro) -> str:
 
 
 class LatencyTable(PieceTable):
-    """Per-piece forward latency (ms) of the evaluation network of one :class:`Macro`.
+    """Per-piece forward latency (ms) of the final network of one :class:`Macro`; a space's
+    subclass says what the pieces of a genotype are (:class:`~tndnas.spaces.darts.latency.DartsLatencyTable`).
 
     Made by measuring (:meth:`measure_space`, or lazily by :meth:`latency_ms`) on ``device``,
     or read from a file (:meth:`load`); a table read from a file only looks up, and a piece it
@@ -178,11 +177,11 @@ class LatencyTable(PieceTable):
         self._empty_calls = {}
         self.clear_sums()
 
-    def pieces_ms(self, genotype: Genotype) -> float:
+    def pieces_ms(self, genotype: Any) -> float:
         """The sum of the pieces of the final network of ``genotype``, ms (uncalibrated)."""
         return self.total(genotype)[0] + self._call_ms()
 
-    def latency_ms(self, genotype: Genotype) -> float:
+    def latency_ms(self, genotype: Any) -> float:
         """Predicted inference latency of the final network of ``genotype`` at the table's
         macro (:meth:`network`), ms (auxiliary head excluded: it does not run in inference):
         the sum of its pieces, calibrated when the table holds a calibration."""
@@ -191,7 +190,7 @@ class LatencyTable(PieceTable):
             ms = self.calibration["scale"] * ms + self.calibration["offset_ms"]
         return ms
 
-    def network_runner(self, genotype: Genotype) -> Callable[[], Any]:
+    def network_runner(self, genotype: Any) -> Callable[[], Any]:
         """``run()``: one inference forward of the built final network (:meth:`network`), built
         (and exported) once and warmed up, for :meth:`time_block`."""
         m = self.macro
@@ -224,7 +223,7 @@ class LatencyTable(PieceTable):
         finally:
             torch.set_num_threads(threads)
 
-    def measure_network(self, genotype: Genotype, min_run_time: float | None = None) -> float:
+    def measure_network(self, genotype: Any, min_run_time: float | None = None) -> float:
         """Measured inference latency of the built final network (:meth:`network`), ms, as the
         pieces are measured (median of blocks of repeated runs for ``min_run_time`` seconds,
         default the table's).  Several networks to compare: time them together with
@@ -338,22 +337,6 @@ def _calibration(data: Any, path: Path) -> dict[str, Any] | None:
 
 def _is_ms(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-
-
-def random_genotypes(
-    ops: Mapping[str, list[str]], steps: int, n: int, seed: int = 0
-) -> list[Genotype]:
-    """``n`` architectures drawn as the search's first samples are: one op per edge, uniformly
-    from each cell type's op list ('none' removes the edge)."""
-    rng = random.Random(seed)
-    candidates = {ct: [list(ops[ct])] * len(edge_pairs(steps)) for ct in CELL_TYPES}
-    out = []
-    for _ in range(n):
-        weights = {
-            ct: [[rng.random() for _ in ops[ct]] for _ in edge_pairs(steps)] for ct in CELL_TYPES
-        }
-        out.append(derive_genotype(weights, candidates, steps))
-    return out
 
 
 def rank_correlation(a: list[float], b: list[float]) -> float:

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..space.genotype import Genotype, genotype_from_dict, load_genotype
+from .genotype import Genotype, genotype_from_dict, load_genotype
 
 DPI = 120
 INPUT_COLOUR = "#a6d8a8"
