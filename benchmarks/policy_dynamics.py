@@ -40,10 +40,10 @@ import torch
 from tndnas.config import ConfigError, load_search_config
 from tndnas.objectives import scalarize
 from tndnas.search.diagnostics import max_entropy
-from tndnas.search.policy import CategoricalPolicy
-from tndnas.search.reinforce import Reinforce
 from tndnas.search.stages import alpha_updates, candidates_left, reward_terms, stage_seed
 from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
+from tndnas.strategy.policy import CategoricalPolicy
+from tndnas.strategy.reinforce import Reinforce
 
 STRENGTHS = (0.05, 0.1, 0.3)
 

@@ -35,8 +35,6 @@ from tndnas.measure.flops import count_parameters
 from tndnas.objectives import CostContext
 from tndnas.op_sets import resolve_op_set
 from tndnas.search.op_graphs import OpGraphs
-from tndnas.search.policy import CategoricalPolicy
-from tndnas.search.reinforce import Reinforce
 from tndnas.search.scoring import score_paths
 from tndnas.search.setup import reward_costs
 from tndnas.search.stages import candidates_left, reward_terms
@@ -46,6 +44,7 @@ from tndnas.spaces.darts.costs import CostTable
 from tndnas.spaces.darts.genotype import CELL_TYPES, edge_pairs
 from tndnas.spaces.darts.network import EvalNetwork
 from tndnas.spaces.darts.supernet import Supernet, path_genotype
+from tndnas.strategy import CategoricalPolicy, PolicyStrategy
 
 SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
 
@@ -230,14 +229,16 @@ def main(argv=None) -> dict:
     M = args.samples or cfg.policy.samples
     amp = use_amp(args, cfg, device)
     gen = torch.Generator().manual_seed(0)
-    pol = CategoricalPolicy(
-        {ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), gen, init_std=0.0
-    )
-    rl = Reinforce(pol, 0.01, (0.5, 0.999), 1e-3, 5.0, 0.95)
     table = CostTable(target)
     ctx = CostContext(table, target)
     costs = reward_costs(cfg)
     terms = reward_terms(cfg, args.stage - 1)
+    # the search's own strategy, with the preset's policy settings
+    strategy = PolicyStrategy(
+        {ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), cfg.policy, terms,
+        init=torch.Generator().manual_seed(1), generator=gen, samples=M,
+    )  # fmt: skip
+    pol = strategy.policy
     w = {ct: pr.to(device) for ct, pr in pol.probs().items()}
     res: dict = {
         "preset": args.preset,
@@ -274,10 +275,7 @@ def main(argv=None) -> dict:
     to_genotype = functools.partial(path_genotype, cand, steps=net.steps)
 
     def ours():
-        reinforce_update(
-            net, rl, x, y, cand, costs, ctx, terms,
-            samples=M, generator=gen, amp=amp, to_genotype=to_genotype,
-        )  # fmt: skip
+        reinforce_update(net, strategy, x, y, cand, costs, ctx, amp=amp, to_genotype=to_genotype)
 
     res["alpha_update_s"] = timeit(ours, args.repeats, sync)
 
@@ -296,15 +294,12 @@ def main(argv=None) -> dict:
         def ours_graphs():
             reinforce_update(
                 net,
-                rl,
+                strategy,
                 x,
                 y,
                 cand,
                 costs,
                 ctx,
-                terms,
-                samples=M,
-                generator=gen,
                 amp=amp,
                 graphs=graphs,
                 to_genotype=to_genotype,
@@ -333,7 +328,7 @@ def main(argv=None) -> dict:
                 except Exception:
                     params.append(0)
         r = torch.tensor([a * terms[0].factor(max(q, 1) / 1e6) for a, q in zip(accs, params)])
-        rl.step(g, r)
+        strategy.reinforce.step(g, r)
 
     res["alpha_update_naive_s"] = timeit(naive, 1, sync, warmup=1)
     res["alpha_update_speedup"] = res["alpha_update_naive_s"] / res["alpha_update_s"]

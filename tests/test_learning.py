@@ -10,10 +10,11 @@ import torch
 from tndnas.config import ConfigError, load_search_config
 from tndnas.data import register_dataset
 from tndnas.data.datasets import read_digits
-from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search
+from tndnas.search import search
 from tndnas.search.diagnostics import STILL_ENTROPY_RATIO, max_entropy, still_warning
 from tndnas.search.stages import alpha_updates
 from tndnas.search.weight_step import SKIP_DROPOUT_SCHEDULES, pdarts_skip_dropout
+from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce
 
 from .tiny import TINY_SEARCH
 

@@ -106,3 +106,16 @@ def test_the_public_api_resolves_every_name_and_imports_no_torch_until_used():
     assert int(out.stdout) >= 15
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         tndnas.nope  # noqa: B018
+
+
+def test_every_module_of_the_package_is_in_a_layer_of_the_import_contract():
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(tndnas.__file__).parent
+    layers = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())["tool"]["importlinter"]
+    listed = {m.strip() for layer in layers["contracts"][0]["layers"] for m in layer.split("|")}
+    tops = {f"tndnas.{p.stem}" for p in root.glob("*.py") if p.stem != "__init__"}
+    tops |= {f"tndnas.{p.name}" for p in root.iterdir() if (p / "__init__.py").exists()}
+    assert tops - listed == set(), "add these to [tool.importlinter]'s layers in pyproject.toml"

@@ -12,9 +12,10 @@ from tndnas.config import ConfigError, load_search_config
 from tndnas.macro import Macro
 from tndnas.op_sets import resolve_op_set
 from tndnas.runtime import save_atomic
-from tndnas.search import CategoricalPolicy, MovingAverageBaseline, Reinforce, search, shrink_keep
+from tndnas.search import search
 from tndnas.search.scoring import score_paths
 from tndnas.spaces.darts.supernet import Supernet
+from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce, shrink_keep
 
 from .tiny import tiny
 

@@ -1,18 +1,8 @@
-"""How alpha learns and the supernet that scores it: the policy, REINFORCE with a baseline, progressive stages (Algorithm 2), the weight step and its memory plan."""
+"""How alpha learns and the supernet that scores it: progressive stages (Algorithm 2) that run
+a :mod:`tndnas.strategy` against a weight-sharing supernet, the supernet's weight step and memory
+plan, the run directory."""
 
 from ..runtime import CheckpointError, RunDirError
 from .algorithm import Search, search
-from .policy import CategoricalPolicy
-from .reinforce import MovingAverageBaseline, Reinforce
-from .stages import shrink_keep
 
-__all__ = [
-    "CategoricalPolicy",
-    "CheckpointError",
-    "MovingAverageBaseline",
-    "Reinforce",
-    "RunDirError",
-    "Search",
-    "search",
-    "shrink_keep",
-]
+__all__ = ["CheckpointError", "RunDirError", "Search", "search"]

@@ -54,7 +54,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import reward_terms, search_space, shrink_keep, space_ops
+from .stages import reward_terms, search_space, space_ops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -285,7 +285,7 @@ class Search:
             prog.stage_genotypes.append(geno.to_dict())
             prog.stage_learning.append(learning)
             # n_k per cell type: stages.N.drop_<cell type>
-            keep = {ct: shrink_keep(p, getattr(st, f"drop_{ct}")) for ct, p in probs.items()}
+            keep = s.strategy.shrink({ct: getattr(st, f"drop_{ct}") for ct in probs})
             prog.candidates = {
                 ct: [[prog.candidates[ct][e][i] for i in keep[ct][e]] for e in range(self.edges)]
                 for ct in keep

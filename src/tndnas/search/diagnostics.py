@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import torch
 
-from .policy import CategoricalPolicy, mean_entropy
+from ..strategy import CategoricalPolicy, mean_entropy
 
 #: A stage whose policy ends with at least this share of its maximum entropy has not learned.
 STILL_ENTROPY_RATIO = 0.97

@@ -114,8 +114,7 @@ def run_stage_epochs(
                 if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
                     w = {ct: p.to(run.device) for ct, p in s.policy.probs().items()}
             else:  # sampled: one path drawn from the policy trains
-                g = s.policy.sample(1, s.gen_policy)
-                path = {ct: v[0].tolist() for ct, v in g.items()}
+                path = s.strategy.sample(1)[0]
             x, y = run.world.shard(x, y)  # several processes: this one's share of the batch
             loss, ok = weight_step(
                 s.trainer or s.supernet, s.optimizer, x, y, cfg.weights.grad_clip,

@@ -4,18 +4,9 @@ builds a network, so benchmarks and tests can ask the same questions as the sear
 
 from __future__ import annotations
 
-import torch
-
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
 from ..spaces import SearchSpace, get_space
-
-
-def shrink_keep(probs: torch.Tensor, n_drop: int) -> list[list[int]]:
-    """Eq. (11): per edge, the indices that survive dropping the ``n_drop`` lowest p."""
-    keep = probs.shape[1] - n_drop
-    order = torch.argsort(probs, dim=1, descending=True, stable=True)
-    return [sorted(row[:keep].tolist()) for row in order]
 
 
 def stage_seed(seed: int, stage: int, stream: int) -> int:

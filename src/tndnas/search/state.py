@@ -1,8 +1,8 @@
 """What a search carries from step to step, and how it is checkpointed.
 
 :class:`Progress` is the run's bookkeeping across stages; :class:`StageState` holds the
-tensors of the stage being searched (supernet, its optimiser, the policy over alpha, REINFORCE's
-optimiser and baseline, the random generators).  Both save and restore through
+tensors of the stage being searched (supernet, its optimiser, the strategy: the policy over
+alpha, REINFORCE's optimiser and baseline, its generator; the data's random generators).  Both save and restore through
 ``state_dict()`` / ``load_state_dict()``, so a checkpoint is the dict of their dicts.
 """
 
@@ -16,10 +16,9 @@ from torch import nn
 
 from ..config import SearchConfig
 from ..macro import Macro
+from ..strategy import CategoricalPolicy, PolicyStrategy
 from .op_graphs import OpGraphs
-from .policy import CategoricalPolicy
-from .reinforce import Reinforce
-from .stages import search_space, stage_seed
+from .stages import reward_terms, search_space, stage_seed
 
 __all__ = ["Progress", "StageState", "new_stage_state"]
 
@@ -30,11 +29,10 @@ class StageState:
 
     supernet: nn.Module  # the space's weight-sharing network (SearchSpace.supernet)
     optimizer: torch.optim.Optimizer
-    policy: CategoricalPolicy
-    reinforce: Reinforce
+    # the policy over alpha, its REINFORCE optimiser and baseline, its sampling generator
+    strategy: PolicyStrategy
     gen_data: torch.Generator  # weight-half batches
     gen_arch: torch.Generator  # architecture-half batches
-    gen_policy: torch.Generator  # sampled architectures (CPU)
     updates: int = 0
     alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
     params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
@@ -42,15 +40,17 @@ class StageState:
     # what the weight steps run: the supernet, or it in DistributedDataParallel (several processes)
     trainer: nn.Module | None = None
 
+    @property
+    def policy(self) -> CategoricalPolicy:
+        return self.strategy.policy
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "supernet": self.supernet.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "alpha": self.policy.state_dict(),
-            "reinforce": self.reinforce.state_dict(),
+            **self.strategy.state_dict(),  # alpha, reinforce, gen_policy
             "gen_data": self.gen_data.get_state(),
             "gen_arch": self.gen_arch.get_state(),
-            "gen_policy": self.gen_policy.get_state(),
             "updates": self.updates,
         }
 
@@ -58,11 +58,9 @@ class StageState:
         """Restore a freshly built stage (same candidates and config) to a checkpoint."""
         self.supernet.load_state_dict(state["supernet"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.policy.load_state_dict(state["alpha"])
-        self.reinforce.load_state_dict(state["reinforce"])
+        self.strategy.load_state_dict(state)
         self.gen_data.set_state(state["gen_data"])
         self.gen_arch.set_state(state["gen_arch"])
-        self.gen_policy.set_state(state["gen_policy"])
         self.updates = state["updates"]
 
 
@@ -128,12 +126,13 @@ def new_stage_state(
         torch.Generator(device=d).manual_seed(stage_seed(cfg.seed, k, i))
         for i, d in ((1, device), (2, device), (3, "cpu"))
     ]
-    init_gen = torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4))
     edges = len(next(iter(candidates.values())))
-    policy = CategoricalPolicy({ct: len(c[0]) for ct, c in candidates.items()}, edges, init_gen)
-    reinforce = Reinforce.from_config(policy, cfg.policy)
+    strategy = PolicyStrategy(
+        {ct: len(c[0]) for ct, c in candidates.items()}, edges, cfg.policy, reward_terms(cfg, k),
+        init=torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4)), generator=gens[2],
+    )  # fmt: skip
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(
-        supernet, optimizer, policy, reinforce, *gens,
-        alpha_start=policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+        supernet, optimizer, strategy, gens[0], gens[1],
+        alpha_start=strategy.policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
     )  # fmt: skip

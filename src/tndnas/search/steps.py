@@ -13,7 +13,7 @@ from ..objectives import CostContext
 from ..runtime.distributed import World
 from .diagnostics import max_entropy
 from .scoring import batch_statistics, score_paths
-from .stages import reward_terms, search_space
+from .stages import search_space
 from .state import StageState
 from .update import reinforce_update
 
@@ -40,8 +40,8 @@ def alpha_step(
     same step on alpha)."""
     world = world or World()
     res = reinforce_update(
-        s.supernet, s.reinforce, x, y, candidates, costs, cost_ctx, reward_terms(cfg, k),
-        samples=cfg.policy.samples, generator=s.gen_policy, use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
+        s.supernet, s.strategy, x, y, candidates, costs, cost_ctx,
+        use_accuracy=cfg.reward.accuracy, amp=amp, graphs=s.graphs,
         to_genotype=functools.partial(search_space(cfg).path_genotype, candidates, space_cfg=cfg.space),
         share=functools.partial(world.split_scores, what="scoring the sampled architectures"),
     )  # fmt: skip

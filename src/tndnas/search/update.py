@@ -1,4 +1,5 @@
-"""One architecture update: sample M paths, score them, look up their costs, REINFORCE (Eqs. 4-10)."""
+"""One architecture update on the supernet: ask the strategy for M paths, score them, look up
+their costs, tell the strategy (Eqs. 4-10)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..objectives import CostContext, CostSpec, RewardTerm, scalarize
+from ..objectives import CostContext, CostSpec
 from ..spaces.base import GenotypeError
+from ..strategy import Strategy, paths_tensor
 from .op_graphs import OpGraphs
-from .reinforce import Reinforce
 from .scoring import score_paths
 
 
@@ -48,16 +49,13 @@ def sample_costs(
 
 def reinforce_update(
     supernet: nn.Module,
-    reinforce: Reinforce,
+    strategy: Strategy,
     x: torch.Tensor,
     y: torch.Tensor,
     candidates: Mapping[str, Sequence[Sequence[str]]],
     costs: Mapping[str, CostSpec],
     ctx: CostContext,
-    terms: Sequence[RewardTerm],
     *,
-    samples: int,
-    generator: torch.Generator,
     use_accuracy: bool = True,
     amp: bool = False,
     graphs: OpGraphs | None = None,
@@ -65,17 +63,16 @@ def reinforce_update(
     share: Callable[[Sequence[Any], Callable[[Sequence[Any]], torch.Tensor]], torch.Tensor]
     | None = None,
 ) -> UpdateResult:
-    """Sample ``samples`` architectures g ~ Multinomial(softmax(alpha)) (Eqs. 4-5), score each
-    sub-network with the supernet's weights on the batch (Eq. 6), reward it with Eq. (9)/(10),
-    and take one REINFORCE step (Eq. 8).  A sample whose cell has no live node gets reward 0.
+    """Ask ``strategy`` for architectures (the policy samples M, Eqs. 4-5), score each
+    sub-network with the supernet's weights on the batch (Eq. 6), look up its costs, and tell
+    the strategy (the reward of Eq. (9)/(10) and one REINFORCE step, Eq. 8).  A sample whose cell
+    has no live node gets reward 0.
     ``graphs``: score with the ops replayed from CUDA graphs (:class:`OpGraphs`).
     ``to_genotype(path)``: the space's genotype of a path (``SearchSpace.path_genotype``).
     ``share(paths, score)``: how the paths are scored -- by this process alone (default) or
     shared out among several (:meth:`tndnas.runtime.distributed.World.split_scores`).
     """
-    policy = reinforce.policy
-    g = policy.sample(samples, generator)
-    paths = [{ct: g[ct][m].tolist() for ct in g} for m in range(samples)]
+    paths = strategy.ask()
 
     def score(some: Sequence[Mapping[str, Sequence[int]]]) -> torch.Tensor:
         return score_paths(supernet, x, y, some, amp, graphs)
@@ -83,15 +80,11 @@ def reinforce_update(
     accs = None
     if use_accuracy:
         accs = score(paths).cpu() if share is None else share(paths, score)
-    rewards: list[float] = []
+    found = sample_costs(candidates, paths, costs, ctx, to_genotype)
+    told = strategy.tell(paths, None if accs is None else accs.tolist(), found)
     values: dict[str, list[float]] = {name: [] for name in costs}
-    for m, c in enumerate(sample_costs(candidates, paths, costs, ctx, to_genotype)):
-        if c is None:
-            rewards.append(0.0)
-            continue
-        for name, column in values.items():
-            column.append(c[name])
-        rewards.append(scalarize(None if accs is None else float(accs[m]), c, terms))
-    r = torch.tensor(rewards, dtype=torch.float32)
-    baseline = reinforce.step(g, r)
-    return UpdateResult(g, accs, r, baseline, values)
+    for c in found:
+        if c is not None:
+            for name, column in values.items():
+                column.append(c[name])
+    return UpdateResult(paths_tensor(paths), accs, told.rewards, told.baseline, values)

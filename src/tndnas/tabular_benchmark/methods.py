@@ -1,29 +1,26 @@
 """Search methods on a :class:`TabularSpace`, each given a budget of queries (distinct cells
-scored): TND-NAS (the search's policy, REINFORCE update, reward and shrinking, the accuracy read
-from the table instead of a supernet), random search, and regularised evolution."""
+scored), each one of :mod:`tndnas.strategy`'s strategies asked for cells and told their table
+accuracies: TND-NAS (the search's own policy, REINFORCE update, reward and shrinking, the
+accuracy read from the table instead of a supernet), random search, and regularised
+evolution."""
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from ..config import ConfigError, SearchConfig
-from ..objectives import RewardTerm, scalarize
-from ..search.policy import CategoricalPolicy
-from ..search.reinforce import Reinforce
-from ..search.stages import shrink_keep, stage_seed
+from ..objectives import RewardTerm
+from ..search.stages import stage_seed
 from ..spaces.nb201 import NB201_OPS
+from ..spaces.nb201.genotype import CELL_TYPE
+from ..strategy import EvolutionStrategy, Path, PolicyStrategy, RandomStrategy
 from .space import Cell, TabularSpace
 
 NUM_OPS = len(NB201_OPS)
-
-#: Regularised evolution: population size and tournament size.
-EVOLUTION_POPULATION = 20
-EVOLUTION_TOURNAMENT = 5
 
 
 @dataclass
@@ -58,9 +55,12 @@ class _Scorer:
         )
 
 
-def _reward(space: TabularSpace, terms: Sequence[RewardTerm], cell: Cell, acc: float) -> float:
-    costs = {t.cost: space.costs[t.cost][cell] for t in terms}
-    return scalarize(acc / 100.0, costs, terms)
+def _costs(space: TabularSpace, terms: Sequence[RewardTerm], cell: Cell) -> dict[str, float]:
+    return {t.cost: space.costs[t.cost][cell] for t in terms}
+
+
+def _cell(path: Path) -> Cell:
+    return tuple(path[CELL_TYPE])
 
 
 def tnd_search(
@@ -71,7 +71,8 @@ def tnd_search(
     terms: Sequence[RewardTerm] = (),
     images: int | None = None,
 ) -> Queries:
-    """The search's policy on the table: per stage a fresh uniform policy over the candidates
+    """The search's strategy (:class:`~tndnas.strategy.PolicyStrategy`, exactly the code the
+    supernet search runs) on the table: per stage a fresh uniform policy over the candidates
     left, ``policy.samples`` cells per update, the reward of Eq. (9)/(10) with the table's
     accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop_normal``
     least likely ops of every edge are dropped (Eq. 11).  Each stage gets a share of the query
@@ -88,27 +89,27 @@ def tnd_search(
     for k, st in enumerate(cfg.stages):
         share = ends[k] - (ends[k - 1] if k else 0)
         updates_left = 20 * share // m + 10 if share > 0 else 0
-        init = torch.Generator().manual_seed(stage_seed(seed, k, 4))
-        gen = torch.Generator().manual_seed(stage_seed(seed, k, 3))
-        policy = CategoricalPolicy({"normal": len(candidates[0])}, 6, init)
-        rl = Reinforce.from_config(policy, cfg.policy)
+        strategy = PolicyStrategy(
+            {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms,
+            init=torch.Generator().manual_seed(stage_seed(seed, k, 4)),
+            generator=torch.Generator().manual_seed(stage_seed(seed, k, 3)),
+        )  # fmt: skip
         while len(q.observed) < ends[k] and updates_left > 0:
-            g = policy.sample(m, gen)["normal"]
-            cells = [tuple(candidates[e][int(i)] for e, i in enumerate(row)) for row in g]
-            rewards = []
+            paths = strategy.ask()
+            cells = [tuple(candidates[e][i] for e, i in enumerate(_cell(p))) for p in paths]
+            accs = []
             for cell in cells:
                 acc = score(cell)  # measured anew each time it is sampled, as in a search
                 if cell not in q.observed and len(q.observed) < budget:
                     q.observed[cell] = acc  # a query: the first measurement is kept
-                rewards.append(_reward(space, terms, cell, acc))
-            rl.step({"normal": g}, torch.tensor(rewards, dtype=torch.float32))
+                accs.append(acc / 100.0)
+            strategy.tell(paths, accs, [_costs(space, terms, c) for c in cells])
             updates_left -= 1
-        probs = policy.probs()["normal"]
-        q.final = tuple(candidates[e][int(i)] for e, i in enumerate(probs.argmax(-1)))
-        q.final_probability = float(probs.max(-1).values.prod())
+        q.final = tuple(candidates[e][i] for e, i in enumerate(_cell(strategy.best())))
+        q.final_probability = float(strategy.policy.probs()[CELL_TYPE].max(-1).values.prod())
         if k == len(cfg.stages) - 1:
             break
-        keep = shrink_keep(probs, st.drop_normal)
+        keep = strategy.shrink({CELL_TYPE: st.drop_normal})[CELL_TYPE]
         candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
     return q
 
@@ -135,12 +136,12 @@ def check_tabular_preset(cfg: SearchConfig) -> None:
 def random_search(
     space: TabularSpace, budget: int, seed: int, images: int | None = None
 ) -> Queries:
-    """``budget`` distinct cells drawn uniformly."""
-    rng = random.Random(seed)
+    """``budget`` distinct cells drawn uniformly (:class:`~tndnas.strategy.RandomStrategy`)."""
+    strategy = RandomStrategy({CELL_TYPE: [NUM_OPS] * 6}, random.Random(seed))
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(seed))
     while len(q.observed) < min(budget, len(space.accuracy)):
-        cell = space.random_cell(rng)
+        cell = _cell(strategy.ask()[0])
         if cell not in q.observed:
             q.observed[cell] = score(cell)
     return q
@@ -153,31 +154,18 @@ def evolution(
     terms: Sequence[RewardTerm] = (),
     images: int | None = None,
 ) -> Queries:
-    """Regularised evolution (aging): a population of :data:`EVOLUTION_POPULATION` random
-    cells; each step the fittest of :data:`EVOLUTION_TOURNAMENT` drawn from it is mutated on
-    one edge, the child joins and the oldest leaves.  Fitness is the reward of TND-NAS (the
-    accuracy alone without cost terms)."""
-    rng = random.Random(seed)
+    """Regularised evolution (:class:`~tndnas.strategy.EvolutionStrategy`): a population of
+    random cells; each step the fittest of a tournament drawn from it is mutated on one edge,
+    the child joins and the oldest leaves.  Fitness is the reward of TND-NAS (the accuracy alone
+    without cost terms); a cell met again keeps its first measured accuracy."""
+    strategy = EvolutionStrategy({CELL_TYPE: [NUM_OPS] * 6}, random.Random(seed), terms)
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(seed))
-    population: deque[tuple[Cell, float]] = deque()
-
-    def evaluate(cell: Cell) -> float:
-        acc = q.observed.setdefault(cell, score(cell))
-        return _reward(space, terms, cell, acc)
-
-    steps_left = 50 * budget
-    while len(population) < EVOLUTION_POPULATION and len(q.observed) < budget:
-        cell = space.random_cell(rng)
-        population.append((cell, evaluate(cell)))
+    steps_left = 50 * budget + strategy.size
     while len(q.observed) < budget and steps_left > 0:
         steps_left -= 1
-        parent = max(rng.sample(list(population), min(EVOLUTION_TOURNAMENT, len(population))),
-                     key=lambda p: p[1])[0]  # fmt: skip
-        child = list(parent)
-        e = rng.randrange(6)
-        child[e] = rng.choice([o for o in range(NUM_OPS) if o != parent[e]])
-        child_cell = tuple(child)
-        population.append((child_cell, evaluate(child_cell)))
-        population.popleft()
+        paths = strategy.ask()
+        cell = _cell(paths[0])
+        acc = q.observed.setdefault(cell, score(cell))
+        strategy.tell(paths, [acc / 100.0], [_costs(space, terms, cell)])
     return q
