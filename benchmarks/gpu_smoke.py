@@ -47,8 +47,8 @@ TINY = [
     "policy.arch_batch_size=32",
     "policy.argmax_every=2",
     "policy.eval_images=64",
-    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, costs: [{cost: params, ref: 0.05, beta: -0.3}]},"
-    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2, costs: [{cost: params, ref: 0.05, beta: -0.3}]}]",
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}, costs: [{cost: params, ref: 0.05, beta: -0.3}]},"
+    " {layers: 3, epochs: 2, pretrain_epochs: 0, drop: {normal: 3, reduce: 2}, costs: [{cost: params, ref: 0.05, beta: -0.3}]}]",
 ]
 
 

@@ -16,7 +16,7 @@ from tndnas.cli import main
 
 from .tiny import TINY_SEARCH
 
-ONE_STAGE = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]"
+ONE_STAGE = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 4, reduce: 2}}]"
 SEARCH = ["search", "--preset", "quick", "--no-progress", "--no-plots",
           *[a for s in [*TINY_SEARCH, ONE_STAGE] for a in ("--set", s)]]  # fmt: skip
 TRAIN = ["train", "--genotype", "darts-v2", "--preset", "quick", "--no-progress",
@@ -160,8 +160,8 @@ ROWS = [
     ("train-device-mps", [*TRAIN, "--device", "mps", "--out", "{out}"], "cannot be used by this build of torch", None),
     ("latency-device-mps", [*TABLE, "--device", "mps", "--out", "{out}.json"], "cannot be used by this build of torch", None),
     # success reported for nothing
-    ("search-no-alpha-update", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 1, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2}]", "--dry-run"], "makes no alpha update", None),
-    ("search-no-alpha-update-before-drops", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 2, pretrain_epochs: 2, drop_normal: 4, drop_reduce: 2}, {layers: 3, epochs: 1, pretrain_epochs: 0}]", "--dry-run"], "its drops would follow the initial alpha", None),
+    ("search-no-alpha-update", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 1, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}}]", "--dry-run"], "makes no alpha update", None),
+    ("search-no-alpha-update-before-drops", [*SEARCH, "--set", "stages=[{layers: 3, epochs: 2, pretrain_epochs: 2, drop: {normal: 4, reduce: 2}}, {layers: 3, epochs: 1, pretrain_epochs: 0}]", "--dry-run"], "its drops would follow the initial alpha", None),
     ("latency-calibrate-1", [*TABLE, "--calibrate", "1", "--out", "{out}.json"], "--calibrate=1 fits a scale and an offset", None),
     ("latency-check-2", [*TABLE, "--check", "2", "--out", "{out}.json"], "--check=2 cannot give a share", None),
     ("bench-tabular-queries-above-table", ["bench-tabular", "--table", "{full}", "--queries", "100,20000", "--seeds", "1"], "more than the 15,625 cells the table holds", None),

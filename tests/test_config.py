@@ -79,8 +79,8 @@ def test_paper_c10_matches_table_iii():
     assert [s.layers for s in cfg.stages] == [5, 12, 20]
     assert [s.epochs for s in cfg.stages] == [25, 25, 25]
     assert [s.pretrain_epochs for s in cfg.stages] == [10, 10, 10]
-    assert [s.drop_normal for s in cfg.stages] == [4, 3, 2]
-    assert [s.drop_reduce for s in cfg.stages] == [2, 2, 1]
+    assert [s.drop["normal"] for s in cfg.stages] == [4, 3, 2]
+    assert [s.drop["reduce"] for s in cfg.stages] == [2, 2, 1]
     # Eq. (9) on the params of the target network, one term per stage
     assert [s.costs for s in cfg.stages] == [
         [CostTerm("params", 1.0, ref, -0.6)] for ref in (4.4, 3.2, 1.8)
@@ -115,7 +115,9 @@ def test_quick_and_pdarts_schedules():
     q = load_search_config("quick")
     assert q.dataset.name == "digits" and q.space.channels == 8
     assert [s.layers for s in q.stages] == [3, 4, 5]
-    assert [(s.drop_normal, s.drop_reduce) for s in q.stages] == [(4, 2), (3, 2), (2, 1)]
+    assert [s.drop for s in q.stages] == [
+        {"normal": n, "reduce": r} for n, r in [(4, 2), (3, 2), (2, 1)]
+    ]
     # 66 / 55 / 33 alpha updates (11 weight steps per epoch on digits), 24 samples each
     assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(7, 1), (6, 1), (4, 1)]
     assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (24, 0.07, 0.0)
@@ -123,8 +125,8 @@ def test_quick_and_pdarts_schedules():
     p = load_search_config("pdarts-c10")
     assert (p.space.normal_ops, p.space.reduce_ops, p.space.channels) == ("darts", "darts", 16)
     assert [s.layers for s in p.stages] == [5, 11, 17]
-    assert sum(s.drop_normal for s in p.stages) == 8 - 1
-    assert sum(s.drop_reduce for s in p.stages) == 8 - 1
+    assert sum(s.drop["normal"] for s in p.stages) == 8 - 1
+    assert sum(s.drop["reduce"] for s in p.stages) == 8 - 1
     assert [s.skip_dropout for s in p.stages] == [0.1, 0.4, 0.7]
     assert all(s.costs == [] for s in p.stages)  # accuracy alone, as P-DARTS
     assert (p.weights.batch_size, p.weights.weight_decay) == (96, 3e-4)
@@ -363,7 +365,7 @@ def test_missing_and_bad_yaml_file(tmp_path):
         (["stages.0.costs.0.beta_below=.inf"], "stages.0.costs.0.beta_below"),
         (["stages.0.costs=[{cost: flops, beta_below: .nan}]"], "stages.0.costs.0.beta_below"),
         (["stages.0.costs.0.cost=''"], "stages.0.costs.0.cost is empty"),
-        (["stages.0.drop_normal=-1"], "drop_normal"),
+        (["stages.0.drop.normal=-1"], "stages.0.drop.normal"),
         (["dataset.arch_fraction=1.0"], "arch_fraction"),
         (["policy.samples=0"], "policy.samples"),
         (["policy.rl_interval=0"], "rl_interval"),
@@ -513,3 +515,28 @@ def test_nb201_presets_state_the_published_protocol():
     p = load_search_config("nb201-c10-cpu")
     assert (p.space.channels, p.stages[0].layers, p.weights.max_steps_per_epoch) == (8, 5, 50)
     assert (p.target.channels, p.target.layers) == (16, 17)  # costs of the published network
+
+
+def test_drops_of_tndnas_0_2_load_as_the_drop_mapping_with_one_warning(tmp_path):
+    """A 0.2 config (stages.N.drop_normal / drop_reduce) and 0.2 overrides still load."""
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "stages:\n  - {layers: 5, epochs: 3, pretrain_epochs: 1, drop_normal: 2, drop_reduce: 1}\n  - {layers: 5}\n"
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"stages.N.drop_normal / drop_reduce of tndnas 0.2; read as the mapping stages.N.drop",
+    ) as got:
+        cfg = load_search_config("quick", old)
+    assert len([w for w in got if "0.2" in str(w.message)]) == 1
+    assert cfg.stages[0].drop == {"normal": 2, "reduce": 1} and cfg.stages[1].drop == {}
+    with pytest.warns(UserWarning, match=r"stages.1.drop_reduce is now stages.1.drop.reduce"):
+        cfg = load_search_config("quick", overrides=["stages.1.drop_reduce=0"])
+    assert cfg.stages[1].drop == {"normal": 3, "reduce": 0}
+    with pytest.raises(ConfigError, match="mixes 'drop' with the old keys"):
+        load_search_config(
+            "quick", overrides=["stages=[{layers: 5, drop: {normal: 1}, drop_normal: 1}]"]
+        )
+    assert "'stages.0.drop.normal' has the wrong type" in _error(
+        overrides=["stages.0.drop.normal=two"]
+    )

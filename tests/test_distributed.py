@@ -22,8 +22,8 @@ from . import forked
 from .tiny import TINY_SEARCH
 
 STAGES = (
-    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2},"
-    " {layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 3, drop_reduce: 2}]"
+    "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}},"
+    " {layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 3, reduce: 2}}]"
 )
 SETS = [*TINY_SEARCH, "weights.max_steps_per_epoch=2", "weights.memory_check=ignore", STAGES]
 

@@ -415,7 +415,7 @@ def test_a_train_resume_refuses_an_edited_config_or_genotype(tmp_path, capsys):
 def test_diverged_weights_stop_the_run_in_one_sentence(tmp_path, capsys):
     """A loss that is no longer a number ends the run before the epoch is written (its
     accuracies and alpha would be meaningless), and run.json says why."""
-    stages = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]"
+    stages = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 4, reduce: 2}}]"
     argv = ["search", "--preset", "quick", "--out", str(tmp_path / "s"), "--no-progress", "--no-plots",
             *[a for s in [*TINY_SEARCH, stages, "weights.lr=1e30"] for a in ("--set", s)]]  # fmt: skip
     assert main(argv) == 2

@@ -69,7 +69,7 @@ def test_pdarts_skip_dropout_schedule():
 
 
 def test_search_applies_the_skip_dropout_schedule(tmp_path):
-    stages = "stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2, skip_dropout: 0.5}]"  # fmt: skip
+    stages = "stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}, skip_dropout: 0.5}]"  # fmt: skip
     cfg = load_search_config(preset="quick", overrides=[*TINY_SEARCH, stages, "weights.max_steps_per_epoch=1"])  # fmt: skip
     search(cfg, tmp_path / "r", progress=False, plots=False)
     rates = [r["skip_dropout"] for r in _records(tmp_path / "r") if r["kind"] == "epoch"]
@@ -83,8 +83,8 @@ def test_search_applies_the_skip_dropout_schedule(tmp_path):
 def test_alpha_update_count_and_stage_learning_figures(tmp_path):
     """The planned number of alpha updates is what a search does; summary.json says per stage how
     far alpha moved, and a stage whose alpha barely moved is warned about on stderr."""
-    stages = ("stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop_normal: 4, drop_reduce: 2},"
-              " {layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 3, drop_reduce: 2}]")  # fmt: skip
+    stages = ("stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}},"
+              " {layers: 3, epochs: 2, pretrain_epochs: 1, drop: {normal: 3, reduce: 2}}]")  # fmt: skip
     cfg = load_search_config(
         preset="quick", overrides=[*TINY_SEARCH, stages, "policy.lr=1e-5", "weights.batch_size=256"]
     )
@@ -140,7 +140,7 @@ def test_pure_noise_control_in_a_real_search(tmp_path):
     overrides = [
         *TINY_SEARCH, "dataset.name=noise-digits", "weights.mode=sampled", "policy.samples=4",
         "weights.batch_size=8", f"weights.max_steps_per_epoch={updates}",
-        "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop_normal: 4, drop_reduce: 2}]",
+        "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 4, reduce: 2}}]",
     ]  # fmt: skip
     cfg = load_search_config(preset="quick", overrides=overrides)
     summary = search(cfg, tmp_path / "noise", progress=False, plots=False)

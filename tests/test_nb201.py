@@ -106,7 +106,7 @@ def test_search_train_export_of_the_nb201_space(tmp_path, capsys):
     """A search of the space on digits writes a NAS-Bench-201 genotype; train, export, info and
     the table lookup take it."""
     run = tmp_path / "run"
-    stages = ("stages=[{layers: 5, epochs: 2, pretrain_epochs: 1, drop_normal: 2, costs: [{cost: "
+    stages = ("stages=[{layers: 5, epochs: 2, pretrain_epochs: 1, drop: {normal: 2}, costs: [{cost: "
               "params, ref: 0.02, beta: -0.3}]}]")  # fmt: skip
     sets = [
         *TINY_SEARCH,

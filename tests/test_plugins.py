@@ -91,7 +91,7 @@ PLUGIN = textwrap.dedent(
     """
 )
 
-STAGE = "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop_normal: 2, drop_reduce: 2, costs: [{cost: plug_edges, beta: -0.5, ref: 4.0}]}]"
+STAGE = "stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop: {normal: 2, reduce: 2}, costs: [{cost: plug_edges, beta: -0.5, ref: 4.0}]}]"
 
 
 @pytest.fixture

@@ -333,10 +333,20 @@ def test_candidates_left_and_too_many_drops(tmp_path):
         {"normal": 6, "reduce": 4},
         {"normal": 3, "reduce": 2},
     ]
-    with pytest.raises(
-        ConfigError, match=r"stages 0..1 drop more reduce candidates .* lower stages.1.drop_reduce"
-    ):
-        Search(tiny("stages.1.drop_reduce=4"), tmp_path / "r")
+    # every drop that does not fit is named at once, each with the value that fits
+    with pytest.raises(ConfigError) as err:
+        Search(
+            tiny("stages.1.drop.reduce=4", "stages.0.drop.normal=12", "stages.0.drop.cell=1"),
+            tmp_path / "r",
+        )
+    msg = str(err.value)
+    assert (
+        "stages.0.drop.cell names no cell type of space 'darts' (its cell types: normal, reduce)"
+        in msg
+    )
+    assert "stages.0.drop.normal=12 leaves no normal candidate of 10 (at most 9)" in msg
+    assert "stages.1.drop.reduce=4 leaves no reduce candidate of 4 (at most 3)" in msg
+    assert "\n" not in msg
 
 
 def test_beta_below_zero_makes_ref_a_budget(tmp_path):

@@ -117,9 +117,11 @@ def test_a_preset_the_table_cannot_run_is_one_sentence():
     space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
     with pytest.raises(ConfigError, match="use --preset nb201-c10"):
         tnd_search(space, 10, 0, load_search_config("paper-c10"))
-    three = "stages=[{layers: 5, drop_normal: 3}, {layers: 5, drop_normal: 2}, {layers: 5}]"
+    three = "stages=[{layers: 5, drop: {normal: 3}}, {layers: 5, drop: {normal: 2}}, {layers: 5}]"
     with pytest.raises(ConfigError, match="drop 5 of the 5 ops"):
         tnd_search(space, 10, 0, load_search_config("nb201-c10", overrides=[three]))
-    shrinking = "stages=[{layers: 5, drop_normal: 1}, {layers: 5, drop_normal: 1}, {layers: 5}]"
+    shrinking = (
+        "stages=[{layers: 5, drop: {normal: 1}}, {layers: 5, drop: {normal: 1}}, {layers: 5}]"
+    )
     q = tnd_search(space, 60, 0, load_search_config("nb201-c10", overrides=[shrinking]))
     assert len(q.observed) == 60 and all(0 <= o < len(NB201_OPS) for o in q.final)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..macro import Macro
 from ..measure.latency_backends import ONNX_OPSET
 
 FORMATS = ("onnx", "torchscript")
@@ -46,20 +47,21 @@ class InferenceNetwork(nn.Module):
         return self.network(x)[0]
 
 
-def example_input(network: nn.Module, batch: int = 1) -> torch.Tensor:
-    """A random input of the shape the network was built for."""
-    m = network.macro
-    return torch.randn(batch, m.in_channels, m.image_size, m.image_size)
+def example_input(macro: Macro, batch: int = 1) -> torch.Tensor:
+    """A random input of the shape a network of ``macro`` takes."""
+    return torch.randn(batch, macro.in_channels, macro.image_size, macro.image_size)
 
 
 def export_network(
     network: nn.Module,
+    macro: Macro,
     fmt: str,
     out: str | os.PathLike,
     batch: int = 1,
     normalization: dict | None = None,
 ) -> Path:
-    """Write ``network`` (logits only, eval mode, CPU) as ``fmt`` (onnx | torchscript) to ``out``.
+    """Write ``network`` (a final network of ``macro``: logits only, eval mode, CPU) as ``fmt``
+    (onnx | torchscript) to ``out``.
 
     ``normalization`` given: the exported model takes images in [0, 1] and normalises them.
 
@@ -78,7 +80,7 @@ def export_network(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     module = InferenceNetwork(network.cpu(), normalization).eval()
-    x = example_input(network, batch)
+    x = example_input(macro, batch)
     with warnings.catch_warnings():
         # the tracer warns about shape-dependent branches (odd spatial sizes), which are
         # constant for the fixed image size; and about its own deprecation
@@ -145,8 +147,10 @@ def run(args: argparse.Namespace) -> int:
             f"{args.weights} records no normalisation statistics (an older weights file); "
             "export without --raw-input and normalise the inputs yourself."
         )
-    out = export_network(network, args.fmt, args.out, args.batch, norm if args.raw_input else None)
     m = meta["macro"]
+    out = export_network(
+        network, m, args.fmt, args.out, args.batch, norm if args.raw_input else None
+    )
     if args.raw_input:
         how = "scaled to [0, 1]; the model normalises them"
     elif norm is not None:

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         "preset": preset if not args.config else None,
         "config": args.config,
         "overrides": overrides,
-        "op_sets": {ct: getattr(cfg.space, f"{ct}_ops") for ct in ops},
+        "op_sets": {ct: getattr(cfg.space, f"{ct}_ops", None) or ops[ct] for ct in ops},
         "rounds": args.rounds,
         "min_time_s": args.min_time,
         "seconds": round(seconds, 1),

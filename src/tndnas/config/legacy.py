@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
+from typing import Any
 
 from .fields import ConfigError
 from .schema import CostTerm
@@ -20,9 +21,15 @@ REWARD_KEYS = ("cost", "weight")
 TERM_KEYS = tuple(field.name for field in dataclasses.fields(CostTerm))
 
 
+#: the per-cell-type drops of tndnas 0.2, now one mapping ``stages.N.drop``
+DROP_KEYS = {"drop_normal": "normal", "drop_reduce": "reduce"}
+
+
 def moved_key_hint(path: str) -> str | None:
     """Where an old-layout key ``path`` (``stages.2.beta``, ``reward.cost``) lives now."""
     parts = path.split(".")
+    if len(parts) == 3 and parts[0] == "stages" and parts[2] in DROP_KEYS:
+        return f"did you mean 'stages.{parts[1]}.drop.{DROP_KEYS[parts[2]]}'?"
     if len(parts) == 3 and parts[0] == "stages" and parts[2] in STAGE_KEYS:
         if parts[2] == "extra_costs":
             return f"extra cost terms are entries of 'stages.{parts[1]}.costs' now"
@@ -42,10 +49,61 @@ def _is_old(raw: dict) -> bool:
     )
 
 
+def _drops_of(stages: Any) -> bool:
+    return isinstance(stages, list) and any(
+        isinstance(st, dict) and any(k in st for k in DROP_KEYS) for st in stages
+    )
+
+
+def _upgrade_stages_drops(stages: list, source: str) -> list:
+    """Stages with ``drop_normal``/``drop_reduce`` given as one ``drop`` mapping, with a warning."""
+    new = copy.deepcopy(stages)
+    for k, st in enumerate(new):
+        if not isinstance(st, dict) or not any(key in st for key in DROP_KEYS):
+            continue
+        if "drop" in st:
+            raise ConfigError(
+                f"{source}: stages.{k} mixes 'drop' with the old keys drop_normal/drop_reduce; "
+                "give the drops in 'drop' only, e.g. 'drop: {normal: 4, reduce: 2}'"
+            )
+        st["drop"] = {DROP_KEYS[key]: st.pop(key) for key in list(st) if key in DROP_KEYS}
+    warnings.warn(
+        f"{source} uses stages.N.drop_normal / drop_reduce of tndnas 0.2; read as the mapping "
+        "stages.N.drop ({normal: ..., reduce: ...}), keyed by the space's cell types. `tndnas "
+        "config show --config FILE` prints it in today's layout.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return new
+
+
+def upgrade_drop_override(key: str, value: Any, source: str) -> tuple[str, Any]:
+    """An override in the 0.2 layout of the drops, in today's: ``stages.N.drop_normal=4`` is
+    ``stages.N.drop.normal=4``; a whole ``stages=[...]`` or ``stages.N={...}`` has its stages'
+    old keys moved into ``drop`` (each with a warning)."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[2] in DROP_KEYS:
+        warnings.warn(
+            f"{source}: stages.{parts[1]}.{parts[2]} is now stages.{parts[1]}.drop."
+            f"{DROP_KEYS[parts[2]]}; read as that.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return f"stages.{parts[1]}.drop.{DROP_KEYS[parts[2]]}", value
+    if len(parts) == 1 and _drops_of(value):
+        return key, _upgrade_stages_drops(value, source)
+    if len(parts) == 2 and isinstance(value, dict) and _drops_of([value]):
+        return key, _upgrade_stages_drops([value], source)[0]
+    return key, value
+
+
 def upgrade(raw: dict, source: str) -> dict:
     """``raw`` (a search config mapping from ``source``) in today's layout: each stage's old
-    primary term and ``extra_costs`` become its ``costs`` list, with a warning.  A mapping in
-    today's layout is returned as it is."""
+    primary term and ``extra_costs`` become its ``costs`` list, and its ``drop_normal`` and
+    ``drop_reduce`` its ``drop`` mapping, each with a warning.  A mapping in today's layout is
+    returned as it is."""
+    if _drops_of(raw.get("stages")):
+        raw = {**raw, "stages": _upgrade_stages_drops(raw["stages"], source)}
     if not _is_old(raw):
         return raw
     stages = raw.get("stages")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ..atomic_write import write_text_atomic
@@ -29,6 +29,7 @@ from .schema import TRAIN_PRESETS, SearchConfig
 from .train_schema import TrainConfig
 from .types import (
     as_dict,
+    dict_value,
     field_types,
     key_paths,
     list_element,
@@ -122,6 +123,13 @@ def _diagnose(tp: Any, raw: Any, path: str, source: str) -> ConfigError | None:
             if found := _diagnose(elem, value, _join(path, i), source):
                 return found
         return None
+    if (value_tp := dict_value(tp)) is not None:
+        if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
+            return _type_error(path, raw, tp, source)
+        for key, value in raw.items():
+            if found := _diagnose(value_tp, value, _join(path, key), source):
+                return found
+        return None
     try:  # a leaf: does OmegaConf convert it to the declared type?
         OmegaConf.merge(OmegaConf.structured(_leaf_schema(tp)), {"value": raw})
     except OmegaConfBaseException:
@@ -169,8 +177,10 @@ def _existing_key(root: DictConfig, schema: type, key: str, source: str) -> Any:
     tp: Any = schema
     path = ""
     for part in parts:
-        cls, elem = section_type(tp), list_element(tp)
-        if cls is not None:
+        cls, elem, value_tp = section_type(tp), list_element(tp), dict_value(tp)
+        if value_tp is not None:  # a mapping of names (e.g. stages.N.drop): any name is a key
+            node, tp = (node.get(part) if isinstance(node, DictConfig) else None), value_tp
+        elif cls is not None:
             if part not in field_types(cls):
                 raise _unknown_key(cls, part, path, source)
             node, tp = node[part], field_types(cls)[part]
@@ -234,12 +244,15 @@ def _override(root: DictConfig, schema: type, item: str) -> None:
     if not key:
         raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
     value = parse_yaml(text, source) if text else None
+    if schema is SearchConfig and key.split(".")[0] == "stages":  # old stages.N.drop_<type> keys
+        key, value = legacy.upgrade_drop_override(key, value, source)
     for concrete in _expand(root, schema, key, source):
         tp = _existing_key(root, schema, concrete, source)
         if (found := _diagnose(tp, value, concrete, source)) is not None:
             raise found
         try:
-            OmegaConf.update(root, concrete, value, merge=True)
+            with open_dict(root):  # the key was checked above; a mapping of names may gain one
+                OmegaConf.update(root, concrete, value, merge=True)
         except (OmegaConfBaseException, TypeError, ValueError) as err:  # pragma: no cover
             raise _failed(err, tp, value, concrete, source) from None
 

@@ -111,14 +111,15 @@ class StageConfig:
         10,
         ("e_k, weight-only warm-up epochs before alpha updates start; valid: 0 <= e_k <= epochs"),
     )
-    drop_normal: int = opt(
-        0,
+    drop: dict[str, int] = opt_factory(
+        dict,
         (
-            "n_k for normal cells: candidates with the lowest alpha dropped from every edge at "
-            "the end of the stage (Eq. 11); valid: >= 0"
+            "n_k of Eq. (11) per cell type of the space: the candidates with the lowest alpha "
+            "dropped from every edge at the end of the stage, e.g. `{normal: 4, reduce: 2}` "
+            "(DARTS cells), `{normal: 1}` (NAS-Bench-201); a cell type left out drops none; "
+            "valid: >= 0"
         ),
     )
-    drop_reduce: int = opt(0, "n_k for reduction cells (Eq. 11); valid: >= 0")
     skip_dropout: float = opt(
         0.0,
         (

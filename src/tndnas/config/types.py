@@ -48,6 +48,14 @@ def list_element(tp: Any) -> Any | None:
     return None
 
 
+def dict_value(tp: Any) -> Any | None:
+    """Value type of ``dict[str, X]`` (also inside ``| None``), else None."""
+    inner, _ = split_optional(tp)
+    if typing.get_origin(inner) is dict:
+        return (typing.get_args(inner) or (str, Any))[1]
+    return None
+
+
 def section_type(tp: Any) -> type | None:
     """The dataclass of a section-typed hint (also inside ``| None``), else None."""
     inner, _ = split_optional(tp)
@@ -60,6 +68,8 @@ def type_name(tp: Any) -> str:
     elem = list_element(inner)
     if elem is not None:
         name = f"list of {type_name(elem)}"
+    elif dict_value(inner) is not None:
+        name = f"mapping of names to {type_name(dict_value(inner))}"
     elif section_type(inner) is not None:
         name = f"mapping of {inner.__name__} keys"
     else:

@@ -156,9 +156,9 @@ def validate(cfg: SearchConfig) -> SearchConfig:
             f"{key}.pretrain_epochs={st.pretrain_epochs} exceeds {key}.epochs={st.epochs}; "
             "set pretrain_epochs <= epochs",
         )
-        _positive_int(st.drop_normal, f"{key}.drop_normal", 0)
-        _positive_int(st.drop_reduce, f"{key}.drop_reduce", 0)
-        drops = st.drop_normal or st.drop_reduce or k == len(cfg.stages) - 1
+        for ct, n in st.drop.items():
+            _positive_int(n, f"{key}.drop.{ct}", 0)
+        drops = any(st.drop.values()) or k == len(cfg.stages) - 1
         _check(
             st.pretrain_epochs < st.epochs or not drops,
             f"{key}.pretrain_epochs={st.pretrain_epochs} equals {key}.epochs={st.epochs}, so "

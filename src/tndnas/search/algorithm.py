@@ -284,8 +284,8 @@ class Search:
                        "genotype": geno.to_dict(), **learning})  # fmt: skip
             prog.stage_genotypes.append(geno.to_dict())
             prog.stage_learning.append(learning)
-            # n_k per cell type: stages.N.drop_<cell type>
-            keep = s.strategy.shrink({ct: getattr(st, f"drop_{ct}") for ct in probs})
+            # n_k per cell type: stages.N.drop.<cell type>
+            keep = s.strategy.shrink(st.drop)
             prog.candidates = {
                 ct: [[prog.candidates[ct][e][i] for i in keep[ct][e]] for e in range(self.edges)]
                 for ct in keep

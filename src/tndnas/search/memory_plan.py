@@ -69,7 +69,7 @@ def plan_memory(
         )
         stages.append((k, st, dict(kept), est))
         for ct in kept:
-            kept[ct] -= getattr(st, f"drop_{ct}")
+            kept[ct] -= st.drop.get(ct, 0)
     if not stages:  # resumed after the last stage: nothing left to estimate
         return []
     largest = max(est.total for *_, est in stages)

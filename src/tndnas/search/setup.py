@@ -78,15 +78,34 @@ def latency_table(
 
 
 def check_drops(cfg: SearchConfig, ops: Mapping[str, Sequence[str]]) -> None:
-    """Every stage keeps at least one candidate per edge (Eq. 11)."""
-    dropped = dict.fromkeys(ops, 0)
+    """Every stage's drops name the space's cell types, and every stage keeps at least one
+    candidate per edge (Eq. 11): all the drops that do not fit are named in one sentence, each
+    with the largest value that fits."""
+    problems = []
+    for k, st in enumerate(cfg.stages):
+        for ct in st.drop:
+            if ct not in ops:
+                problems.append(
+                    f"stages.{k}.drop.{ct} names no cell type of space '{cfg.space.name}' "
+                    f"(its cell types: {', '.join(ops)})"
+                )
+    left = {ct: len(c) for ct, c in ops.items()}
     for k, st in enumerate(cfg.stages):
         for ct in ops:
-            dropped[ct] += getattr(st, f"drop_{ct}")
-            if len(ops[ct]) - dropped[ct] < 1:
-                raise ConfigError(
-                    f"stages 0..{k} drop more {ct} candidates than the op set has ({len(ops[ct])}); lower stages.{k}.drop_{ct}."
+            n = st.drop.get(ct, 0)
+            if n > left[ct] - 1:
+                problems.append(
+                    f"stages.{k}.drop.{ct}={n} leaves no {ct} candidate of {left[ct]} "
+                    f"(at most {left[ct] - 1})"
                 )
+                n = left[ct] - 1
+            left[ct] -= n
+    if problems:
+        raise ConfigError(
+            "; ".join(problems)
+            + f"; the op sets have {', '.join(f'{len(c)} {ct}' for ct, c in ops.items())} "
+            "candidates per edge, and every stage must keep one."
+        )
 
 
 def skip_dropout_schedule(cfg: SearchConfig) -> Callable[..., float]:

@@ -39,9 +39,7 @@ def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
     (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
     stages before it (Eq. 11)."""
     ops = space_ops(cfg)
-    return {
-        ct: len(ops[ct]) - sum(getattr(st, f"drop_{ct}") for st in cfg.stages[:stage]) for ct in ops
-    }
+    return {ct: len(ops[ct]) - sum(st.drop.get(ct, 0) for st in cfg.stages[:stage]) for ct in ops}
 
 
 def weight_images(cfg: SearchConfig, train_images: int) -> int:

@@ -87,7 +87,15 @@ class SearchSpace:
         *,
         checkpoint: bool = False,
     ) -> nn.Module:
-        """The weight-sharing network over ``candidates`` (per cell type, per edge, op names)."""
+        """The weight-sharing network over ``candidates`` (per cell type, per edge, op names).
+
+        What the search calls on it: ``forward(x, weights)`` (the mixed network of Eq. 1,
+        ``weights[cell_type]`` an edges x candidates tensor), ``forward_path(x, path)`` and
+        ``forward_paths(x, paths, graphs=None)`` (one sampled architecture, or several sharing
+        their common prefix; ``path[cell_type][e]`` the index of edge e's op), each returning
+        logits, and ``set_skip_dropout(p)`` (a no-op where the space has no such regulariser);
+        ``compile_ops(**options)`` only with ``weights.compile``. ``tests/plugins/chainspace.py``
+        is a complete small example."""
         raise NotImplementedError
 
     def derive(
@@ -151,7 +159,8 @@ class SearchSpace:
 
     def network(self, genotype: Genotype, macro: Macro, *, auxiliary: bool = False) -> nn.Module:
         """The final evaluation network of ``genotype`` at ``macro`` (trained by ``tndnas
-        train``, exported by ``tndnas export``); ``forward`` returns ``(logits, aux_logits)``."""
+        train``, exported by ``tndnas export``); ``forward`` returns ``(logits, aux_logits)``
+        (``aux_logits`` None without an auxiliary head)."""
         raise NotImplementedError
 
     def draw(self, genotype: Genotype, out_dir: Path) -> list[Path]:

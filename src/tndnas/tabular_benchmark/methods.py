@@ -74,7 +74,7 @@ def tnd_search(
     """The search's strategy (:class:`~tndnas.strategy.PolicyStrategy`, exactly the code the
     supernet search runs) on the table: per stage a fresh uniform policy over the candidates
     left, ``policy.samples`` cells per update, the reward of Eq. (9)/(10) with the table's
-    accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop_normal``
+    accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop.normal``
     least likely ops of every edge are dropped (Eq. 11).  Each stage gets a share of the query
     budget in proportion to its alpha updates in ``cfg``; a stage also ends once its policy
     stops proposing new cells (after ``20 * its budget / samples + 10`` updates).  The preset's
@@ -109,7 +109,7 @@ def tnd_search(
         q.final_probability = float(strategy.policy.probs()[CELL_TYPE].max(-1).values.prod())
         if k == len(cfg.stages) - 1:
             break
-        keep = strategy.shrink({CELL_TYPE: st.drop_normal})[CELL_TYPE]
+        keep = strategy.shrink(st.drop)[CELL_TYPE]
         candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
     return q
 
@@ -125,11 +125,11 @@ def check_tabular_preset(cfg: SearchConfig) -> None:
             f"space.normal_ops: nb201), not of space '{cfg.space.name}' with "
             f"'{cfg.space.normal_ops}'; use --preset nb201-c10"
         )
-    dropped = sum(st.drop_normal for st in cfg.stages[:-1])
+    dropped = sum(st.drop.get(CELL_TYPE, 0) for st in cfg.stages[:-1])
     if dropped >= NUM_OPS:
         raise ConfigError(
             f"the preset's stages drop {dropped} of the {NUM_OPS} ops of every edge before its "
-            "last stage; lower stages.N.drop_normal"
+            "last stage; lower stages.N.drop.normal"
         )
 
 
