@@ -64,7 +64,10 @@ def test_preset_starts_with_comment_and_sets_every_key(name):
     text = (resources.files("tndnas") / "configs" / f"{name}.yaml").read_text()
     assert text.startswith(f"# {name}:")
     raw = yaml.safe_load(text)
-    defaults = config_to_dict(SearchConfig())
+    from tndnas.config.schema import SPACE_CONFIGS
+
+    space = SPACE_CONFIGS.get(raw["space"]["name"])  # the space's own group of keys
+    defaults = config_to_dict(SearchConfig(space=space()))
     for section, values in defaults.items():
         assert section in raw
         if isinstance(values, dict):
@@ -539,4 +542,32 @@ def test_drops_of_tndnas_0_2_load_as_the_drop_mapping_with_one_warning(tmp_path)
         )
     assert "'stages.0.drop.normal' has the wrong type" in _error(
         overrides=["stages.0.drop.normal=two"]
+    )
+
+
+def test_each_space_has_its_own_group_of_keys(tmp_path):
+    from tndnas.config import DartsSpaceConfig, Nb201SpaceConfig
+
+    assert isinstance(load_search_config("quick").space, DartsSpaceConfig)
+    nb = load_search_config("nb201-c10").space
+    assert isinstance(nb, Nb201SpaceConfig) and not hasattr(nb, "reduce_ops")
+    message = _error(preset="nb201-c10", overrides=["space.steps=3"])
+    assert "unknown config key 'space.steps'" in message and "normal_ops" in message
+    # a run directory's config.yaml of 0.2 wrote the DARTS keys for every space
+    old = tmp_path / "nb201-0.2.yaml"
+    old.write_text(
+        "space: {name: nb201, normal_ops: nb201, reduce_ops: tnd-reduce, channels: 16, steps: 4}\n"
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"sets space.reduce_ops, space.steps, which the 'nb201' space does not have; ignored",
+    ) as got:
+        cfg = load_search_config("nb201-c10", old)
+    assert len(got) == 1 and isinstance(cfg.space, Nb201SpaceConfig)
+    # switching a DARTS preset to another space keeps only that space's keys
+    with pytest.warns(UserWarning, match="'nb201' space does not have"):
+        cfg = load_search_config("quick", overrides=["space.name=nb201", "space.normal_ops=nb201"])
+    assert isinstance(cfg.space, Nb201SpaceConfig) and cfg.space.channels == 8
+    assert "unknown search space 'nb210'. Did you mean 'nb201'?" in _error(
+        overrides=["space.name=nb210"]
     )

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from tests.tiny import TINY_SEARCH
 from tndnas.cli import main
 
 PLUGIN = str(Path(__file__).parent / "plugins" / "chainspace.py")
-SETS = [*TINY_SEARCH, "space.name=toy-chain", "target.channels=4", "target.layers=3"]
+SETS = [*TINY_SEARCH, "space.name=toy-chain", "space.ops=conv_3x3,skip_connect,max_pool_3x3",
+        "target.channels=4", "target.layers=3"]  # fmt: skip
 
 
 def _sets(*extra: str) -> list[str]:
@@ -29,6 +32,7 @@ def test_a_plugin_space_with_its_own_cell_type_is_searched_trained_and_exported(
     assert {"op conv_3x3 4c stride1 8px", "op max_pool_3x3 4c stride1 8px", "stem 4c"} <= set(
         data["pieces"]
     )
+    assert "op conv_1x1 4c stride1 8px" not in data["pieces"]  # not among space.ops
 
     run = tmp_path / "search"
     stages = ("stages=[{layers: 3, epochs: 2, pretrain_epochs: 1, drop: {block: 2}, costs: "
@@ -38,7 +42,14 @@ def test_a_plugin_space_with_its_own_cell_type_is_searched_trained_and_exported(
             *_sets(stages, f"reward.latency_table={table}")]  # fmt: skip
     assert main(argv) == 0
     alpha = [json.loads((run / "alpha" / f"stage{k}_epoch001.json").read_text()) for k in (0, 1)]
-    assert [len(alpha[k]["block"]["ops"][0]) for k in (0, 1)] == [4, 2]  # the drop of Eq. 11
+    # the space's own key (space.ops) gave 3 candidates; the drop of Eq. 11 left one
+    assert [len(alpha[k]["block"]["ops"][0]) for k in (0, 1)] == [3, 1]
+    saved = yaml.safe_load((run / "config.yaml").read_text())["space"]
+    assert saved == {
+        "ops": "conv_3x3,skip_connect,max_pool_3x3",
+        "name": "toy-chain",
+        "channels": 4,
+    }
     updates = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     updates = [r for r in updates if r.get("kind") == "alpha"]
     assert updates and all(r["costs_mean"]["latency_ms"] > 0 for r in updates)

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from tndnas.config import SpaceConfig
+from tndnas.config.fields import opt
 from tndnas.measure.flops import Cost, measure_params_flops
 from tndnas.measure.latency import LatencyTable
 from tndnas.measure.pieces import _sum, _times
@@ -24,6 +26,13 @@ NAME = "toy-chain"
 CELL = "block"
 OPS = ("conv_3x3", "skip_connect", "max_pool_3x3", "conv_1x1")
 EDGES = 3
+
+
+@dataclass
+class ChainSpaceConfig(SpaceConfig):
+    """The space's own `space` keys (beside name and channels)."""
+
+    ops: str = opt(",".join(OPS), "the candidates of every edge, comma-separated")
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,13 @@ class ChainLatencyTable(LatencyTable):
 
 class ChainSpace(SearchSpace):
     cell_types = (CELL,)
+    config_class = ChainSpaceConfig
 
     def candidate_ops(self, space_cfg):
-        return {CELL: OPS}
+        ops = tuple(o.strip() for o in space_cfg.ops.split(","))
+        if any(o not in OPS for o in ops):
+            raise ValueError(f"space.ops: the {NAME} space's ops are {', '.join(OPS)}")
+        return {CELL: ops}
 
     def num_edges(self, space_cfg):
         return EDGES

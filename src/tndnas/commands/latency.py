@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..macro import Macro
     from ..runtime import environment, resolve_device, write_json_atomic
     from ..runtime.records import check_writable
-    from ..search.stages import search_space, space_ops
+    from ..search.stages import cell_steps, search_space, space_ops
     from .info import dataset_shape
 
     _check_arguments(args)
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     in_ch, size, classes = dataset_shape(cfg.dataset.name, cfg.dataset.data_dir)
     macro = Macro(channels=cfg.target.channels, layers=cfg.target.layers, num_classes=classes,
-                  in_channels=in_ch, image_size=size, steps=cfg.space.steps)  # fmt: skip
+                  in_channels=in_ch, image_size=size, steps=cell_steps(cfg))  # fmt: skip
     table = space.latency_table(macro, device=device, batch_size=args.batch, threads=args.threads,
                                 channels_last=args.channels_last, min_run_time=args.min_time, backend=args.backend)  # fmt: skip
     ops = {ct: list(v) for ct, v in space_ops(cfg).items()}

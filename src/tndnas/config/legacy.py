@@ -97,11 +97,38 @@ def upgrade_drop_override(key: str, value: Any, source: str) -> tuple[str, Any]:
     return key, value
 
 
-def upgrade(raw: dict, source: str) -> dict:
+#: the ``space`` keys tndnas 0.2 wrote for every space (the DARTS cells' keys)
+SPACE_KEYS_0_2 = ("normal_ops", "reduce_ops", "steps")
+
+
+def _upgrade_space(raw: dict, source: str, space: tuple[str, tuple[str, ...]]) -> dict:
+    """``raw`` without the DARTS ``space`` keys that the space of this config does not have
+    (``space``: its name and keys), with a warning: a 0.2 config wrote them for every space, and
+    a DARTS preset switched to another space with ``space.name`` carries them."""
+    group = raw.get("space")
+    name, keys = space
+    if not isinstance(group, dict):
+        return raw
+    stale = [k for k in SPACE_KEYS_0_2 if k in group and k not in keys]
+    if not stale:
+        return raw
+    warnings.warn(
+        f"{source} sets space.{', space.'.join(stale)}, which the '{name}' space does not "
+        f"have; ignored (its keys: {', '.join(keys)}).",
+        UserWarning,
+        stacklevel=4,
+    )
+    return {**raw, "space": {k: v for k, v in group.items() if k not in stale}}
+
+
+def upgrade(raw: dict, source: str, space: tuple[str, tuple[str, ...]] | None = None) -> dict:
     """``raw`` (a search config mapping from ``source``) in today's layout: each stage's old
-    primary term and ``extra_costs`` become its ``costs`` list, and its ``drop_normal`` and
-    ``drop_reduce`` its ``drop`` mapping, each with a warning.  A mapping in today's layout is
-    returned as it is."""
+    primary term and ``extra_costs`` become its ``costs`` list, its ``drop_normal`` and
+    ``drop_reduce`` its ``drop`` mapping, and ``space`` keys of 0.2 that the space does not
+    have (``space``: its name and keys) are left out, each with a warning.  A mapping in
+    today's layout is returned as it is."""
+    if space is not None:
+        raw = _upgrade_space(raw, source, space)
     if _drops_of(raw.get("stages")):
         raw = {**raw, "stages": _upgrade_stages_drops(raw["stages"], source)}
     if not _is_old(raw):

@@ -25,7 +25,7 @@ from ..atomic_write import write_text_atomic
 from ..plugins import active_plugins, import_plugins, recorded_name
 from . import legacy
 from .fields import ConfigError
-from .schema import TRAIN_PRESETS, SearchConfig
+from .schema import SPACE_CONFIGS, TRAIN_PRESETS, SearchConfig
 from .train_schema import TrainConfig
 from .types import (
     as_dict,
@@ -146,6 +146,69 @@ def _failed(err: OmegaConfBaseException, tp: Any, raw: Any, path: str, source: s
 
 
 # --------------------------------------------------------------------------------------------
+# the space's group of keys
+# --------------------------------------------------------------------------------------------
+
+
+def _override_value(overrides: Sequence[str], key: str) -> Any:
+    """The last value an override gives ``key`` (``key=...``, or within ``parent={...}``)."""
+    found = None
+    parent, _, leaf = key.rpartition(".")
+    for item in overrides:
+        k, sep, text = (part.strip() for part in item.partition("="))
+        if not sep:
+            continue
+        if k == key:
+            found = parse_yaml(text, f"override '{item}'") if text else None
+        elif k == parent:
+            value = parse_yaml(text, f"override '{item}'") if text else None
+            if isinstance(value, dict) and leaf in value:
+                found = value[leaf]
+    return found
+
+
+def _space_group(layers: Sequence[tuple[dict, str]], overrides: Sequence[str]) -> tuple[str, type]:
+    """The space the layers and overrides name (default ``darts``) and its ``space`` group,
+    after importing the plug-ins they name (a plug-in's space brings its own group)."""
+    plugins = [*active_plugins()]
+    name: Any = "darts"
+    for data, _ in layers:
+        plugins += [p for p in data.get("plugins") or [] if isinstance(p, str)]
+        space = data.get("space")
+        if isinstance(space, dict) and "name" in space:
+            name = space["name"]
+    extra = _override_value(overrides, "plugins")
+    plugins += [p for p in extra or [] if isinstance(p, str)] if isinstance(extra, list) else []
+    name = _override_value(overrides, "space.name") or name
+    import_plugins(list(dict.fromkeys(map(recorded_name, plugins))))
+    if not isinstance(name, str):
+        raise ConfigError(f"space.name must name a search space, got {name!r}")
+    try:
+        return name, SPACE_CONFIGS.get(name)
+    except KeyError as err:
+        raise ConfigError(f"space.name: {err}") from None
+
+
+@functools.cache
+def _search_schema(space_cls: type, name: str) -> type:
+    """:class:`SearchConfig` with its ``space`` key typed as ``space_cls`` (the group of the
+    space ``name``): the schema that errors and key lists are worded from."""
+    schema = dataclasses.make_dataclass(
+        "SearchConfig",
+        [("space", space_cls, dataclasses.field(default_factory=space_cls))],
+        bases=(SearchConfig,),
+    )
+    schema.space_name = name
+    return schema
+
+
+def _space_keys(schema: type) -> tuple[str, tuple[str, ...]]:
+    """The name of the space whose group ``schema`` has, and the group's keys."""
+    group = field_types(schema)["space"]
+    return getattr(schema, "space_name", "darts"), tuple(f.name for f in dataclasses.fields(group))
+
+
+# --------------------------------------------------------------------------------------------
 # the layers
 # --------------------------------------------------------------------------------------------
 
@@ -153,8 +216,8 @@ def _failed(err: OmegaConfBaseException, tp: Any, raw: Any, path: str, source: s
 def _merge(root: DictConfig, schema: type, data: dict, source: str) -> DictConfig:
     """``data`` (a mapping from ``source``) merged over ``root``: mappings key by key, lists
     replaced whole, each list element of a section type starting from that type's defaults."""
-    if schema is SearchConfig:
-        data = legacy.upgrade(data, source)
+    if issubclass(schema, SearchConfig):
+        data = legacy.upgrade(data, source, _space_keys(schema))
     # OmegaConf's merge checks neither a mapping given for a list nor the elements of a list of
     # plain values: the input is checked against the schema first
     if (found := _diagnose(schema, data, "", source)) is not None:
@@ -244,7 +307,9 @@ def _override(root: DictConfig, schema: type, item: str) -> None:
     if not key:
         raise ConfigError(f"malformed override '{item}': empty key; write dotted.key=value")
     value = parse_yaml(text, source) if text else None
-    if schema is SearchConfig and key.split(".")[0] == "stages":  # old stages.N.drop_<type> keys
+    if (
+        issubclass(schema, SearchConfig) and key.split(".")[0] == "stages"
+    ):  # old stages.N.drop_<type> keys
         key, value = legacy.upgrade_drop_override(key, value, source)
     for concrete in _expand(root, schema, key, source):
         tp = _existing_key(root, schema, concrete, source)
@@ -267,15 +332,24 @@ def _load_config(
     """An instance of dataclass ``schema`` from its defaults, a preset (from the
     ``preset_kind`` folder), a YAML file and ``dotted.key=value`` overrides, in that order.
     Not validated semantically."""
-    root = OmegaConf.structured(schema)
-    OmegaConf.set_struct(root, True)
+    overrides = [overrides] if isinstance(overrides, str) else list(overrides)
+    layers = []
     if preset is not None:
-        source = preset_label(preset, preset_kind)
-        root = _merge(root, schema, preset_mapping(preset, preset_kind), source)
+        layers.append((preset_mapping(preset, preset_kind), preset_label(preset, preset_kind)))
     if config_file is not None:
-        root = _merge(root, schema, read_config_file(config_file), file_label(config_file))
-    for item in [overrides] if isinstance(overrides, str) else overrides:
-        _override(root, schema, item)
+        layers.append((read_config_file(config_file), file_label(config_file)))
+    kind = schema
+    if schema is SearchConfig:  # the space's own group of keys (space.name decides which)
+        name, space_cls = _space_group(layers, overrides)
+        root = OmegaConf.structured(SearchConfig(space=space_cls()))
+        kind = _search_schema(space_cls, name)
+    else:
+        root = OmegaConf.structured(schema)
+    OmegaConf.set_struct(root, True)
+    for data, source in layers:
+        root = _merge(root, kind, data, source)
+    for item in overrides:
+        _override(root, kind, item)
     cfg = OmegaConf.to_object(root)
     assert isinstance(cfg, schema)
     # users' own registrations (tndnas --plugin, or the config's plugins list) before validation

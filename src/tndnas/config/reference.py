@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .schema import SearchConfig
+from .schema import SPACE_CONFIGS, SearchConfig, SpaceConfig
 from .train_schema import TrainConfig
 from .types import as_dict, list_element, schema_fields, section_type, split_optional, type_name
 
@@ -31,7 +31,7 @@ _dc = section_type
 
 
 def _doc_line(cls: type) -> str:
-    return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -79,7 +79,12 @@ def _schema_sections(schema: type, title: str, intro: str) -> list[str]:
     for f, tp in _fields(schema):
         sub = _dc(tp)
         elem = list_element(tp)
-        if sub is not None:
+        if sub is SpaceConfig:  # a group of keys per space: the shared ones, then each space's
+            out += [f"### `{f.name}`", "", _doc_line(sub), "", *_HEAD, *_rows(sub, "space."), ""]
+            for name, group in SPACE_CONFIGS.items():
+                own = [row for row in _rows(group, "space.") if _own(group, row)]
+                out += [f"#### `space.name: {name}`", "", _doc_line(group), "", *_HEAD, *own, ""]
+        elif sub is not None:
             intro = f.metadata.get("help") or _doc_line(sub)
             out += [f"### `{f.name}`", "", intro, "", *_HEAD, *_rows(sub, f"{f.name}."), ""]
         elif elem is not None and _dc(elem):
@@ -87,6 +92,12 @@ def _schema_sections(schema: type, title: str, intro: str) -> list[str]:
             intro = f"{_doc_line(elem)} {help_text[:1].upper()}{help_text[1:]}.".strip()
             out += [f"### `{f.name}`", "", intro, "", *_HEAD, *_rows(elem, f"{f.name}.N."), ""]
     return out
+
+
+def _own(group: type, row: str) -> bool:
+    """Whether a row of a space's group is a key the group declares itself (not ``name``)."""
+    own = set(vars(group).get("__annotations__", {})) - {"name"}
+    return any(row.startswith(f"| `space.{key}` |") for key in own)
 
 
 def _rows_top(schema: type) -> list[str]:

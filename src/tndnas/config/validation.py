@@ -82,10 +82,14 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _in_unit(d.arch_fraction, "dataset.arch_fraction", lo_open=True)
 
     s = cfg.space
-    _check(bool(s.normal_ops), "space.normal_ops is empty; name an op set, e.g. tnd-normal")
-    _check(bool(s.reduce_ops), "space.reduce_ops is empty; name an op set, e.g. tnd-reduce")
+    for key in ("normal_ops", "reduce_ops"):  # the op sets of the spaces that name them
+        if hasattr(s, key):
+            _check(
+                bool(getattr(s, key)), f"space.{key} is empty; name an op set, e.g. tnd-{key[:-4]}"
+            )
     _positive_int(s.channels, "space.channels")
-    _positive_int(s.steps, "space.steps")
+    if hasattr(s, "steps"):
+        _positive_int(s.steps, "space.steps")
 
     w = cfg.weights
     _check(

@@ -16,7 +16,7 @@ from ..objectives import CostContext, RewardError, get_cost
 from ..run_files import SearchRunFiles
 from ..spaces.base import GenotypeError
 from . import op_graphs
-from .stages import reward_terms, run_cost_names, search_space
+from .stages import cell_steps, reward_terms, run_cost_names, search_space
 from .weight_step import SKIP_DROPOUT_SCHEDULES
 
 __all__ = [
@@ -126,7 +126,7 @@ def supernet_macro(cfg: SearchConfig, data: ImageDataset, layers: int) -> Macro:
         num_classes=data.num_classes,
         in_channels=data.in_channels,
         image_size=data.image_size,
-        steps=cfg.space.steps,
+        steps=cell_steps(cfg),
     )
 
 
@@ -138,7 +138,7 @@ def target_macro(cfg: SearchConfig, data: ImageDataset) -> Macro:
         num_classes=data.num_classes,
         in_channels=data.in_channels,
         image_size=data.image_size,
-        steps=cfg.space.steps,
+        steps=cell_steps(cfg),
     )
 
 

@@ -5,6 +5,7 @@ builds a network, so benchmarks and tests can ask the same questions as the sear
 from __future__ import annotations
 
 from ..config import ConfigError, SearchConfig
+from ..macro import Macro
 from ..objectives import RewardTerm
 from ..spaces import SearchSpace, get_space
 
@@ -40,6 +41,12 @@ def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
     stages before it (Eq. 11)."""
     ops = space_ops(cfg)
     return {ct: len(ops[ct]) - sum(st.drop.get(ct, 0) for st in cfg.stages[:stage]) for ct in ops}
+
+
+def cell_steps(cfg: SearchConfig) -> int:
+    """Intermediate nodes per cell of the target network (``space.steps`` where the space has
+    it, as the DARTS cells do; the network's default otherwise: the space fixes its own)."""
+    return getattr(cfg.space, "steps", Macro.__dataclass_fields__["steps"].default)
 
 
 def weight_images(cfg: SearchConfig, train_images: int) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from torch import nn
 
+from ..config.schema import SPACE_CONFIGS, SpaceConfig
 from ..errors import TndnasError
 from ..macro import Macro
 from ..measure.latency import LatencyTable, LatencyTableError
@@ -69,6 +70,9 @@ class SearchSpace:
     name: str = ""
     #: the kinds of cell whose edges the policy searches, e.g. ``("normal", "reduce")``
     cell_types: tuple[str, ...] = ()
+    #: the dataclass of its ``space`` keys (``space_cfg`` of the methods below): a subclass of
+    #: :class:`~tndnas.config.SpaceConfig` (name, channels) with the space's own keys
+    config_class: type[SpaceConfig] = SpaceConfig
 
     def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
         """Each cell type's candidate op names before the first stage (from ``space.*``); a
@@ -176,6 +180,7 @@ _SPACES: Registry[SearchSpace] = Registry(
 def register_space(name: str, space: SearchSpace, *, overwrite: bool = False) -> None:
     """Register ``space`` under ``name`` (``space.name`` in a config)."""
     _SPACES.register(name, space, overwrite=overwrite)
+    SPACE_CONFIGS.register(name, space.config_class, overwrite=True)  # its `space` keys
     space.name = name
 
 

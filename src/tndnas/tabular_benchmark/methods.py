@@ -123,7 +123,7 @@ def check_tabular_preset(cfg: SearchConfig) -> None:
         raise ConfigError(
             f"the tabular mode runs the policy of a NAS-Bench-201 preset (space.name: nb201, "
             f"space.normal_ops: nb201), not of space '{cfg.space.name}' with "
-            f"'{cfg.space.normal_ops}'; use --preset nb201-c10"
+            f"'{getattr(cfg.space, 'normal_ops', None)}'; use --preset nb201-c10"
         )
     dropped = sum(st.drop.get(CELL_TYPE, 0) for st in cfg.stages[:-1])
     if dropped >= NUM_OPS:

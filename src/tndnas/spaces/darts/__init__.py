@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...config.schema import DartsSpaceConfig
 from ...macro import Macro
 from ...measure.latency import LatencyTable
 from ...measure.memory import MemoryProbe
@@ -33,6 +34,7 @@ class DartsSpace(SearchSpace):
     """DARTS / P-DARTS cells (the paper's space): 14 edges per cell at 4 nodes."""
 
     cell_types = CELL_TYPES
+    config_class = DartsSpaceConfig
 
     def candidate_ops(self, space_cfg: Any) -> dict[str, tuple[str, ...]]:
         ops = {}

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ...config.schema import Nb201SpaceConfig
 from ...macro import Macro
 from ...op_sets import register_op_set, resolve_op_set
 from ...ops import ReLUConvBN, register_op
@@ -57,7 +58,9 @@ register_op_set("nb201", NB201_OPS, overwrite=True)
 
 class Nb201Space(SearchSpace):
     """NAS-Bench-201's cell space; its candidates are ``space.normal_ops`` (the op set `nb201`
-    or a subset of it), ``space.reduce_ops`` and ``space.steps`` are not used."""
+    or a subset of it)."""
+
+    config_class = Nb201SpaceConfig
 
     cell_types = (CELL_TYPE,)
 
