@@ -374,7 +374,8 @@ def test_latency_tables_are_refused_for_a_space_without_latency_pieces(tmp_path,
     from tndnas.spaces import SearchSpace, register_space
 
     register_space("test-no-pieces", SearchSpace(), overwrite=True)
-    cfg = tiny("space.name=test-no-pieces", f"reward.latency_table={tmp_path / 't.json'}")
+    with pytest.warns(UserWarning, match="the 'test-no-pieces' space does not have"):
+        cfg = tiny("space.name=test-no-pieces", f"reward.latency_table={tmp_path / 't.json'}")
     with pytest.raises(LatencyTableError, match="'test-no-pieces' has no latency pieces"):
         latency_table(cfg, SearchRunFiles(tmp_path / "run"), {}, None, {}, resume=False)
     argv = ["latency-table", "--preset", "quick", "--set", "space.name=test-no-pieces",

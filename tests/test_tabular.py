@@ -125,3 +125,39 @@ def test_a_preset_the_table_cannot_run_is_one_sentence():
     )
     q = tnd_search(space, 60, 0, load_search_config("nb201-c10", overrides=[shrinking]))
     assert len(q.observed) == 60 and all(0 <= o < len(NB201_OPS) for o in q.final)
+
+
+def test_optuna_nsga2_and_tpe_are_methods_at_the_same_budget(tmp_path, capsys):
+    """Optuna's NSGA-II and multi-objective TPE (a well-kept library's baselines) run through the
+    same strategy interface, spend the same budget of distinct cells and are scored as the
+    others; on the smooth landscape they beat a budget's worth of nothing (random's floor)."""
+    space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
+    space.costs["lat"] = {c: 1.0 + sum(c) for c in CELLS}
+    cfg = load_search_config("nb201-c10")
+    res = run_benchmark(space, cfg, [60], 2, ["lat"], methods=["random", "nsga2", "motpe"])
+    for name in ("accuracy", "accuracy+lat"):
+        for method in ("nsga2", "motpe"):
+            r = res["results"][name][method][60]
+            assert len(r["runs"]) == 2 and 0.0 < r["mean"] <= (100.0 if name == "accuracy" else 1.0)
+    assert res["results"]["accuracy"]["motpe"][60]["mean"] > 60.0
+    table = write_table(tmp_path / "t.csv", CELLS, {"acc": smooth})
+    argv = ["bench-tabular", "--table", str(table), "--objective", "acc", "--queries", "20",
+            "--seeds", "1", "--methods", "random,nsga2", "--json", str(tmp_path / "r.json")]  # fmt: skip
+    assert main(argv) == 0
+    assert set(json.loads((tmp_path / "r.json").read_text())["results"]["accuracy"]) == {
+        "random",
+        "nsga2",
+    }
+    capsys.readouterr()
+    bad = [
+        "bench-tabular",
+        "--table",
+        str(table),
+        "--objective",
+        "acc",
+        "--methods",
+        "random,nsga3",
+    ]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'nsga3'" in err and err.count("\n") == 1

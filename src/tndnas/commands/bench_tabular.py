@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of that preset, e.g. policy.lr=0.05")  # fmt: skip
+    p.add_argument("--methods", default=None, metavar="M,M",
+                   help="the methods to run, of tnd-nas, random, evolution, nsga2, motpe (Optuna's "
+                   "NSGA-II and multi-objective TPE: pip install 'tndnas[bench]'); default: all "
+                   "that are installed")  # fmt: skip
     p.add_argument("--json", default=None, metavar="OUT", help="write the results as JSON")
     p.add_argument("--plot", default=None, metavar="OUT.png", help="draw the results and fronts")
     p.set_defaults(run=run)
@@ -61,8 +65,9 @@ def _ints(text: str, flag: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.records import check_figure_path, check_writable
+    from ..strategy import SAMPLERS, optuna_available
     from ..sweep import parse_floats
-    from ..tabular_benchmark.benchmark import format_results, run_benchmark
+    from ..tabular_benchmark.benchmark import ALL_METHODS, format_results, run_benchmark
     from ..tabular_benchmark.plot import plot_benchmark
     from ..tabular_benchmark.space import load_tabular_space
 
@@ -76,6 +81,20 @@ def run(args: argparse.Namespace) -> int:
     if args.acc_noise is not None and args.acc_noise < 1:
         raise ConfigError(f"--acc-noise {args.acc_noise} is invalid; use a number of images >= 1")
     betas = parse_floats(args.betas, "--betas")
+    methods = None
+    if args.methods is not None:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        unknown = [m for m in methods if m not in ALL_METHODS]
+        if unknown or not methods:
+            raise ConfigError(
+                f"--methods {args.methods!r}: unknown method '{(unknown or [''])[0]}'; use some of "
+                f"{', '.join(ALL_METHODS)}, comma-separated"
+            )
+        if any(m in SAMPLERS for m in methods) and not optuna_available():
+            raise ConfigError(
+                f"--methods {args.methods}: nsga2 and motpe need Optuna, which is not installed; "
+                "run pip install 'tndnas[bench]' (or pip install optuna), or leave them out."
+            )
     cfg = load_search_config(preset=args.preset, overrides=args.overrides)
     space = load_tabular_space(args.table, args.objective, args.costs, args.arch_column)
     cells = len(space.accuracy)
@@ -84,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             f"--queries {args.queries}: {max(budgets):,} is more than the {cells:,} cells the "
             f"table holds, so no method could spend it; use budgets of at most {cells:,}."
         )
-    res = run_benchmark(space, cfg, budgets, args.seeds, args.costs, betas, args.acc_noise)
+    res = run_benchmark(space, cfg, budgets, args.seeds, args.costs, betas, args.acc_noise, methods)
     res.update({"table": str(args.table), "preset": args.preset, "overrides": args.overrides})
     print(format_results(res))
     if args.json:

@@ -7,7 +7,8 @@ scored with their table accuracy) as a fraction of the table's true front; the r
 is the table's median accuracy and its highest cost (a box from the lowest accuracy would be
 almost all area under the front of poor cells, every method near 1).  TND-NAS and evolution run one search per beta
 (the reward of Eq. 9 with P = the table's median cost), sharing the budget equally; random
-search spends it once."""
+search spends it once, and Optuna's NSGA-II and TPE (``tndnas[bench]``) spend it in one
+two-objective study (accuracy up, cost down)."""
 
 from __future__ import annotations
 
@@ -18,20 +19,37 @@ from ..config import SearchConfig
 from ..objectives import RewardTerm
 from ..pareto import front, hypervolume
 from ..search.stages import stage_seed
-from .methods import Queries, check_tabular_preset, evolution, random_search, tnd_search
+from ..strategy import SAMPLERS, optuna_available
+from .methods import (
+    Queries,
+    check_tabular_preset,
+    evolution,
+    optuna_search,
+    random_search,
+    tnd_search,
+)
 from .space import TabularSpace
 
-METHODS = ("tnd-nas", "random", "evolution")
+#: every method: TND-NAS, random search, regularised evolution, Optuna's NSGA-II and TPE
+ALL_METHODS = ("tnd-nas", "random", "evolution", *SAMPLERS)
+
+
+def default_methods() -> tuple[str, ...]:
+    """The methods run by default: Optuna's when it is installed (``tndnas[bench]``)."""
+    return ALL_METHODS if optuna_available() else ALL_METHODS[:3]
 
 
 def _split(budget: int, parts: int) -> list[int]:
     return [budget // parts + (1 if i < budget % parts else 0) for i in range(parts)]
 
 
-def _runs(method: str, space, cfg, budget, seed, terms_per_beta, images) -> list[Queries]:
+def _runs(method: str, space, cfg, budget, seed, terms_per_beta, images, cost) -> list[Queries]:
     # each method, seed and beta draws from its own random streams
     if method == "random":
         return [random_search(space, budget, stage_seed(seed, 1, 0), images)]
+    if method in SAMPLERS:  # one two-objective study over the whole budget
+        s = stage_seed(seed, 3 + list(SAMPLERS).index(method), 0) % 2**32
+        return [optuna_search(space, budget, s, method, cost, images)]
     runs = []
     for j, (terms, share) in enumerate(zip(terms_per_beta, _split(budget, len(terms_per_beta)))):
         s = stage_seed(seed, 0 if method == "tnd-nas" else 2, j)
@@ -55,12 +73,13 @@ def run_benchmark(
     costs: Sequence[str] = (),
     betas: Sequence[float] = (-0.1, -0.3, -1.0),
     images: int | None = None,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
 ) -> dict:
     """Results by objective (``"accuracy"`` or ``"accuracy+<cost>"``), method and budget, each
     a mean, a standard deviation and the per-seed values; plus one seed's fronts at the largest
     budget (``fronts``) for the plot."""
     check_tabular_preset(cfg)
+    methods = default_methods() if methods is None else methods
     out: dict = {"objective": space.objective, "best_in_table": space.best(), "budgets": list(budgets),
                  "seeds": seeds, "acc_noise_images": images, "results": {}, "fronts": {}}  # fmt: skip
     problems: list[tuple[str, str | None]] = [("accuracy", None)]
@@ -81,7 +100,7 @@ def run_benchmark(
             for budget in budgets:
                 scores, argmax = [], []
                 for seed in range(seeds):
-                    runs = _runs(method, space, cfg, budget, seed, terms_per_beta, images)
+                    runs = _runs(method, space, cfg, budget, seed, terms_per_beta, images, cost)
                     if cost is None:
                         (q,) = runs
                         scores.append(space.accuracy[q.best_observed()])

@@ -17,7 +17,7 @@ from ..objectives import RewardTerm
 from ..search.stages import stage_seed
 from ..spaces.nb201 import NB201_OPS
 from ..spaces.nb201.genotype import CELL_TYPE
-from ..strategy import EvolutionStrategy, Path, PolicyStrategy, RandomStrategy
+from ..strategy import EvolutionStrategy, OptunaStrategy, Path, PolicyStrategy, RandomStrategy
 from .space import Cell, TabularSpace
 
 NUM_OPS = len(NB201_OPS)
@@ -168,4 +168,29 @@ def evolution(
         cell = _cell(paths[0])
         acc = q.observed.setdefault(cell, score(cell))
         strategy.tell(paths, [acc / 100.0], [_costs(space, terms, cell)])
+    return q
+
+
+def optuna_search(
+    space: TabularSpace,
+    budget: int,
+    seed: int,
+    sampler: str,
+    cost: str | None = None,
+    images: int | None = None,
+) -> Queries:
+    """Optuna's ``sampler`` (``nsga2`` or ``motpe``, :class:`~tndnas.strategy.OptunaStrategy`)
+    until ``budget`` distinct cells are scored: one study maximising the accuracy and, with
+    ``cost``, minimising that cost (its own two-objective mode, no beta); a cell proposed again
+    is told its first measured accuracy."""
+    strategy = OptunaStrategy({CELL_TYPE: [NUM_OPS] * 6}, sampler, seed, cost)
+    q = Queries()
+    score = _Scorer(space, images, torch.Generator().manual_seed(seed))
+    steps_left = 50 * budget
+    while len(q.observed) < budget and steps_left > 0:
+        steps_left -= 1
+        paths = strategy.ask()
+        cell = _cell(paths[0])
+        acc = q.observed.setdefault(cell, score(cell))
+        strategy.tell(paths, [acc / 100.0], [{cost: space.costs[cost][cell]} if cost else {}])
     return q
