@@ -124,3 +124,34 @@ def test_random_search_draws_every_candidate_of_every_edge():
             for e, o in enumerate(p[ct]):
                 seen[ct][e].add(o)
     assert all(len(s) == k for ct, e in SIZES.items() for s, k in zip(seen[ct], e))
+
+
+def test_a_family_learns_one_answer_per_reward_from_shared_samples():
+    """Two members, one rewarding accuracy alone, one punishing the cost hard (Eq. 9, beta -3):
+    each finds its own answer, while every sample any member drew teaches both."""
+    from tndnas.strategy import FamilyStrategy
+
+    cfg = load_search_config("quick").policy
+    sizes = {"normal": 4}
+
+    def acc(p):
+        return 0.5 + 0.1 * sum(o == 2 for o in p["normal"])
+
+    def cost(p):
+        return {"c": 1.0 + sum(o != 0 for o in p["normal"])}
+
+    members = [
+        PolicyStrategy(sizes, 5, cfg, terms, init=torch.Generator().manual_seed(j),
+                       generator=torch.Generator().manual_seed(10 + j))
+        for j, terms in enumerate([[], [RewardTerm("c", 1.0, 1.0, -3.0)]])
+    ]  # fmt: skip
+    family = FamilyStrategy(members)
+    for _ in range(80):
+        paths = family.ask()
+        told = family.tell(paths, [acc(p) for p in paths], [cost(p) for p in paths])
+    assert len(paths) == 2 * cfg.samples and told.rewards.shape == (2, 2 * cfg.samples)
+    w = told.extra["weights"]
+    assert torch.allclose(w.mean(1), torch.ones(2)) and float(w.max()) <= 2 * cfg.samples
+    assert family.bests() == [{"normal": [2] * 5}, {"normal": [0] * 5}]
+    keep = family.shrink({"normal": 2})["normal"]  # each member's favourite op survives
+    assert all(0 in k and 2 in k for k in keep)

@@ -83,7 +83,7 @@ def test_benchmark_scores_exactly(tmp_path):
     assert res["results"]["accuracy+lat"]["random"][len(CELLS)]["mean"] == pytest.approx(1.0)
     res = run_benchmark(space, cfg, [20, 40], 2, ["params"])
     for name in ("accuracy", "accuracy+params"):
-        for method in ("tnd-nas", "random", "evolution"):
+        for method in ("tnd-nas", "tnd-family", "random", "evolution"):
             r = res["results"][name][method]
             assert len(r[20]["runs"]) == 2
             if name != "accuracy":
@@ -161,3 +161,18 @@ def test_optuna_nsga2_and_tpe_are_methods_at_the_same_budget(tmp_path, capsys):
     assert main(bad) == 2
     err = capsys.readouterr().err
     assert "unknown method 'nsga3'" in err and err.count("\n") == 1
+
+
+def test_a_family_of_policies_shares_the_budget_and_finds_each_members_answer():
+    """tnd-family: one member per beta, every member learning from all the samples; the budget
+    is the family's, and a member that ignores the cost finds the best cell."""
+    from tndnas.objectives import RewardTerm
+    from tndnas.tabular_benchmark.methods import tnd_family
+
+    space = TabularSpace("acc", {c: smooth(c) for c in CELLS})
+    space.costs["lat"] = {c: 1.0 + sum(o == CONV3 for o in c) for c in CELLS}
+    cfg = load_search_config("nb201-c10")
+    q = tnd_family(space, 300, 0, cfg, [[], [RewardTerm("lat", 1.0, 1.0, -2.0)]])
+    assert len(q.observed) == 300 and len(q.finals) == 2
+    assert q.finals[0] == (CONV3,) * 6  # accuracy alone: the best cell
+    assert sum(o == CONV3 for o in q.finals[1]) < 6  # the cost's member: a cheaper one

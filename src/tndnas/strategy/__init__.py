@@ -6,6 +6,7 @@ architecture (a supernet's weights, a table) differs."""
 
 from .base import Path, Strategy, Told, paths_tensor, reward_of
 from .evolution import EvolutionStrategy
+from .family import FamilyStrategy
 from .optuna_samplers import SAMPLERS, OptunaStrategy, optuna_available
 from .policy import CategoricalPolicy, mean_entropy
 from .random_search import RandomStrategy
@@ -15,6 +16,7 @@ from .tnd import PolicyStrategy, shrink_keep
 __all__ = [
     "CategoricalPolicy",
     "EvolutionStrategy",
+    "FamilyStrategy",
     "OptunaStrategy",
     "MovingAverageBaseline",
     "Path",

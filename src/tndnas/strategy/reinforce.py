@@ -34,12 +34,16 @@ class MovingAverageBaseline:
         mean = float(rewards.mean())
         return mean if self.value is None else self.decay * self.value + (1 - self.decay) * mean
 
-    def current(self, rewards: torch.Tensor) -> torch.Tensor:
-        """The baseline of each of this update's ``rewards`` (M,)."""
+    def current(self, rewards: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The baseline of each of this update's ``rewards`` (M,); ``weights``: the samples'
+        importance weights (the leave-one-out mean is then the weighted mean of the others)."""
         if self.mode == "leave_one_out":
             m = rewards.numel()
             if m < 2:  # no other sample: no advantage, no step
                 return rewards.clone()
+            if weights is not None:
+                others = (weights.sum() - weights).clamp_min(1e-12)
+                return ((weights * rewards).sum() - weights * rewards) / others
             return (rewards.sum() - rewards) / (m - 1)
         if self.mode == "current":
             b = self._averaged(rewards)
@@ -102,11 +106,17 @@ class Reinforce:
             normalize_advantage=cfg.normalize_advantage,
         )  # fmt: skip
 
-    def step(self, samples: dict[str, torch.Tensor], rewards: torch.Tensor) -> float:
+    def step(
+        self,
+        samples: dict[str, torch.Tensor],
+        rewards: torch.Tensor,
+        weights: torch.Tensor | None = None,
+    ) -> float:
         """Update alpha from M sampled architectures and their rewards; returns the baseline used
-        (the mean of the M samples' baselines)."""
-        b = self.baseline.current(rewards)
-        advantage = rewards - b
+        (the mean of the M samples' baselines). ``weights``: importance weights of samples drawn
+        by another policy (mean 1; none: every sample is this policy's own)."""
+        b = self.baseline.current(rewards, weights)
+        advantage = rewards - b if weights is None else weights * (rewards - b)
         if self.normalize_advantage:  # equal rewards (or M = 1): no step, not a division by ~0
             std = rewards.std(correction=0)
             advantage = torch.where(std > 1e-12, advantage / std.clamp_min(1e-12), 0.0)

@@ -26,17 +26,18 @@ from .methods import (
     evolution,
     optuna_search,
     random_search,
+    tnd_family,
     tnd_search,
 )
 from .space import TabularSpace
 
 #: every method: TND-NAS, random search, regularised evolution, Optuna's NSGA-II and TPE
-ALL_METHODS = ("tnd-nas", "random", "evolution", *SAMPLERS)
+ALL_METHODS = ("tnd-nas", "tnd-family", "random", "evolution", *SAMPLERS)
 
 
 def default_methods() -> tuple[str, ...]:
     """The methods run by default: Optuna's when it is installed (``tndnas[bench]``)."""
-    return ALL_METHODS if optuna_available() else ALL_METHODS[:3]
+    return ALL_METHODS if optuna_available() else ALL_METHODS[:4]
 
 
 def _split(budget: int, parts: int) -> list[int]:
@@ -47,6 +48,9 @@ def _runs(method: str, space, cfg, budget, seed, terms_per_beta, images, cost) -
     # each method, seed and beta draws from its own random streams
     if method == "random":
         return [random_search(space, budget, stage_seed(seed, 1, 0), images)]
+    if method == "tnd-family":  # one family of policies, one member per beta, over the budget
+        q = tnd_family(space, budget, stage_seed(seed, 5, 0), cfg, terms_per_beta, images)
+        return [q]
     if method in SAMPLERS:  # one two-objective study over the whole budget
         s = stage_seed(seed, 3 + list(SAMPLERS).index(method), 0) % 2**32
         return [optuna_search(space, budget, s, method, cost, images)]

@@ -17,7 +17,14 @@ from ..objectives import RewardTerm
 from ..search.stages import stage_seed
 from ..spaces.nb201 import NB201_OPS
 from ..spaces.nb201.genotype import CELL_TYPE
-from ..strategy import EvolutionStrategy, OptunaStrategy, Path, PolicyStrategy, RandomStrategy
+from ..strategy import (
+    EvolutionStrategy,
+    FamilyStrategy,
+    OptunaStrategy,
+    Path,
+    PolicyStrategy,
+    RandomStrategy,
+)
 from .space import Cell, TabularSpace
 
 NUM_OPS = len(NB201_OPS)
@@ -30,6 +37,7 @@ class Queries:
 
     observed: dict[Cell, float] = field(default_factory=dict)
     final: Cell | None = None  # TND-NAS: the argmax cell of its last policy
+    finals: list[Cell] = field(default_factory=list)  # a family: each member's argmax cell
     final_probability: float | None = None  # TND-NAS: that cell's probability under the policy
 
     def best_observed(self) -> Cell:
@@ -110,6 +118,59 @@ def tnd_search(
         if k == len(cfg.stages) - 1:
             break
         keep = strategy.shrink(st.drop)[CELL_TYPE]
+        candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
+    return q
+
+
+def tnd_family(
+    space: TabularSpace,
+    budget: int,
+    seed: int,
+    cfg: SearchConfig,
+    terms_per_member: Sequence[Sequence[RewardTerm]],
+    images: int | None = None,
+) -> Queries:
+    """One family of policies (:class:`~tndnas.strategy.FamilyStrategy`, one member per entry of
+    ``terms_per_member``: one per beta) sharing the query budget: each update every member
+    samples ``policy.samples`` cells, and every member learns from all of them (importance
+    weights). Stages, their budget shares and Eq. (11) as :func:`tnd_search`, the candidates
+    shared by the family."""
+    check_tabular_preset(cfg)
+    q = Queries()
+    score = _Scorer(space, images, torch.Generator().manual_seed(stage_seed(seed, 99, 0)))
+    weights = [max(st.epochs - st.pretrain_epochs, 1) for st in cfg.stages]
+    ends = [round(budget * sum(weights[: k + 1]) / sum(weights)) for k in range(len(weights))]
+    candidates = [list(range(NUM_OPS)) for _ in range(6)]
+    per_update = cfg.policy.samples * len(terms_per_member)
+    for k, st in enumerate(cfg.stages):
+        share = ends[k] - (ends[k - 1] if k else 0)
+        updates_left = 20 * share // per_update + 10 if share > 0 else 0
+        family = FamilyStrategy([
+            PolicyStrategy(
+                {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms,
+                init=torch.Generator().manual_seed(stage_seed(seed, k, 4 + 10 * j)),
+                generator=torch.Generator().manual_seed(stage_seed(seed, k, 3 + 10 * j)),
+            )
+            for j, terms in enumerate(terms_per_member)
+        ])  # fmt: skip
+        costs_of = {t.cost for terms in terms_per_member for t in terms}
+        while len(q.observed) < ends[k] and updates_left > 0:
+            paths = family.ask()
+            cells = [tuple(candidates[e][i] for e, i in enumerate(_cell(p))) for p in paths]
+            accs = []
+            for cell in cells:
+                acc = score(cell)
+                if cell not in q.observed and len(q.observed) < budget:
+                    q.observed[cell] = acc
+                accs.append(acc / 100.0)
+            found = [{c: space.costs[c][cell] for c in costs_of} for cell in cells]
+            family.tell(paths, accs, found)
+            updates_left -= 1
+        q.finals = [tuple(candidates[e][i] for e, i in enumerate(_cell(b))) for b in family.bests()]
+        q.final = q.finals[0]
+        if k == len(cfg.stages) - 1:
+            break
+        keep = family.shrink(st.drop)[CELL_TYPE]
         candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
     return q
 
