@@ -176,3 +176,22 @@ def test_a_family_of_policies_shares_the_budget_and_finds_each_members_answer():
     assert len(q.observed) == 300 and len(q.finals) == 2
     assert q.finals[0] == (CONV3,) * 6  # accuracy alone: the best cell
     assert sum(o == CONV3 for o in q.finals[1]) < 6  # the cost's member: a cheaper one
+
+
+def test_the_hypervolume_agrees_with_pymoos_exact_indicator():
+    """Two objectives: tndnas.pareto.hypervolume equals pymoo's on random fronts; three: the
+    N-D hypervolume (pymoo) of one point is its box, and of two boxes their union."""
+    import random as rnd
+
+    from tndnas.pareto import hypervolume_nd
+
+    r = rnd.Random(0)
+    for _ in range(20):
+        pts = [(r.uniform(50, 95), r.uniform(0.1, 2.0)) for _ in range(r.randrange(1, 40))]
+        ref = (r.uniform(40, 80), r.uniform(1.0, 2.5))
+        ours = hypervolume(pts, ref)
+        assert hypervolume_nd(pts, ref, (True, False)) == pytest.approx(ours, rel=1e-12, abs=1e-12)
+    one = hypervolume_nd([(0.9, 1.0, 2.0)], (0.5, 3.0, 4.0), (True, False, False))
+    assert one == pytest.approx(0.4 * 2.0 * 2.0)
+    two = hypervolume_nd([(0.9, 1.0, 2.0), (0.7, 0.5, 1.0)], (0.5, 3.0, 4.0), (True, False, False))
+    assert two == pytest.approx(1.6 + 0.2 * 2.5 * 3.0 - 0.2 * 2.0 * 2.0)
