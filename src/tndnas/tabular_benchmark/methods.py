@@ -28,6 +28,8 @@ from ..strategy import (
 from .space import Cell, TabularSpace
 
 NUM_OPS = len(NB201_OPS)
+#: an Optuna study ends once this many proposals in a row were cells it had scored
+STALL = 500
 
 
 @dataclass
@@ -243,15 +245,17 @@ def optuna_search(
     """Optuna's ``sampler`` (``nsga2`` or ``motpe``, :class:`~tndnas.strategy.OptunaStrategy`)
     until ``budget`` distinct cells are scored: one study maximising the accuracy and, with
     ``cost``, minimising that cost (its own two-objective mode, no beta); a cell proposed again
-    is told its first measured accuracy."""
+    is told its first measured accuracy, and a study that proposes only cells it has scored,
+    :data:`STALL` times in a row, ends with the queries it has (Optuna's trials grow slower as
+    they pile up)."""
     strategy = OptunaStrategy({CELL_TYPE: [NUM_OPS] * 6}, sampler, seed, cost)
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(seed))
-    steps_left = 50 * budget
-    while len(q.observed) < budget and steps_left > 0:
-        steps_left -= 1
+    stalled = 0  # proposals in a row that were cells already scored
+    while len(q.observed) < budget and stalled < STALL:
         paths = strategy.ask()
         cell = _cell(paths[0])
+        stalled = stalled + 1 if cell in q.observed else 0
         acc = q.observed.setdefault(cell, score(cell))
         strategy.tell(paths, [acc / 100.0], [{cost: space.costs[cost][cell]} if cost else {}])
     return q
