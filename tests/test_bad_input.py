@@ -209,6 +209,7 @@ ROWS = [
     ("bench-tabular-cost", ["bench-tabular", "--table", "{full}", "--cost", "watts"], "--cost watts", None),
     ("bench-tabular-betas-text", ["bench-tabular", "--table", "{full}", "--betas", "x"], "'x' is not a number", None),
     ("bench-tabular-acc-noise-0", ["bench-tabular", "--table", "{full}", "--acc-noise", "0"], "--acc-noise 0 is invalid", None),
+    ("bench-tabular-methods", ["bench-tabular", "--table", "{full}", "--queries", "10", "--seeds", "1", "--methods", "random,nsga3"], "unknown method 'nsga3'", ["bench-tabular", "--table", "{full}", "--queries", "10", "--seeds", "1", "--methods", "random,nsga2"]),
     ("bench-tabular-unknown-preset", ["bench-tabular", "--table", "{full}", "--preset", "nope"], "unknown preset 'nope'", None),
     ("bench-tabular-unknown-key", ["bench-tabular", "--table", "{full}", "--set", "nope=1"], "unknown config key 'nope'", None),
     ("bench-tabular-arch-column", ["bench-tabular", "--table", "{full}", "--arch-column", "Arch"], "has no column 'Arch'", None),
