@@ -4,6 +4,7 @@ from which ``tndnas config show`` and ``docs/configuration.md`` are written."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..registry import Registry
 from .fields import opt, opt_factory
@@ -55,6 +56,8 @@ class DatasetConfig:
 class SpaceConfig:
     """The search space and its supernet's width. Each space adds keys of its own (below);
     `tndnas config show` prints those of the space a config names."""
+
+    own_fields_first: ClassVar[bool] = False  # name and channels lead every space's group
 
     name: str = opt(
         "darts",

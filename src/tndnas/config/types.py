@@ -14,9 +14,12 @@ from typing import Any, Union
 def schema_fields(cls: type) -> tuple[tuple[dataclasses.Field, Any], ...]:
     """``(field, type)`` of dataclass ``cls`` in reading order: the fields a class declares
     itself first, then those it inherits (a ``TrainConfig`` lists its own keys before the SGD
-    keys it shares with ``weights``)."""
+    keys it shares with ``weights``); a class whose ``own_fields_first`` is false keeps the
+    inherited ones first."""
     hints = typing.get_type_hints(cls)
     fields = dataclasses.fields(cls)
+    if not getattr(cls, "own_fields_first", True):  # e.g. a space's group: name, channels first
+        return tuple((f, hints[f.name]) for f in fields)
     inherited = {f.name for base in cls.__mro__[1:] if dataclasses.is_dataclass(base)
                  for f in dataclasses.fields(base)}  # fmt: skip
     ordered = [f for f in fields if f.name not in inherited] + [
