@@ -195,3 +195,19 @@ def test_the_hypervolume_agrees_with_pymoos_exact_indicator():
     assert one == pytest.approx(0.4 * 2.0 * 2.0)
     two = hypervolume_nd([(0.9, 1.0, 2.0), (0.7, 0.5, 1.0)], (0.5, 3.0, 4.0), (True, False, False))
     assert two == pytest.approx(1.6 + 0.2 * 2.5 * 3.0 - 0.2 * 2.0 * 2.0)
+
+
+def test_a_front_of_two_costs_is_scored_by_the_exact_three_objective_hypervolume(tmp_path):
+    """--cost A+B: Eq. (10) rewards (one term per cost) and the exact 3-D hypervolume (pymoo);
+    querying every cell finds the table's front exactly."""
+    table = write_table(tmp_path / "t.csv", CELLS, {"acc": smooth, "lat": lambda c: 1.0 + sum(c)})
+    space = load_tabular_space(table, "acc", ["params+lat"])
+    assert {"params", "lat"} <= set(space.costs)
+    cfg = load_search_config("nb201-c10")
+    res = run_benchmark(space, cfg, [len(CELLS)], 1, ["params+lat"], methods=["random"])
+    assert res["results"]["accuracy+params+lat"]["random"][len(CELLS)]["mean"] == pytest.approx(1.0)
+    res = run_benchmark(
+        space, cfg, [30], 2, ["params+lat"], methods=["tnd-nas", "evolution", "nsga2"]
+    )
+    for method in ("tnd-nas", "evolution", "nsga2"):
+        assert 0.0 < res["results"]["accuracy+params+lat"][method][30]["mean"] < 1.0

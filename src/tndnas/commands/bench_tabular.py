@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the accuracy column to maximise (default CIFAR10TestAccuracy200Epochs)")  # fmt: skip
     p.add_argument("--cost", dest="costs", action="append", default=[], metavar="COST",
                    help="a second objective: params, flops (of the published CIFAR-10 network), a column "
-                        "of the table, or FILE.csv:COLUMN keyed by cell string; repeatable")  # fmt: skip
+                        "of the table, or FILE.csv:COLUMN keyed by cell string; A+B: both at once "
+                        "(a three-objective front, Eq. 10, scored by pymoo's exact hypervolume); "
+                        "repeatable")  # fmt: skip
     p.add_argument(
         "--betas",
         default="-0.1,-0.3,-1",

@@ -25,12 +25,12 @@ def optuna_available() -> bool:
 
 class OptunaStrategy(Strategy):
     """One architecture per :meth:`ask`: one trial of an Optuna study over every edge's
-    candidates (a categorical parameter per edge). The study maximises the accuracy and, with
-    ``cost`` named, minimises that cost too (two objectives: NSGA-II's and TPE's own
-    multi-objective modes); ``sampler``: ``nsga2`` or ``motpe``."""
+    candidates (a categorical parameter per edge). The study maximises the accuracy and
+    minimises each cost named in ``cost`` (NSGA-II's and TPE's own multi-objective modes);
+    ``sampler``: ``nsga2`` or ``motpe``."""
 
     def __init__(self, sizes: Mapping[str, Sequence[int]], sampler: str, seed: int,
-                 cost: str | None = None) -> None:  # fmt: skip
+                 cost: str | Sequence[str] | None = None) -> None:  # fmt: skip
         if sampler not in SAMPLERS:
             raise ConfigError(
                 f"unknown Optuna sampler '{sampler}'; use one of {', '.join(SAMPLERS)}"
@@ -44,10 +44,10 @@ class OptunaStrategy(Strategy):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._sizes = {ct: list(v) for ct, v in sizes.items()}
-        self.cost = cost
+        self.costs = [cost] if isinstance(cost, str) else list(cost or [])
         sampler_cls = getattr(optuna.samplers, SAMPLERS[sampler])
         self.study = optuna.create_study(
-            directions=["maximize", "minimize"] if cost else ["maximize"],
+            directions=["maximize", *["minimize"] * len(self.costs)],
             sampler=sampler_cls(seed=seed),
         )
         self._trials: list[Any] = []
@@ -76,8 +76,8 @@ class OptunaStrategy(Strategy):
             acc = 0.0 if accuracies is None else float(accuracies[i])
             if costs[i] is None:
                 self.study.tell(trial, state=_failed())
-            elif self.cost:
-                self.study.tell(trial, [acc, float(costs[i][self.cost])])
+            elif self.costs:
+                self.study.tell(trial, [acc, *(float(costs[i][c]) for c in self.costs)])
             else:
                 self.study.tell(trial, acc)
         return Told(torch.zeros(len(paths)))

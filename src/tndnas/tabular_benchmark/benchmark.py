@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..config import SearchConfig
 from ..objectives import RewardTerm
-from ..pareto import front, hypervolume
+from ..pareto import front, hypervolume, hypervolume_nd
 from ..search.stages import stage_seed
 from ..strategy import SAMPLERS, optuna_available
 from .methods import (
@@ -64,6 +64,20 @@ def _runs(method: str, space, cfg, budget, seed, terms_per_beta, images, cost) -
     return runs
 
 
+def _hv_nd(space: TabularSpace, observed: dict, parts: Sequence[str], box: tuple) -> float:
+    """Exact hypervolume (pymoo) of the front of ``observed`` cells (non-dominated by observed
+    accuracy and every cost of ``parts``), each scored with its table accuracy."""
+    kept: list[tuple[float, ...]] = []
+    on = []
+    for c in sorted(observed, key=lambda c: -observed[c]):  # most accurate first
+        costs = tuple(space.costs[p][c] for p in parts)
+        # an earlier kept cell is at least as accurate: it dominates c if no cost of it is higher
+        if not any(all(k <= x for k, x in zip(front_costs, costs)) for front_costs in kept):
+            kept.append(costs)
+            on.append((space.accuracy[c], *costs))
+    return hypervolume_nd(on, box, (True, *[False] * len(parts)))
+
+
 def _mean_std(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values),
             "std": statistics.stdev(values) if len(values) > 1 else 0.0, "runs": values}  # fmt: skip
@@ -89,8 +103,16 @@ def run_benchmark(
     problems: list[tuple[str, str | None]] = [("accuracy", None)]
     problems += [(f"accuracy+{c}", c) for c in costs]
     for name, cost in problems:
+        parts = cost.split("+") if cost else []
         if cost is None:
             terms_per_beta = [[]]
+        elif len(parts) > 1:  # Eq. (10): one term per cost, equal weights, one search per beta
+            refs = {c: statistics.median(space.costs[c].values()) for c in parts}
+            terms_per_beta = [[RewardTerm(c, 1.0 / len(parts), refs[c], b) for c in parts]
+                              for b in betas]  # fmt: skip
+            box = (statistics.median(space.accuracy.values()),
+                   *(max(space.costs[c].values()) for c in parts))  # fmt: skip
+            true_hv = _hv_nd(space, space.accuracy, parts, box)
         else:
             ref = statistics.median(space.costs[cost].values())
             terms_per_beta = [[RewardTerm(cost, 1.0, ref, b)] for b in betas]
@@ -116,6 +138,9 @@ def run_benchmark(
                     for q in runs:
                         for c, a in q.observed.items():
                             observed.setdefault(c, a)
+                    if len(parts) > 1:  # the observed front, scored with the table's accuracy
+                        scores.append(_hv_nd(space, observed, parts, box) / true_hv)
+                        continue
                     on = set(front((a, space.costs[cost][c]) for c, a in observed.items()))
                     scored = [(space.accuracy[c], space.costs[cost][c])
                               for c, a in observed.items() if (a, space.costs[cost][c]) in on]  # fmt: skip

@@ -248,7 +248,8 @@ def optuna_search(
     is told its first measured accuracy, and a study that proposes only cells it has scored,
     :data:`STALL` times in a row, ends with the queries it has (Optuna's trials grow slower as
     they pile up)."""
-    strategy = OptunaStrategy({CELL_TYPE: [NUM_OPS] * 6}, sampler, seed, cost)
+    parts = cost.split("+") if cost else []
+    strategy = OptunaStrategy({CELL_TYPE: [NUM_OPS] * 6}, sampler, seed, parts)
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(seed))
     stalled = 0  # proposals in a row that were cells already scored
@@ -257,5 +258,5 @@ def optuna_search(
         cell = _cell(paths[0])
         stalled = stalled + 1 if cell in q.observed else 0
         acc = q.observed.setdefault(cell, score(cell))
-        strategy.tell(paths, [acc / 100.0], [{cost: space.costs[cost][cell]} if cost else {}])
+        strategy.tell(paths, [acc / 100.0], [{c: space.costs[c][cell] for c in parts}])
     return q

@@ -55,7 +55,8 @@ def load_tabular_space(
 ) -> TabularSpace:
     """The space of a results CSV: ``objective`` names its accuracy column; each cost is
     ``params`` or ``flops`` (computed from the cell), a numeric column of the same table, or
-    ``FILE.csv:COLUMN`` (a column of another CSV keyed by the same cell-string column)."""
+    ``FILE.csv:COLUMN`` (a column of another CSV keyed by the same cell-string column); ``A+B``
+    loads both (a three-objective front)."""
     t = read_nb201_table(table, arch_column)
     if objective not in t.columns:
         raise Nb201TableError(
@@ -65,7 +66,9 @@ def load_tabular_space(
     to_idx = {ops: tuple(NB201_OPS.index(o) for o in ops) for ops in t.index}
     accuracy = {to_idx[ops]: t.columns[objective][row] for ops, row in t.index.items()}
     space = TabularSpace(objective, accuracy)
-    for name in costs:
+    # "A+B": a front of two costs at once (Eq. 10); its parts are costs of their own
+    parts = list(dict.fromkeys(part for name in costs for part in name.split("+")))
+    for name in parts:
         if name in CELL_COSTS:
             space.costs[name] = _cell_costs(name)
             continue
