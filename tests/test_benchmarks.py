@@ -157,6 +157,28 @@ def test_latency_accuracy_benchmark_reports_what_users_count(tmp_path, capsys):
     assert "within 10 %" in capsys.readouterr().out
 
 
+def test_nb201_latency_columns_give_every_cell_a_latency_bench_tabular_reads(tmp_path):
+    import csv
+
+    from benchmarks.nb201_latency_columns import main as columns
+    from tndnas.tabular_benchmark.space import load_tabular_space
+
+    out = tmp_path / "lat.csv"
+    report = columns(["--batch", "2", "--min-time", "0.001", "--rounds", "1", "--out", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == report["cells"] == 15625 and report["pieces"] == 22
+    assert all(float(r["latency_ms"]) > 0 for r in rows)
+    assert 0 < report["ms_min"] < report["ms_median"] < report["ms_max"]
+    # keyed by cell string: bench-tabular reads it as a cost of the same cells
+    table = tmp_path / "t.csv"
+    with table.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["acc", "ArchitectureString"])
+        w.writerows([(90.0, r["ArchitectureString"]) for r in rows])
+    space = load_tabular_space(table, "acc", [f"{out}:latency_ms"])
+    assert len(space.costs[f"{out}:latency_ms"]) == 15625
+
+
 def test_latency_budget_benchmark_times_the_found_network_against_its_budget(tmp_path, capsys):
     from benchmarks.latency_budget import main as latency_budget
 
