@@ -64,7 +64,7 @@ def test_preset_starts_with_comment_and_sets_every_key(name):
     text = (resources.files("tndnas") / "configs" / f"{name}.yaml").read_text()
     assert text.startswith(f"# {name}:")
     raw = yaml.safe_load(text)
-    from tndnas.config.schema import SPACE_CONFIGS
+    from tndnas.config.space_schema import SPACE_CONFIGS
 
     space = SPACE_CONFIGS.get(raw["space"]["name"])  # the space's own group of keys
     defaults = config_to_dict(SearchConfig(space=space()))

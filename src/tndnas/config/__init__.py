@@ -36,18 +36,16 @@ from .schema import (
     TRAIN_PRESETS,
     WEIGHT_MODES,
     CostTerm,
-    DartsSpaceConfig,
     DatasetConfig,
-    Nb201SpaceConfig,
     PolicyConfig,
     RewardConfig,
     SearchConfig,
     SGDConfig,
-    SpaceConfig,
     StageConfig,
     TargetConfig,
     WeightsConfig,
 )
+from .space_schema import DartsSpaceConfig, Nb201SpaceConfig, SpaceConfig
 from .train_schema import TrainConfig
 from .validation import validate, validate_train
 

@@ -25,7 +25,8 @@ from ..atomic_write import write_text_atomic
 from ..plugins import active_plugins, import_plugins, recorded_name
 from . import legacy
 from .fields import ConfigError
-from .schema import SPACE_CONFIGS, TRAIN_PRESETS, SearchConfig
+from .schema import TRAIN_PRESETS, SearchConfig
+from .space_groups import search_schema, space_group, space_keys
 from .train_schema import TrainConfig
 from .types import (
     as_dict,
@@ -146,69 +147,6 @@ def _failed(err: OmegaConfBaseException, tp: Any, raw: Any, path: str, source: s
 
 
 # --------------------------------------------------------------------------------------------
-# the space's group of keys
-# --------------------------------------------------------------------------------------------
-
-
-def _override_value(overrides: Sequence[str], key: str) -> Any:
-    """The last value an override gives ``key`` (``key=...``, or within ``parent={...}``)."""
-    found = None
-    parent, _, leaf = key.rpartition(".")
-    for item in overrides:
-        k, sep, text = (part.strip() for part in item.partition("="))
-        if not sep:
-            continue
-        if k == key:
-            found = parse_yaml(text, f"override '{item}'") if text else None
-        elif k == parent:
-            value = parse_yaml(text, f"override '{item}'") if text else None
-            if isinstance(value, dict) and leaf in value:
-                found = value[leaf]
-    return found
-
-
-def _space_group(layers: Sequence[tuple[dict, str]], overrides: Sequence[str]) -> tuple[str, type]:
-    """The space the layers and overrides name (default ``darts``) and its ``space`` group,
-    after importing the plug-ins they name (a plug-in's space brings its own group)."""
-    plugins = [*active_plugins()]
-    name: Any = "darts"
-    for data, _ in layers:
-        plugins += [p for p in data.get("plugins") or [] if isinstance(p, str)]
-        space = data.get("space")
-        if isinstance(space, dict) and "name" in space:
-            name = space["name"]
-    extra = _override_value(overrides, "plugins")
-    plugins += [p for p in extra or [] if isinstance(p, str)] if isinstance(extra, list) else []
-    name = _override_value(overrides, "space.name") or name
-    import_plugins(list(dict.fromkeys(map(recorded_name, plugins))))
-    if not isinstance(name, str):
-        raise ConfigError(f"space.name must name a search space, got {name!r}")
-    try:
-        return name, SPACE_CONFIGS.get(name)
-    except KeyError as err:
-        raise ConfigError(f"space.name: {err}") from None
-
-
-@functools.cache
-def _search_schema(space_cls: type, name: str) -> type:
-    """:class:`SearchConfig` with its ``space`` key typed as ``space_cls`` (the group of the
-    space ``name``): the schema that errors and key lists are worded from."""
-    schema = dataclasses.make_dataclass(
-        "SearchConfig",
-        [("space", space_cls, dataclasses.field(default_factory=space_cls))],
-        bases=(SearchConfig,),
-    )
-    schema.space_name = name
-    return schema
-
-
-def _space_keys(schema: type) -> tuple[str, tuple[str, ...]]:
-    """The name of the space whose group ``schema`` has, and the group's keys."""
-    group = field_types(schema)["space"]
-    return getattr(schema, "space_name", "darts"), tuple(f.name for f in dataclasses.fields(group))
-
-
-# --------------------------------------------------------------------------------------------
 # the layers
 # --------------------------------------------------------------------------------------------
 
@@ -217,7 +155,7 @@ def _merge(root: DictConfig, schema: type, data: dict, source: str) -> DictConfi
     """``data`` (a mapping from ``source``) merged over ``root``: mappings key by key, lists
     replaced whole, each list element of a section type starting from that type's defaults."""
     if issubclass(schema, SearchConfig):
-        data = legacy.upgrade(data, source, _space_keys(schema))
+        data = legacy.upgrade(data, source, space_keys(schema))
     # OmegaConf's merge checks neither a mapping given for a list nor the elements of a list of
     # plain values: the input is checked against the schema first
     if (found := _diagnose(schema, data, "", source)) is not None:
@@ -340,9 +278,9 @@ def _load_config(
         layers.append((read_config_file(config_file), file_label(config_file)))
     kind = schema
     if schema is SearchConfig:  # the space's own group of keys (space.name decides which)
-        name, space_cls = _space_group(layers, overrides)
+        name, space_cls = space_group(layers, overrides)
         root = OmegaConf.structured(SearchConfig(space=space_cls()))
-        kind = _search_schema(space_cls, name)
+        kind = search_schema(space_cls, name)
     else:
         root = OmegaConf.structured(schema)
     OmegaConf.set_struct(root, True)

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from .schema import SPACE_CONFIGS, SearchConfig, SpaceConfig
+from .schema import SearchConfig
+from .space_schema import SPACE_CONFIGS, SpaceConfig
 from .train_schema import TrainConfig
 from .types import as_dict, list_element, schema_fields, section_type, split_optional, type_name
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from torch import nn
 
-from ..config.schema import SPACE_CONFIGS, SpaceConfig
+from ..config.space_schema import SPACE_CONFIGS, SpaceConfig
 from ..errors import TndnasError
 from ..macro import Macro
 from ..measure.latency import LatencyTable, LatencyTableError

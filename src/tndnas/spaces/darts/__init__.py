@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...config.schema import DartsSpaceConfig
+from ...config.space_schema import DartsSpaceConfig
 from ...macro import Macro
 from ...measure.latency import LatencyTable
 from ...measure.memory import MemoryProbe

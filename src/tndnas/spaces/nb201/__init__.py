@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ...config.schema import Nb201SpaceConfig
+from ...config.space_schema import Nb201SpaceConfig
 from ...macro import Macro
 from ...op_sets import register_op_set, resolve_op_set
 from ...ops import ReLUConvBN, register_op
