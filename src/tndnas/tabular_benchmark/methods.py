@@ -89,39 +89,7 @@ def tnd_search(
     budget in proportion to its alpha updates in ``cfg``; a stage also ends once its policy
     stops proposing new cells (after ``20 * its budget / samples + 10`` updates).  The preset's
     policy and stages are used; the reward's cost terms are ``terms`` (not the preset's)."""
-    check_tabular_preset(cfg)
-    q = Queries()
-    score = _Scorer(space, images, torch.Generator().manual_seed(stage_seed(seed, 99, 0)))
-    weights = [max(st.epochs - st.pretrain_epochs, 1) for st in cfg.stages]
-    ends = [round(budget * sum(weights[: k + 1]) / sum(weights)) for k in range(len(weights))]
-    candidates = [list(range(NUM_OPS)) for _ in range(6)]
-    m = cfg.policy.samples
-    for k, st in enumerate(cfg.stages):
-        share = ends[k] - (ends[k - 1] if k else 0)
-        updates_left = 20 * share // m + 10 if share > 0 else 0
-        strategy = PolicyStrategy(
-            {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms,
-            init=torch.Generator().manual_seed(stage_seed(seed, k, 4)),
-            generator=torch.Generator().manual_seed(stage_seed(seed, k, 3)),
-        )  # fmt: skip
-        while len(q.observed) < ends[k] and updates_left > 0:
-            paths = strategy.ask()
-            cells = [tuple(candidates[e][i] for e, i in enumerate(_cell(p))) for p in paths]
-            accs = []
-            for cell in cells:
-                acc = score(cell)  # measured anew each time it is sampled, as in a search
-                if cell not in q.observed and len(q.observed) < budget:
-                    q.observed[cell] = acc  # a query: the first measurement is kept
-                accs.append(acc / 100.0)
-            strategy.tell(paths, accs, [_costs(space, terms, c) for c in cells])
-            updates_left -= 1
-        q.final = tuple(candidates[e][i] for e, i in enumerate(_cell(strategy.best())))
-        q.final_probability = float(strategy.policy.probs()[CELL_TYPE].max(-1).values.prod())
-        if k == len(cfg.stages) - 1:
-            break
-        keep = strategy.shrink(st.drop)[CELL_TYPE]
-        candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
-    return q
+    return tnd_family(space, budget, seed, cfg, [terms], images)
 
 
 def tnd_family(
@@ -136,7 +104,7 @@ def tnd_family(
     ``terms_per_member``: one per beta) sharing the query budget: each update every member
     samples ``policy.samples`` cells, and every member learns from all of them (importance
     weights). Stages, their budget shares and Eq. (11) as :func:`tnd_search`, the candidates
-    shared by the family."""
+    shared by the family. With one member it is :func:`tnd_search`."""
     check_tabular_preset(cfg)
     q = Queries()
     score = _Scorer(space, images, torch.Generator().manual_seed(stage_seed(seed, 99, 0)))
@@ -170,6 +138,8 @@ def tnd_family(
             updates_left -= 1
         q.finals = [tuple(candidates[e][i] for e, i in enumerate(_cell(b))) for b in family.bests()]
         q.final = q.finals[0]
+        probs = family.members[0].policy.probs()[CELL_TYPE]
+        q.final_probability = float(probs.max(-1).values.prod())
         if k == len(cfg.stages) - 1:
             break
         keep = family.shrink(st.drop)[CELL_TYPE]
