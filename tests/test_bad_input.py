@@ -171,6 +171,7 @@ ROWS = [
     # advice that works: addresses checked before anything starts
     ("sweep-ray-address-malformed", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "not a host", "--out", "{out}"], "is not an address", None),
     ("sweep-ray-address-unreachable", ["sweep", "--preset", "quick", "--betas", "-0.1", "--backend", "ray", "--ray-address", "127.0.0.1:1", "--out", "{out}"], "nothing answers at --ray-address 127.0.0.1:1", None),
+    ("sweep-one-supernet-on-ray", ["sweep", "--preset", "quick", "--betas", "-0.1", "--one-supernet", "--backend", "ray", "--out", "{out}"], "--one-supernet runs one search process", None),
     ("sweep-ray-address-without-ray", ["sweep", "--preset", "quick", "--betas", "-0.1", "--ray-address", "auto", "--out", "{out}"], "--ray-address is for --backend ray", None),
     # one row at least for every flag of every command
     ("info-data-dir-missing", ["info", "darts-v2", "--dataset", "imagefolder", "--data-dir", "{out}"], "does not exist", None),

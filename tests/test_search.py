@@ -243,11 +243,11 @@ def test_resume_after_interruption_gives_same_result(tmp_path, monkeypatch, tiny
     # real kills (SIGKILL) of a search process: test_failure_paths, at random moments
 
 
-def cost_only(reward: str, updates: int = 350):
+def cost_only(reward: str, updates: int = 350, *extra: str):
     """A one-stage search on the costs alone (no accuracy) of ``updates`` alpha updates, with the
     policy of the ``paper-c10`` preset as it is (M, lr, Adam, baseline); a tiny sampled-weights
     supernet on digits and a 64-channel target.  ``reward``: the keys of the stage's params
-    term, e.g. ``"ref: 3.0, beta: -2.0"``."""
+    term, e.g. ``"ref: 3.0, beta: -2.0"``; ``extra``: further overrides."""
     return load_search_config(
         preset="paper-c10",
         overrides=[
@@ -255,6 +255,7 @@ def cost_only(reward: str, updates: int = 350):
             "weights.crop_padding=1", "weights.flip=false", f"weights.max_steps_per_epoch={updates}",
             "reward.accuracy=false", "target.channels=64", "target.layers=5",
             f"stages=[{{layers: 3, epochs: 1, pretrain_epochs: 0, skip_dropout: 0.0, costs: [{{cost: params, {reward}}}]}}]",
+            *extra,
         ],
     )  # fmt: skip
 
@@ -299,6 +300,7 @@ def test_cost_only_search_follows_the_sign_of_beta(tmp_path):
 
 def test_reward_terms_carry_every_exponent(tmp_path):
     from tndnas.search.algorithm import Search
+    from tndnas.search.stages import reward_terms
 
     terms = (
         "stages.0.costs=[{cost: params, weight: 0.6, ref: 0.05, beta: -0.3, beta_below: 0.5},"
@@ -306,7 +308,7 @@ def test_reward_terms_carry_every_exponent(tmp_path):
     )
     s = Search(tiny(terms, "reward.log_costs=[]"), tmp_path / "r")
     assert list(s.costs) == ["params", "flops"]  # every cost of the reward is computed
-    primary, term = s._reward_terms(0)
+    primary, term = reward_terms(s.cfg, 0)
     assert (primary.cost, primary.weight, primary.beta, primary.beta_below) == (
         "params",
         0.6,
@@ -320,7 +322,7 @@ def test_reward_terms_carry_every_exponent(tmp_path):
         -1.0,
         0.0,
     )
-    assert s._reward_terms(1)[0].beta_below is None  # stage 1 keeps Eq. 9
+    assert reward_terms(s.cfg, 1)[0].beta_below is None  # stage 1 keeps Eq. 9
 
 
 def test_candidates_left_and_too_many_drops(tmp_path):

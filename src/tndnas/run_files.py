@@ -86,6 +86,16 @@ class SearchRunFiles(_Files):
     def stage_genotype(self, stage: int) -> Path:
         return self.root / f"genotype_stage{stage}.json"
 
+    @property
+    def members_dir(self) -> Path:
+        """A family search's members (``family.betas``), one folder each."""
+        return self.root / "members"
+
+    def member(self, name: str) -> SearchRunFiles:
+        """The folder of member ``name`` of a family search: its config.yaml, genotypes and
+        summary.json, as a search of its own writes them (``tndnas train --genotype`` takes it)."""
+        return SearchRunFiles(self.members_dir / name)
+
 
 class TrainRunFiles(_Files):
     """The files of a ``tndnas train`` run directory."""

@@ -77,6 +77,29 @@ def run(args: argparse.Namespace) -> int:
                           dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     if not is_main_process():  # under torchrun, rank 0 speaks for the run
         return 0
+    if "family" in summary:
+        _print_family(cfg, run_dir, summary)
+    else:
+        _print_single(cfg, run_dir, summary)
+    return 0
+
+
+def _print_family(cfg: SearchConfig, run_dir: Path, summary: dict) -> None:
+    """A family search's last lines: each member's folder, costs and accuracy."""
+    from ..objectives.costs import cost_label
+
+    print(f"family of {len(summary['family'])} on one supernet; search took "
+          f"{summary['seconds_total']:.0f} s; plots: {run_dir / 'plots'}/")  # fmt: skip
+    print(f"members (the {cfg.target.channels}-channel, {cfg.target.layers}-cell network each "
+          f"genotype.json describes; accuracy: its argmax on the architecture half):")  # fmt: skip
+    for row in summary["family"]:
+        costs = ", ".join(f"{cost_label(n)} {v:.4g}" for n, v in row["costs"].items())
+        acc = row.get("arch_acc_argmax")
+        acc_text = "-" if acc is None else f"{100 * acc:.1f} %"
+        print(f"  {run_dir / row['folder']}: {costs}, accuracy {acc_text}")
+
+
+def _print_single(cfg: SearchConfig, run_dir: Path, summary: dict) -> None:
     print(f"genotype: {run_dir / 'genotype.json'}")
     if summary.get("plots"):
         print(f"plots:    {run_dir / 'plots'}/")
@@ -95,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
     for b in summary.get("budgets", []):  # P of a hard budget (beta_below: 0)
         state = "within" if not b["over_by_pct"] else f"OVER by {b['over_by_pct']:.1f} % of"
         print(f"budget: {b['cost']} {b['value']:.4g} is {state} the budget {b['budget']:g}")
-    return 0
 
 
 def _search(cfg: SearchConfig, run_dir: Path, **kwargs) -> dict:

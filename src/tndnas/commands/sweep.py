@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="search a family of architectures along the accuracy/cost trade-off (Pareto front)",
         description=(
             "Run one search per beta (every stage's cost exponent; also P with --refs) as "
-            "parallel processes, each into OUT/job-<i>-beta<b>-ref<p>, optionally train each "
+            "parallel processes, each into OUT/job-<i>-beta<b>-ref<p> (or, with --one-supernet, "
+            "one search of a policy per beta on one supernet), optionally train each "
             "genotype, and collect OUT/pareto.{csv,json,png}. Re-running into the same --out "
             "skips finished jobs and resumes interrupted ones."
         ),
@@ -38,6 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="P1,P2,...",
         help="stages.*.costs.0.ref: one value for every job, or one per beta (default: the config's)",
+    )
+    p.add_argument(
+        "--one-supernet",
+        action="store_true",
+        help="one search, one supernet: a policy per beta (family.betas), trained together into "
+        "OUT/family; each member's folder is OUT/family/members/member-<i>-beta<b>-ref<p>",
     )
     p.add_argument(
         "--jobs",
@@ -106,5 +113,6 @@ def run(args: argparse.Namespace) -> int:
         cpus_per_job=args.cpus_per_job,
         gpus_per_job=args.gpus_per_job,
         max_retries=args.max_retries,
+        one_supernet=args.one_supernet,
     )
     return run_sweep(spec)

@@ -335,6 +335,36 @@ class PolicyConfig:
 
 
 @dataclass
+class FamilyConfig:
+    """Several policies on one supernet: one member per beta (and ref), each with its own reward,
+    all sharing the supernet's weights and each other's measurements (``tndnas sweep
+    --one-supernet``)."""
+
+    betas: list[float] = opt_factory(
+        list,
+        (
+            "one member per value: its beta for the first cost term of every stage (as `tndnas "
+            "sweep --betas`); empty (the default): one policy, the stages' own reward"
+        ),
+    )
+    refs: list[float] = opt_factory(
+        list,
+        (
+            "the members' P for that term: one value for all, or one per beta; empty: the "
+            "stages' own; valid: > 0"
+        ),
+    )
+    samples_per_member: int | None = opt(
+        None,
+        (
+            "architectures each member samples per alpha update; null: `policy.samples` shared "
+            "out (at least 2 each), so an update scores about as many sub-networks as one "
+            "policy's; every member learns from all of them (importance weights); valid: >= 1"
+        ),
+    )
+
+
+@dataclass
 class SearchConfig:
     """The whole configuration of ``tndnas search``."""
 
@@ -356,6 +386,7 @@ class SearchConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     target: TargetConfig = field(default_factory=TargetConfig)
+    family: FamilyConfig = field(default_factory=FamilyConfig)
     stages: list[StageConfig] = opt_factory(
         lambda: [StageConfig()],
         "a list of mappings, one per stage; the default is one stage with the defaults below",

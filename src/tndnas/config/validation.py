@@ -178,7 +178,34 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         "reward.accuracy=false needs a cost term in every stage (stages.N.costs), or the "
         "reward is empty",
     )
+    _check_family(cfg)
     return cfg
+
+
+def _check_family(cfg: SearchConfig) -> None:
+    """A family's betas and refs, and a first cost term in every stage for them to set."""
+    f = cfg.family
+    for i, b in enumerate(f.betas):
+        _finite(b, f"family.betas.{i}")
+    for i, r in enumerate(f.refs):
+        _at_least(r, f"family.refs.{i}", 0, strict=True)
+    if f.samples_per_member is not None:
+        _positive_int(f.samples_per_member, "family.samples_per_member")
+    if not f.betas:
+        _check(not f.refs, "family.refs is set but family.betas is empty; give one beta per member")
+        return
+    _check(
+        len(f.refs) in (0, 1, len(f.betas)),
+        f"family.refs gives {len(f.refs)} values for {len(f.betas)} betas; give one value "
+        "(every member's) or one per beta",
+    )
+    for k, st in enumerate(cfg.stages):
+        _check(
+            bool(st.costs),
+            f"family.betas sets the exponent of every stage's first cost term, but stages.{k}."
+            f"costs is empty; give each stage a term, e.g. --set 'stages.{k}.costs=[{{cost: "
+            "params, ref: 1.5}]'",
+        )
 
 
 def validate_train(cfg: TrainConfig) -> TrainConfig:

@@ -26,7 +26,7 @@ import torch
 from ..config import SearchConfig, config_to_dict
 from ..data import AugmentConfig, BatchIterator, load_dataset, search_split
 from ..macro import Macro
-from ..objectives import CostContext, RewardTerm, genotype_costs
+from ..objectives import CostContext, genotype_costs
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import (
     CheckpointError,
@@ -42,6 +42,7 @@ from ..runtime.random_state import random_state, restore_random_state
 from ..runtime.records import first_line, read_finished_summary
 from .diagnostics import stage_learning, still_warning
 from .epoch import run_stage_epochs
+from .family_files import family_stage_end, write_family_summary
 from .memory_plan import act_on_memory_plan, plan_memory
 from .run_dir import CHECKPOINT_VERSION, RunDir
 from .setup import (
@@ -54,7 +55,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import reward_terms, search_space, space_ops
+from .stages import search_space, space_ops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -128,9 +129,6 @@ class Search:
             )
         return s
 
-    def _reward_terms(self, k: int) -> list[RewardTerm]:
-        return reward_terms(self.cfg, k)
-
     # ------------------------------------------------------------------ the alpha update, Eqs. (4)-(8)
     def alpha_update(
         self, k: int, epoch: int, step: int, s: StageState, arch_batches: Iterator, candidates
@@ -142,8 +140,9 @@ class Search:
         return {"kind": "alpha", "stage": k, "epoch": epoch, "step": step, **rec}
 
     @torch.no_grad()
-    def evaluate(self, s: StageState) -> tuple[float, float]:
-        """Architecture-half accuracy of the mixed supernet and of the argmax architecture."""
+    def evaluate(self, s: StageState) -> tuple[float, list[float]]:
+        """Architecture-half accuracy of the mixed supernet and of each policy's argmax
+        architecture (one per member of a family)."""
         idx = self.arch_idx[: self.cfg.policy.eval_images]
         it = BatchIterator(
             self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
@@ -269,20 +268,15 @@ class Search:
                 if len(prog.stage_seconds) <= k:
                     prog.stage_seconds.append(0.0)
             run_stage_epochs(self, k, st, s, prog, log)
-            # end of stage: record the argmax genotype, then shrink every edge (Eq. 11)
-            probs = s.policy.probs()
-            geno = self.space.derive(probs, prog.candidates, cfg.space, {"stage": k})
-            if self.world.main:
-                geno.to_json(self.rundir.stage_genotype(k))
-            costs = genotype_costs(geno, self.costs, self.cost_ctx)
-            learning = stage_learning(s.alpha_start, s.policy, s.updates)
+            # end of stage: record the argmax genotype(s), then shrink every edge (Eq. 11)
+            record = self._stage_end(k, s, prog)
+            learning = record.pop("learning")
             warning = still_warning(k, learning) if s.updates else None
             if warning and self.world.main:
                 print(f"tndnas: warning: {warning}", file=sys.stderr)
             learning["warning"] = warning
-            log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], "costs": costs,
-                       "genotype": geno.to_dict(), **learning})  # fmt: skip
-            prog.stage_genotypes.append(geno.to_dict())
+            log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], **record,
+                       **learning})  # fmt: skip
             prog.stage_learning.append(learning)
             # n_k per cell type: stages.N.drop.<cell type>
             keep = s.strategy.shrink(st.drop)
@@ -296,6 +290,24 @@ class Search:
 
         return self._finish(prog)
 
+    def _stage_end(self, k: int, s: StageState, prog: Progress) -> dict:
+        """The argmax genotype of stage ``k`` (a family: each member's), written and recorded in
+        ``prog``; returns the stage record's fields with its ``learning`` figures."""
+        if self.cfg.family.betas:
+            return family_stage_end(
+                self.cfg, k, s, prog, self.space, self.costs, self.cost_ctx, self.rundir,
+                self.world.main,
+            )  # fmt: skip
+        geno = self.space.derive(s.policy.probs(), prog.candidates, self.cfg.space, {"stage": k})
+        if self.world.main:
+            geno.to_json(self.rundir.stage_genotype(k))
+        prog.stage_genotypes.append(geno.to_dict())
+        return {
+            "costs": genotype_costs(geno, self.costs, self.cost_ctx),
+            "genotype": geno.to_dict(),
+            "learning": stage_learning(s.alpha_start, s.policy, s.updates),
+        }
+
     def _start(self, memory: list[dict], restart: bool = False) -> None:
         self.rundir.create(restart=restart)
         self._runlock.acquire()  # held from here to the end of the run
@@ -307,15 +319,20 @@ class Search:
         return MetricsLog(self.rundir.metrics) if self.world.main else NoLog()
 
     def write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
-        data = {"stage": k, "epoch": epoch}
+        """``alpha/stage<k>_epoch<e>.json``: alpha per cell type (a family: the log of its
+        mixture's probabilities, and each member's alpha under ``members``)."""
+        data: dict = {"stage": k, "epoch": epoch}
         for ct, alpha in s.policy.alpha.items():
             data[ct] = {"alpha": alpha.tolist(), "ops": candidates[ct]}
+        if len(s.policies) > 1:
+            data["members"] = [{ct: a.tolist() for ct, a in p.alpha.items()} for p in s.policies]
         write_json_atomic(self.rundir.alpha_file(k, epoch), data)
 
     def _finish(self, prog: Progress) -> dict:
         summary = None
         if self.world.main:
-            summary = write_summary(
+            write = write_family_summary if self.cfg.family.betas else write_summary
+            summary = write(
                 self.cfg, self.rundir, prog, self.costs, self.cost_ctx, self.data, self.device,
                 plots=self.plots,
             )  # fmt: skip

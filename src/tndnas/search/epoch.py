@@ -47,7 +47,7 @@ class StageRunner(Protocol):
         self, k: int, epoch: int, step: int, s: StageState, arch_batches: Iterator, candidates: Any
     ) -> dict: ...
 
-    def evaluate(self, s: StageState) -> tuple[float, float]: ...
+    def evaluate(self, s: StageState) -> tuple[float, list[float]]: ...
 
     def save_checkpoint(self, prog: Progress, s: StageState | None) -> None: ...
 
@@ -133,24 +133,26 @@ def run_stage_epochs(
         )
         where = f"stage {k} epoch {epoch}"
         check_finite_loss(loss_total / max(seen, 1), where, "weights.lr", cfg.weights.lr)
-        if not all(bool(torch.isfinite(a).all()) for a in s.policy.alpha.values()):
+        if not all(bool(torch.isfinite(a).all()) for p in s.policies for a in p.alpha.values()):
             raise DivergedError(f"alpha is no longer a number after {where}; lower policy.lr "
                                 f"(now {cfg.policy.lr:g}) and start a new run with another --out.")  # fmt: skip
         t_eval = time.perf_counter()
-        acc_mix, acc_arg = run.evaluate(s)
+        acc_mix, acc_args = run.evaluate(s)
         t_end = time.perf_counter()
         prog.stage_seconds[k] += t_end - t0
         log.write(
             {
                 "kind": "epoch", "stage": k, "epoch": epoch, "lr": lr, "skip_dropout": skip_dropout, "alpha_updates": rl_on,
                 "train_loss": loss_total / max(seen, 1), "train_acc": correct_total / max(seen, 1),
-                "arch_acc_supernet": acc_mix, "arch_acc_argmax": acc_arg,
+                "arch_acc_supernet": acc_mix, "arch_acc_argmax": sum(acc_args) / len(acc_args),
+                **({"arch_acc_members": acc_args} if len(acc_args) > 1 else {}),
                 "seconds": prog.stage_seconds[k], "eval_seconds": t_end - t_eval, "steps": steps,
                 "peak_memory_mb": peak_memory_mb(run.device),
             }
         )  # fmt: skip
         if run.check_sync:  # every rank must hold the same alpha and weights
-            run.world.check_same(s.policy.alpha, f"alpha after epoch {epoch} of stage {k}")
+            for p in s.policies:
+                run.world.check_same(p.alpha, f"alpha after epoch {epoch} of stage {k}")
             run.world.check_same(
                 dict(s.supernet.named_parameters()),
                 f"the supernet's weights after epoch {epoch} of stage {k}",

@@ -16,7 +16,7 @@ from ..objectives import CostContext, RewardError, get_cost
 from ..run_files import SearchRunFiles
 from ..spaces.base import GenotypeError
 from . import op_graphs
-from .stages import cell_steps, reward_terms, run_cost_names, search_space
+from .stages import cell_steps, member_terms, run_cost_names, search_space
 from .weight_step import SKIP_DROPOUT_SCHEDULES
 
 __all__ = [
@@ -165,7 +165,7 @@ def check_rewards(
         except GenotypeError:  # a cell with no live node: no network, reward 0
             continue
     for k in range(len(cfg.stages)):
-        for term in reward_terms(cfg, k):
+        for term in (t for terms in member_terms(cfg, k) for t in terms):
             try:
                 for v in values:
                     term.factor(v[term.cost])

@@ -4,6 +4,8 @@ builds a network, so benchmarks and tests can ask the same questions as the sear
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..config import ConfigError, SearchConfig
 from ..macro import Macro
 from ..objectives import RewardTerm
@@ -83,3 +85,82 @@ def run_cost_names(cfg: SearchConfig) -> list[str]:
     those of the stages' reward terms, each once."""
     names = [*cfg.reward.log_costs, *(t.cost for st in cfg.stages for t in st.costs)]
     return list(dict.fromkeys(names))
+
+
+def family_size(cfg: SearchConfig) -> int:
+    """How many policies the search trains: one per ``family.betas`` value, else one."""
+    return max(len(cfg.family.betas), 1)
+
+
+def _family_ref(cfg: SearchConfig, i: int) -> float | None:
+    """Member ``i``'s P from ``family.refs`` (one for all, or one each); None: the stages' own."""
+    refs = cfg.family.refs
+    return refs[i if len(refs) > 1 else 0] if refs else None
+
+
+def member_terms(cfg: SearchConfig, stage: int) -> list[list[RewardTerm]]:
+    """Each policy's reward terms in stage ``stage``: the stage's own (one policy), or for each
+    member of ``family`` the stage's with the first term's beta (and ref) replaced by its own."""
+    terms = reward_terms(cfg, stage)
+    if not cfg.family.betas:
+        return [terms]
+    out = []
+    for i, beta in enumerate(cfg.family.betas):
+        ref = _family_ref(cfg, i)
+        first = dataclasses.replace(terms[0], beta=beta, ref=terms[0].ref if ref is None else ref)
+        out.append([first, *terms[1:]])
+    return out
+
+
+def member_samples(cfg: SearchConfig, members: int | None = None) -> int:
+    """Architectures each policy samples per alpha update: ``policy.samples`` for one policy;
+    for a family of ``members`` (default: ``family.betas``'s) ``family.samples_per_member``, or
+    ``policy.samples`` shared out (at least 2 each, so a leave-one-out baseline has another
+    sample): an update scores about as many architectures as one policy's would."""
+    k = family_size(cfg) if members is None else members
+    if k == 1:
+        return cfg.policy.samples
+    if cfg.family.samples_per_member is not None:
+        return cfg.family.samples_per_member
+    return max(2, -(-cfg.policy.samples // k))
+
+
+def member_streams(stage_seed_of: int, k: int, i: int) -> tuple[int, int]:
+    """The seeds of member ``i``'s alpha initialisation and sampling in stage ``k`` of a run
+    seeded ``stage_seed_of``: member 0 (and a search without a family) uses streams 4 and 3, the
+    others streams of their own."""
+    init, sampling = (4, 3) if i == 0 else (100 + 2 * i, 101 + 2 * i)
+    return stage_seed(stage_seed_of, k, init), stage_seed(stage_seed_of, k, sampling)
+
+
+def member_config(cfg: SearchConfig, i: int) -> SearchConfig:
+    """Member ``i`` of a family as a search of its own would be configured: no family, every
+    stage's first cost term at the member's beta and ref (what its folder's config.yaml holds)."""
+    beta, ref = cfg.family.betas[i], _family_ref(cfg, i)
+    stages = []
+    for st in cfg.stages:
+        first = dataclasses.replace(
+            st.costs[0], beta=beta, ref=st.costs[0].ref if ref is None else ref
+        )
+        stages.append(dataclasses.replace(st, costs=[first, *st.costs[1:]]))
+    return dataclasses.replace(cfg, family=type(cfg.family)(), stages=stages)
+
+
+def ref_label(cfg: SearchConfig) -> float | str:
+    """The P of the stages' first cost terms: one number, or the stages' joined by '_'."""
+    refs = [s.costs[0].ref for s in cfg.stages]
+    return refs[0] if all(r == refs[0] for r in refs) else "_".join(f"{r:g}" for r in refs)
+
+
+def member_name(i: int, beta: float, ref: float | str) -> str:
+    """The folder name of member ``i`` (as a sweep's job: ``member-<i>-beta<b>-ref<P>``)."""
+    label = ref if isinstance(ref, str) else f"{ref:g}"
+    return f"member-{i}-beta{beta:g}-ref{label}"
+
+
+def member_names(cfg: SearchConfig) -> list[str]:
+    """The folder names of a family's members (``family.betas``), ``member-<i>-beta<b>-ref<P>``."""
+    return [
+        member_name(i, beta, ref_label(member_config(cfg, i)))
+        for i, beta in enumerate(cfg.family.betas)
+    ]

@@ -16,9 +16,9 @@ from torch import nn
 
 from ..config import SearchConfig
 from ..macro import Macro
-from ..strategy import CategoricalPolicy, PolicyStrategy
+from ..strategy import CategoricalPolicy, FamilyStrategy, PolicyStrategy
 from .op_graphs import OpGraphs
-from .stages import reward_terms, search_space, stage_seed
+from .stages import member_samples, member_streams, member_terms, search_space, stage_seed
 
 __all__ = ["Progress", "StageState", "new_stage_state"]
 
@@ -29,20 +29,30 @@ class StageState:
 
     supernet: nn.Module  # the space's weight-sharing network (SearchSpace.supernet)
     optimizer: torch.optim.Optimizer
-    # the policy over alpha, its REINFORCE optimiser and baseline, its sampling generator
-    strategy: PolicyStrategy
+    # the policy over alpha, its REINFORCE optimiser and baseline, its sampling generator (or a
+    # family of them: one per member, ``family.betas``)
+    strategy: PolicyStrategy | FamilyStrategy
     gen_data: torch.Generator  # weight-half batches
     gen_arch: torch.Generator  # architecture-half batches
     updates: int = 0
     alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
+    # each policy's alpha as initialised (one entry without a family)
+    policy_starts: list[dict[str, torch.Tensor]] = field(default_factory=list)
     params: list[torch.Tensor] = field(default_factory=list)  # the supernet's, listed once
     graphs: OpGraphs | None = None  # CUDA graphs of the scored ops; not checkpointed
     # what the weight steps run: the supernet, or it in DistributedDataParallel (several processes)
     trainer: nn.Module | None = None
 
     @property
-    def policy(self) -> CategoricalPolicy:
+    def policy(self) -> Any:
+        """The policy whose softmax(alpha) the mixed weight step uses: the one policy, or the
+        family's mixture (:class:`~tndnas.strategy.family.MixturePolicy`)."""
         return self.strategy.policy
+
+    @property
+    def policies(self) -> list[CategoricalPolicy]:
+        """Every policy of the stage: one, or one per member of a family."""
+        return self.strategy.policies
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +85,9 @@ class Progress:
     stage_genotypes: list[dict] = field(default_factory=list)
     stage_learning: list[dict] = field(default_factory=list)  # diagnostics.stage_learning per stage
     metrics_lines: int = 0
+    # a family (family.betas): per stage, each member's derived genotype and learning figures
+    member_genotypes: list[list[dict]] = field(default_factory=list)
+    member_learning: list[list[dict]] = field(default_factory=list)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +98,8 @@ class Progress:
             "stage_genotypes": self.stage_genotypes,
             "stage_learning": self.stage_learning,
             "metrics_lines": self.metrics_lines,
+            "member_genotypes": self.member_genotypes,
+            "member_learning": self.member_learning,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -94,6 +109,8 @@ class Progress:
         self.stage_genotypes = list(state["stage_genotypes"])
         self.stage_learning = list(state.get("stage_learning", []))  # older checkpoints lack it
         self.metrics_lines = state["metrics_lines"]
+        self.member_genotypes = list(state.get("member_genotypes", []))
+        self.member_learning = list(state.get("member_learning", []))
 
 
 def new_stage_state(
@@ -127,12 +144,20 @@ def new_stage_state(
         for i, d in ((1, device), (2, device), (3, "cpu"))
     ]
     edges = len(next(iter(candidates.values())))
-    strategy = PolicyStrategy(
-        {ct: len(c[0]) for ct, c in candidates.items()}, edges, cfg.policy, reward_terms(cfg, k),
-        init=torch.Generator().manual_seed(stage_seed(cfg.seed, k, 4)), generator=gens[2],
-    )  # fmt: skip
+    num_ops = {ct: len(c[0]) for ct, c in candidates.items()}
+    members = []
+    for i, terms in enumerate(member_terms(cfg, k)):
+        # member 0 draws from the streams a search without a family uses; the others their own
+        init, sampling = member_streams(cfg.seed, k, i)
+        members.append(PolicyStrategy(
+            num_ops, edges, cfg.policy, terms, samples=member_samples(cfg),
+            init=torch.Generator().manual_seed(init),
+            generator=gens[2] if i == 0 else torch.Generator().manual_seed(sampling),
+        ))  # fmt: skip
+    strategy = FamilyStrategy(members) if cfg.family.betas else members[0]
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(
         supernet, optimizer, strategy, gens[0], gens[1],
         alpha_start=strategy.policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+        policy_starts=[p.state_dict() for p in strategy.policies],
     )  # fmt: skip

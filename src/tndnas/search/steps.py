@@ -54,31 +54,46 @@ def alpha_step(
         "baseline": res.baseline,
         "acc_max": None if accs is None else float(accs.max()),
         "acc_mean": None if accs is None else float(accs.mean()),
-        "entropy": float(s.policy.entropy()),
+        "entropy": _mean([float(p.entropy()) for p in s.policies]),
         "entropy_max": max_entropy(s.policy.alpha),
         # every cost of the run (reward.log_costs and the reward's): mean over the samples
         "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.costs.items()},
     }
+    if len(s.policies) > 1:  # a family: each member's figures too
+        rec["entropies"] = [float(p.entropy()) for p in s.policies]
     if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
-        argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
-        rec["argmax_acc"] = float(score_paths(s.supernet, x, y, [argmax], amp, s.graphs)[0])
+        accs = score_paths(s.supernet, x, y, _argmaxes(s), amp, s.graphs).tolist()
+        rec["argmax_acc"] = _mean(accs)
+        if len(accs) > 1:
+            rec["argmax_accs"] = accs
     return rec
+
+
+def _argmaxes(s: StageState) -> list[dict[str, list[int]]]:
+    """Each policy's argmax architecture."""
+    return [{ct: v.tolist() for ct, v in p.argmax().items()} for p in s.policies]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 @torch.no_grad()
 def evaluate_stage(
     s: StageState, batches: Iterable, device: torch.device, amp: bool
-) -> tuple[float, float]:
-    """Accuracy over ``batches`` of the mixed supernet (softmax(alpha) weights) and of the
-    argmax architecture (batch statistics, as a sampled architecture is scored)."""
+) -> tuple[float, list[float]]:
+    """Accuracy over ``batches`` of the mixed supernet (softmax(alpha) weights; a family's
+    mixture) and of each policy's argmax architecture (batch statistics, as a sampled
+    architecture is scored): one accuracy per member of a family."""
     weights = {ct: p.to(device) for ct, p in s.policy.probs().items()}
-    argmax = {ct: v.tolist() for ct, v in s.policy.argmax().items()}
-    correct_mix = correct_arg = total = 0
+    argmaxes = _argmaxes(s)
+    correct_mix, correct_arg, total = 0, [0] * len(argmaxes), 0
     s.supernet.eval()
     for x, y in batches:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
             correct_mix += (s.supernet(x, weights).argmax(1) == y).sum()
             with batch_statistics(s.supernet):
-                correct_arg += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
+                for i, argmax in enumerate(argmaxes):
+                    correct_arg[i] += (s.supernet.forward_path(x, argmax).argmax(1) == y).sum()
         total += len(y)
-    return float(correct_mix) / total, float(correct_arg) / total
+    return float(correct_mix) / total, [float(c) / total for c in correct_arg]

@@ -67,12 +67,15 @@ def write_summary(
     device: torch.device,
     *,
     plots: bool = True,
+    extra: Mapping | None = None,
+    peak_memory_mb: float | None = None,
 ) -> dict:
     """Write the final genotype (the last stage's argmax) and ``summary.json``: the target
     network's exact params and FLOPs (and predicted latency with a latency table), every cost
     of the run (``costs``, in each cost's unit), time per
-    stage, per-stage learning figures, peak memory and environment; draw the plots unless
-    ``plots`` is False (a plot that fails is recorded, never loses the search)."""
+    stage, per-stage learning figures, peak memory and environment, and ``extra``'s keys; draw
+    the plots unless ``plots`` is False (a plot that fails is recorded, never loses the search).
+    ``peak_memory_mb``: the run's, when ``files`` holds no metrics (a family's member)."""
     final = genotype_from_dict(prog.stage_genotypes[-1], where="final stage genotype")
     meta = {**final.metadata, "source": "tndnas search", "seed": cfg.seed}
     meta.pop("stage", None)
@@ -97,10 +100,11 @@ def write_summary(
         "seconds_per_stage": prog.stage_seconds,
         # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
         "stages": [{"stage": k, **rec} for k, rec in enumerate(prog.stage_learning)],
-        "peak_memory_mb": run_peak_memory_mb(files, device),
+        "peak_memory_mb": run_peak_memory_mb(files, device) if peak_memory_mb is None else peak_memory_mb,
         "seed": cfg.seed,
         "dataset": cfg.dataset.name,
         "environment": environment(device),
+        **(extra or {}),
     }  # fmt: skip
     summary["plots"] = []
     try:

@@ -46,6 +46,11 @@ class PolicyStrategy(Strategy):
         self.samples = samples or cfg.samples
         self.terms = list(terms)
 
+    @property
+    def policies(self) -> list[CategoricalPolicy]:
+        """The policy, as a list of one (a family has one per member)."""
+        return [self.policy]
+
     def sample(self, m: int) -> list[Path]:
         """``m`` architectures drawn from the policy (Eq. 5)."""
         g = self.policy.sample(m, self.generator)

@@ -12,6 +12,7 @@ after training); :func:`run_sweep` is the entry point.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import socket
@@ -43,6 +44,7 @@ from .plan import (
     TrainCommand,
     job_steps,
     parse_floats,
+    plan_family,
     plan_jobs,
     search_command,
     train_command,
@@ -125,6 +127,7 @@ def _write_plan(
             else {"processes": m.processes, "pool_bytes": m.pool_bytes, "devices": m.devices}
             for m in shares
         ],
+        "one_supernet": spec.one_supernet,
         "train_epochs": spec.train_epochs,
         "train_preset": spec.train_preset,
         "jobs": [
@@ -179,9 +182,13 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
         check_ray_address(spec.ray_address)
     elif spec.ray_address is not None:
         raise ConfigError("--ray-address is for --backend ray; add --backend ray, or drop it.")
+    if spec.one_supernet and spec.backend == "ray":
+        raise ConfigError("--one-supernet runs one search process; use --backend local, or drop --one-supernet.")  # fmt: skip
     jobs = plan_jobs(spec)
     if spec.jobs is not None and not 1 <= spec.jobs <= 1024:
         raise ConfigError(f"--jobs={spec.jobs} is invalid; use an integer from 1 to 1024")
+    if spec.one_supernet:
+        return _run_family(spec, train_cmd or train_command)
     if spec.backend == "ray":
         return _finish(spec, jobs, _run_on_ray(spec, jobs, train_cmd or train_command))
     device = jobs[0].config.device
@@ -199,6 +206,30 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
             f"{shares[0].pool_bytes / shares[0].processes / 2**30:.1f} GiB for each job running at once"
         )
     return _finish(spec, jobs, runner.run(jobs))
+
+
+def _run_family(spec: SweepSpec, train_cmd: TrainCommand) -> int:
+    """``--one-supernet``: the family's one search, then (``--train-epochs``) each member's
+    training, at most ``--jobs`` at once; then the members' table and plots."""
+    family, members = plan_family(spec)
+    device = family.config.device
+    gpus = visible_gpus() if device in ("auto", "cuda") else []
+    slots = gpu_slots(min(spec.jobs or default_jobs(device, gpus), len(members)), device, gpus)
+    shares = memory_shares(slots, device, gpus)
+    spec.out.mkdir(parents=True, exist_ok=True)
+    _write_plan(spec, members, slots, shares)
+    search_only = dataclasses.replace(spec, one_supernet=False, train_epochs=None)
+    runner = _Runner(search_only, slots[:1], train_cmd, shares[:1])
+    runner.say(f"sweep: a family of {len(members)} on one supernet, into {family.dir}")
+    failed = runner.run([family])
+    if failed:
+        why = failed[family.name]
+        failures = {m.name: Failure("search", why.message) for m in members}
+    elif spec.train_epochs is not None:
+        failures = _Runner(spec, slots, train_cmd, shares).run(members)
+    else:
+        failures = {}
+    return _finish(spec, members, failures)
 
 
 def _run_on_ray(spec: SweepSpec, jobs: list[Job], train_cmd: TrainCommand) -> dict[str, Failure]:

@@ -42,7 +42,9 @@ def job_row(job: Job, failure: Failure | None) -> dict[str, Any]:
     """The result row of one job (None where a value is missing)."""
     summary = _read_json(SearchRunFiles(job.dir).summary) or {}
     train = _read_json(TrainRunFiles(SweepFiles.job_train(job.dir)).summary) or {}
-    acc = last_arch_acc(job.dir) if summary else None
+    acc = summary.get("arch_acc_argmax")  # a family's member: the family's last epoch
+    if acc is None and summary:
+        acc = last_arch_acc(job.dir)
     test_error = train.get("test_error")
     return {
         "job": job.name,

@@ -14,6 +14,10 @@ from typing import Any
 
 from ..config import ConfigError, SearchConfig, config_to_dict, load_search_config
 from ..run_files import SearchRunFiles, SweepFiles, TrainRunFiles
+from ..search.stages import member_config, member_names, ref_label
+
+#: the folder of a ``--one-supernet`` sweep's family search, inside the sweep's folder
+FAMILY_DIR = "family"
 
 DEFAULT_TRAIN_PRESET = "quick"
 
@@ -43,6 +47,7 @@ class SweepSpec:
     cpus_per_job: float = 1.0  # Ray: the resources each job declares
     gpus_per_job: float = 0.0
     max_retries: int = 2  # Ray: retries of a failed job, each from its last checkpoint
+    one_supernet: bool = False  # one family search (family.betas) instead of a search per beta
 
 
 @dataclass
@@ -95,13 +100,6 @@ def parse_floats(text: str, flag: str) -> list[float]:
 def _num(v: float) -> str:
     """A float as written in overrides: the shortest form that reads back equal."""
     return repr(float(v))
-
-
-def _ref_label(cfg: SearchConfig) -> float | str:
-    refs = [s.costs[0].ref for s in cfg.stages]
-    if all(r == refs[0] for r in refs):
-        return refs[0]
-    return "_".join(f"{r:g}" for r in refs)
 
 
 def _base_overrides(spec: SweepSpec) -> list[str]:
@@ -160,20 +158,48 @@ def _swept_stages(cfg: SearchConfig) -> list:
     return cfg.stages
 
 
-def plan_jobs(spec: SweepSpec) -> list[Job]:
-    """The sweep's jobs, every configuration loaded and validated (one-line ConfigError)."""
+def plan_family(spec: SweepSpec) -> tuple[Job, list[Job]]:
+    """A ``--one-supernet`` sweep: the family search (``OUT/family``, ``family.betas`` and
+    ``family.refs`` set from ``--betas``/``--refs``) and its members as the sweep's jobs, each
+    the folder the family writes for it (``OUT/family/members/<name>``)."""
+    _check_refs(spec)
+    base = _base_overrides(spec)
+    _swept_stages(_load(spec, base))
+    own = [f"family.betas=[{','.join(_num(b) for b in spec.betas)}]"]
+    if spec.refs:
+        own.append(f"family.refs=[{','.join(_num(r) for r in spec.refs)}]")
+    cfg = _load(spec, [*base, *own])
+    family = Job(-1, math.nan, "-", FAMILY_DIR, spec.out / FAMILY_DIR, [*base, *own], cfg)
+    _check_existing(family)
+    members = []
+    for i, name in enumerate(member_names(cfg)):
+        mine = member_config(cfg, i)
+        folder = SearchRunFiles(family.dir).member(name).root
+        members.append(Job(i, spec.betas[i], ref_label(mine), name, folder, family.overrides, mine))
+    return family, members
+
+
+def _check_refs(spec: SweepSpec) -> None:
     if not spec.betas:
         raise ConfigError("--betas is empty; give one or more values, e.g. --betas -0.1,-0.5")
-    refs: list[float | None] = [None] * len(spec.betas)
-    if spec.refs:
-        if len(spec.refs) not in (1, len(spec.betas)):
-            raise ConfigError(
-                f"--refs gives {len(spec.refs)} values for {len(spec.betas)} betas; "
-                "give one value (used for every job) or one per beta"
-            )
-        refs = list(spec.refs) * (len(spec.betas) if len(spec.refs) == 1 else 1)
+    if spec.refs and len(spec.refs) not in (1, len(spec.betas)):
+        raise ConfigError(
+            f"--refs gives {len(spec.refs)} values for {len(spec.betas)} betas; "
+            "give one value (used for every job) or one per beta"
+        )
     if spec.train_epochs is not None and spec.train_epochs < 1:
         raise ConfigError(f"--train-epochs={spec.train_epochs} is invalid; use an integer >= 1")
+
+
+def plan_jobs(spec: SweepSpec) -> list[Job]:
+    """The sweep's jobs, every configuration loaded and validated (one-line ConfigError); for
+    ``--one-supernet`` the family's members (:func:`plan_family`)."""
+    if spec.one_supernet:
+        return plan_family(spec)[1]
+    _check_refs(spec)
+    refs: list[float | None] = [None] * len(spec.betas)
+    if spec.refs:
+        refs = list(spec.refs) * (len(spec.betas) if len(spec.refs) == 1 else 1)
     base = _base_overrides(spec)
     n_stages = len(_swept_stages(_load(spec, base)))
     jobs = []
@@ -182,7 +208,7 @@ def plan_jobs(spec: SweepSpec) -> list[Job]:
         if ref is not None:
             own += [f"stages.{k}.costs.0.ref={_num(ref)}" for k in range(n_stages)]
         cfg = _load(spec, [*base, *own])
-        label = ref if ref is not None else _ref_label(cfg)
+        label = ref if ref is not None else ref_label(cfg)
         name = f"job-{i}-beta{beta:g}-ref{label if isinstance(label, str) else f'{label:g}'}"
         jobs.append(Job(i, beta, label, name, spec.out / name, [*base, *own], cfg))
     for job in jobs:
@@ -244,7 +270,7 @@ def job_steps(
 ) -> Iterator[tuple[str, list[str]]]:
     """The (step, argv) pairs still to run for ``job``, decided lazily: the training step is
     looked at only after the search has finished."""
-    cmd = search_command(spec, job)
+    cmd = None if spec.one_supernet else search_command(spec, job)  # a member: the family's
     if cmd is not None:
         yield "search", cmd
     if spec.train_epochs is None:

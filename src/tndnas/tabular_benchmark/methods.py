@@ -14,7 +14,7 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
-from ..search.stages import stage_seed
+from ..search.stages import member_samples, member_streams, stage_seed
 from ..spaces.nb201 import NB201_OPS
 from ..spaces.nb201.genotype import CELL_TYPE
 from ..strategy import (
@@ -102,7 +102,8 @@ def tnd_family(
 ) -> Queries:
     """One family of policies (:class:`~tndnas.strategy.FamilyStrategy`, one member per entry of
     ``terms_per_member``: one per beta) sharing the query budget: each update every member
-    samples ``policy.samples`` cells, and every member learns from all of them (importance
+    samples its share of ``policy.samples`` cells (:func:`~tndnas.search.stages.member_samples`,
+    as the supernet search's family), and every member learns from all of them (importance
     weights). Stages, their budget shares and Eq. (11) as :func:`tnd_search`, the candidates
     shared by the family. With one member it is :func:`tnd_search`."""
     check_tabular_preset(cfg)
@@ -111,15 +112,16 @@ def tnd_family(
     weights = [max(st.epochs - st.pretrain_epochs, 1) for st in cfg.stages]
     ends = [round(budget * sum(weights[: k + 1]) / sum(weights)) for k in range(len(weights))]
     candidates = [list(range(NUM_OPS)) for _ in range(6)]
-    per_update = cfg.policy.samples * len(terms_per_member)
+    samples = member_samples(cfg, len(terms_per_member))  # as the supernet's family shares them
+    per_update = samples * len(terms_per_member)
     for k, st in enumerate(cfg.stages):
         share = ends[k] - (ends[k - 1] if k else 0)
         updates_left = 20 * share // per_update + 10 if share > 0 else 0
         family = FamilyStrategy([
             PolicyStrategy(
-                {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms,
-                init=torch.Generator().manual_seed(stage_seed(seed, k, 4 + 10 * j)),
-                generator=torch.Generator().manual_seed(stage_seed(seed, k, 3 + 10 * j)),
+                {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms, samples=samples,
+                init=torch.Generator().manual_seed(member_streams(seed, k, j)[0]),
+                generator=torch.Generator().manual_seed(member_streams(seed, k, j)[1]),
             )
             for j, terms in enumerate(terms_per_member)
         ])  # fmt: skip

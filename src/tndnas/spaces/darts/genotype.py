@@ -247,7 +247,13 @@ def read_genotype_data(spec: str | os.PathLike) -> tuple[Any, str]:
     genotype, and where it came from (for error messages)."""
     path = Path(spec)
     if path.is_dir():
+        members = sorted(p.name for p in (path / "members").glob("member-*") if p.is_dir())
         path = path / GENOTYPE_FILE
+        if not path.exists() and members:  # a family search: one genotype per member
+            raise GenotypeError(
+                f"{spec} is a family search, with one genotype per member; pass a member's "
+                f"folder, e.g. {Path(spec) / 'members' / members[0]}"
+            )
         if not path.exists():
             raise GenotypeError(
                 f"{spec}: the directory holds no genotype.json; pass a search run directory or a JSON file."
