@@ -233,3 +233,63 @@ def test_a_plugin_search_space(plugin_dir, capsys):
     )
     err = capsys.readouterr().err
     assert "unknown search space 'nope'" in err and err.count("\n") == 1
+
+
+NO_OVERWRITE = textwrap.dedent(
+    """
+    import torch.nn as nn
+
+    from tndnas.op_sets import register_op_set
+    from tndnas.ops import register_op
+
+
+    class WideConv(nn.Sequential):
+        def __init__(self, C, stride, affine):
+            super().__init__(nn.ReLU(inplace=False), nn.Conv2d(C, C, 5, stride, 2, bias=False),
+                             nn.BatchNorm2d(C, affine=affine))
+
+
+    register_op("{name}", WideConv)  # no overwrite=True: a second import would raise
+    register_op_set("{name}-set", ["skip_connect", "{name}", "max_pool_3x3"])
+    """
+)
+
+
+def test_a_plugin_is_imported_once_however_it_is_named(tmp_path, monkeypatch):
+    """A relative path, the absolute path, the module name and the same name twice are one
+    import: registration without overwrite=True never sees its own op twice."""
+    name = f"once_{tmp_path.name.replace('-', '_')}"  # unique in this test process
+    (tmp_path / f"{name}.py").write_text(NO_OVERWRITE.replace("{name}", name))
+    monkeypatch.chdir(tmp_path)
+    first = import_plugins([f"./{name}.py"])[0]
+    again = import_plugins([str(tmp_path / f"{name}.py"), name, f"./{name}.py", f"{name}.py"])
+    assert all(m is first for m in again)
+    # module name first, then its path: also one import
+    other = f"twice_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{other}.py").write_text(NO_OVERWRITE.replace("{name}", other))
+    by_name = import_plugins([other])[0]
+    assert import_plugins([f"./{other}.py", str(tmp_path / f"{other}.py")]) == [by_name, by_name]
+
+
+def test_a_relative_plugin_path_works_in_search_and_sweep(tmp_path):
+    """``--plugin ./x.py`` of a plug-in that does not overwrite: the command line's import and
+    the config's (absolute) record are one import, in the command and in a sweep's jobs."""
+    (tmp_path / "myops.py").write_text(NO_OVERWRITE.replace("{name}", "my_conv_5x5"))
+    stage = "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 0}, costs: [{cost: params, ref: 0.05, beta: -0.3}]}]"
+    sets = [*TINY_SEARCH, "space.normal_ops=my_conv_5x5-set", stage]
+    sets = [a for s in sets for a in ("--set", s)]
+    cli = [sys.executable, "-m", "tndnas.cli", "--plugin", "./myops.py"]
+    runs = [
+        [*cli, "search", "--preset", "quick", "--out", "run", "--no-progress", "--no-plots", *sets],
+        [*cli, "sweep", "--preset", "quick", "--betas", "-0.5", "--out", "sw", "--no-plots", *sets],
+        [*cli, "config", "show", "--preset", "quick"],
+    ]
+    for argv in runs:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    geno = json.loads((tmp_path / "run" / "genotype.json").read_text())
+    assert {e[0] for e in geno["normal"]} <= {"skip_connect", "my_conv_5x5", "max_pool_3x3"}
+    (job,) = [p for p in (tmp_path / "sw").iterdir() if p.is_dir()]
+    assert yaml.safe_load((job / "config.yaml").read_text())["plugins"] == [
+        str(tmp_path / "myops.py")
+    ]

@@ -12,7 +12,8 @@ every command in two ways:
 
 A plug-in is named by its module name (``my_module``, ``my_pkg.ops``; the current folder is
 searched first, as ``python -m`` does) or by the path of a ``.py`` file. Either way it is
-imported once per process. The plug-ins of the command line are added to the config of the run,
+imported once per process: a relative path, the absolute path a config records and the module
+name of the same file are one plug-in, so its ``register_*`` calls need no ``overwrite=True``. The plug-ins of the command line are added to the config of the run,
 so ``config.yaml`` records them: a resumed run, a sweep's jobs and ``tndnas train`` on the result
 import them again.
 """
@@ -80,12 +81,33 @@ def _import_file(spec: str) -> ModuleType:
     return module
 
 
-def _import_one(spec: str) -> ModuleType:
+def _identity(spec: str) -> str:
+    """What a plug-in is, however it was named: the resolved path of its file (a ``.py`` path,
+    relative or absolute, or a module name found on the path), else the module name."""
     if _is_path(spec):
-        return _import_file(spec)
+        return str(Path(spec).expanduser().resolve())
+    if spec in sys.modules:
+        where = getattr(sys.modules[spec], "__file__", None)
+        return str(Path(where).resolve()) if where else spec
+    _user_folder_first()
+    try:
+        found = importlib.util.find_spec(spec)  # locates the module without running it
+    except (ImportError, ValueError):
+        return spec
+    origin = getattr(found, "origin", None)
+    return str(Path(origin).resolve()) if origin and Path(origin).is_file() else spec
+
+
+def _user_folder_first() -> None:
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)  # as `python -m` does: the user's own folder first
+
+
+def _import_one(spec: str) -> ModuleType:
+    if _is_path(spec):
+        return _import_file(spec)
+    _user_folder_first()
     try:
         return importlib.import_module(spec)
     except ModuleNotFoundError as e:
@@ -109,16 +131,17 @@ def import_plugins(specs: Sequence[str]) -> list[ModuleType]:
     for spec in specs:
         if not isinstance(spec, str) or not spec.strip():
             raise PluginError(f"plug-in {spec!r} is invalid; give a module name or a .py path")
-        if spec not in _IMPORTED:
+        key = _identity(spec)  # './x.py', '/abs/x.py' and module 'x' are one plug-in
+        if key not in _IMPORTED:
             try:
-                _IMPORTED[spec] = _import_one(spec)
+                _IMPORTED[key] = _import_one(spec)
             except PluginError:
                 raise
             except Exception as e:  # the user's module raised while registering
                 raise PluginError(
                     f"plug-in '{spec}' failed while importing: {type(e).__name__}: {e}"
                 ) from e
-        modules.append(_IMPORTED[spec])
+        modules.append(_IMPORTED[key])
     return modules
 
 
