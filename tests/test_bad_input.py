@@ -244,6 +244,7 @@ def test_a_mistake_is_one_sentence_and_the_corrected_command_works(
     assert code == 2, err
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("tndnas: error: "), err
+    assert "tndnas:" not in lines[0][len("tndnas: error: ") :], lines[0]  # one prefix, once
     assert "Traceback" not in err and words in lines[0], lines[0]
     assert set(os.listdir(tmp_path)) == before  # nothing half-written in the way
     if fixed is not None:

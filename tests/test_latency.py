@@ -2,6 +2,7 @@
 ``latency_ms`` cost in a search, and ``tndnas latency-table``."""
 
 import json
+import re
 import random
 import unittest.mock
 import zlib
@@ -200,6 +201,15 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
         assert words in out
     data = json.loads(table.read_text())
     assert data["macro"]["channels"] == 8 and data["macro"]["layers"] == 5  # TINY's target
+    # the spread of random networks and a command to paste as printed, P at their median
+    spread = re.search(r"random networks of the space: ([\d.]+) / ([\d.]+) / ([\d.]+) ms", out)
+    low, median, high = (float(v) for v in spread.groups())
+    assert 0 < low <= median <= high
+    hint = re.search(r"--set 'stages\.\*\.costs\.0\.cost=latency_ms' --set 'stages\.\*\.costs\.0\.ref=([\d.]+)'", out)
+    assert hint and float(hint.group(1)) == median
+    pasted = tiny(f"reward.latency_table={table}", "stages.*.costs.0.cost=latency_ms",
+                  f"stages.*.costs.0.ref={hint.group(1)}")  # fmt: skip
+    assert all(st.costs[0].ref == median for st in pasted.stages)
     check = data["info"]["check"]
     assert check == json.loads(figures.read_text()) and data["info"]["device"] == "cpu"
     nets = check["networks"]

@@ -114,7 +114,7 @@ def test_still_warning_only_for_a_stage_that_did_not_move():
         "alpha_updates": 9,
     }
     assert still_warning(0, moved) is None
-    assert still_warning(2, still).startswith("stage 3's alpha barely moved")
+    assert still_warning(2, still).startswith("stage 2's alpha barely moved")
     one_op = {"entropy_end": 0.0, "entropy_max": 0.0, "entropy_end_ratio": 0.0, "alpha_updates": 9}
     assert still_warning(0, one_op) is None
     assert max_entropy({"normal": torch.zeros(14, 3), "reduce": torch.zeros(14, 2)}) == (

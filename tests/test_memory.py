@@ -95,7 +95,7 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(
 
     # a machine with 1 MiB left: the run stops before writing anything, naming the fix
     monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
-    with pytest.raises(MemoryCheckError, match=r"stage 1 of 2 .* weights.checkpoint=true"):
+    with pytest.raises(MemoryCheckError, match=r"stage 0 \(stages.0; .* weights.checkpoint=true"):
         search(tiny(), tmp_path / "small", progress=False, plots=False)
     assert not (tmp_path / "small" / "run.json").exists()
     argv = ["search", "--preset", "quick", "--out", str(tmp_path / "cli"), "--no-progress"]
@@ -111,7 +111,7 @@ def test_search_records_its_estimate_and_refuses_what_cannot_fit(
         tiny("weights.memory_check=warn", one), tmp_path / "warn", progress=False, plots=False
     )
     assert summary["params"] > 0
-    assert "tndnas: warning: stage 1 of 1" in capsys.readouterr().err
+    assert "tndnas: warning: stage 0 (stages.0; " in capsys.readouterr().err
     # ignore: no estimate at all
     search(tiny("weights.memory_check=ignore", one), tmp_path / "off", progress=False, plots=False)
     assert json.loads((tmp_path / "off" / "run.json").read_text())["memory_estimate"] == []
@@ -125,7 +125,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, monkeypatch, capsy
     out = capsys.readouterr().out
     assert "config ok: digits" in out and "nothing written" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
-    assert [r[0] for r in rows] == ["1", "2"] and all(r[-1] == "yes" for r in rows)
+    assert [r[0] for r in rows] == ["0", "1"] and all(r[-1] == "yes" for r in rows)
     assert not (tmp_path / "dry").exists()
     monkeypatch.setattr(memory_plan, "available_memory_bytes", lambda device: 2**20)
     assert main(argv) == 2
@@ -181,7 +181,7 @@ def test_dry_run_follows_memory_check(tmp_path, monkeypatch, capsys):
     for item in TINY:
         argv += ["--set", item]
     assert main([*argv, "--set", "weights.memory_check=warn"]) == 0
-    assert "tndnas: warning: stage 1 of 2" in capsys.readouterr().err
+    assert "tndnas: warning: stage 0 (stages.0; " in capsys.readouterr().err
     assert main([*argv, "--set", "weights.memory_check=ignore"]) == 0
     assert "would start without this check" in capsys.readouterr().out
 

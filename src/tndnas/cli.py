@@ -22,6 +22,7 @@ from .commands import (
     sweep,
     train,
 )
+from .commands.options import NEGATIVE_NUMBER
 from .errors import TndnasError
 from .plugins import env_plugins, plugin_scope, run_plugins
 
@@ -38,8 +39,8 @@ class OneLineParser(argparse.ArgumentParser):
     """Command-line mistakes in one line (no usage block), pointing at the command's --help."""
 
     def error(self, message: str) -> NoReturn:
-        where = "" if self.prog == "tndnas" else f"{self.prog}: "  # not "tndnas: error: tndnas:"
-        self.exit(2, f"tndnas: error: {where}{message}; see `{self.prog} --help`.\n")
+        # one prefix: the command is named by the help it points to
+        self.exit(2, f"tndnas: error: {message}; see `{self.prog} --help`.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (info, search, plot, train, export, sweep, latency, nb201, bench_tabular, config):
         module.add_parser(sub)
+    for command in sub.choices.values():  # '--betas -0.1,-2', '--seed -4': values, every command
+        command._negative_number_matcher = NEGATIVE_NUMBER
     return parser
 
 

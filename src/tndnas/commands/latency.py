@@ -181,9 +181,39 @@ def run(args: argparse.Namespace) -> int:
     if out.parent != Path():
         out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out, table.to_dict())
-    print(f"wrote {out}; use it: tndnas search ... --set reward.latency_table={out} "
-          f"--set 'stages.N.costs=[{{cost: latency_ms, ref: ..., beta: ...}}]'")  # fmt: skip
+    print(f"wrote {out}")
+    spread = _random_latencies(space, table, ops, macro, cfg.seed)
+    ref = "P"
+    if spread:
+        low, ref, high = (_plain(v) for v in (spread[0], spread[len(spread) // 2], spread[-1]))
+        print(f"predicted latency of {len(spread)} random networks of the space: {low} / {ref} / "
+              f"{high} ms (min / median / max); a budget P in that range binds")  # fmt: skip
+    print(f"use it (P = the median): tndnas search ... --set reward.latency_table={out} "
+          f"--set 'stages.*.costs.0.cost=latency_ms' --set 'stages.*.costs.0.ref={ref}'")  # fmt: skip
     return 0
+
+
+def _plain(v: float) -> str:
+    """Three significant digits, written as a number a config reads (no exponent below 1e6)."""
+    return f"{float(f'{v:.3g}'):g}"
+
+
+def _random_latencies(space, table, ops: dict, macro, seed: int, n: int = 200) -> list[float]:
+    """The table's predicted latency (ms) of ``n`` random networks of the space, sorted."""
+    from ..measure.latency import LatencyTableError
+    from ..spaces.base import GenotypeError
+
+    try:
+        genotypes = space.random_genotypes(ops, macro, n, seed=seed)
+    except LatencyTableError:  # a space that draws no random architectures: no spread to show
+        return []
+    values = []
+    for g in genotypes:
+        try:
+            values.append(float(table.latency_ms(g)))
+        except GenotypeError:  # a cell with no live node has no network
+            continue
+    return sorted(values)
 
 
 def _elsewhere(args: argparse.Namespace, table, ops: dict, preset, overrides: list[str]) -> int:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+#: What a command line's argument that starts with '-' and a digit is: a (negative) value, such
+#: as '-0.1,-2' or '-4', never an option (no tndnas option starts with a digit).
+NEGATIVE_NUMBER = re.compile(r"^-\.?\d")
 
 DATASET_HELP = (
     "dataset name: digits, cifar10, cifar100, imagefolder, synthetic-cifar10, synthetic-cifar100 "

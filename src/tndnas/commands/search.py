@@ -152,7 +152,7 @@ def dry_run(cfg: SearchConfig, run_dir: Path) -> int:
     for r in rows:
         cand = f"{r['candidates']['normal']}/{r['candidates']['reduce']}"
         fits = {True: "yes", False: "NO", None: "?"}[r["fits"]]
-        print(f"  {r['stage'] + 1:>5} {r['layers']:>5} {cand:>10} {r['batch_size']:>5} "
+        print(f"  {r['stage']:>5} {r['layers']:>5} {cand:>10} {r['batch_size']:>5} "
               f"{r['weights_mb'] / 1024:>9.2f} {r['activations_mb'] / 1024:>11.2f} "
               f"{r['total_mb'] / 1024:>9.2f}  {fits}")  # fmt: skip
     s.act_on_memory_plan(rows)  # error: one line and status 2, as the search would stop

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, preset_names
@@ -11,7 +10,6 @@ from .options import add_config_source, add_run_options, timestamped_dir
 
 # argparse takes '-0.1,-2' for an option flag; anything that starts like a negative number
 # (beta is usually negative) is read as a value instead: no option of this command does.
-_NEGATIVE_NUMBER = re.compile(r"^-\.?\d")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +24,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "skips finished jobs and resumes interrupted ones."
         ),
     )
-    p._negative_number_matcher = _NEGATIVE_NUMBER  # '--betas -0.1,-2' works without '='
     add_config_source(p, preset_names(), DEFAULT_PRESET)
     p.add_argument(
         "--betas",

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.genotype is None:
             raise ConfigError(
-                "tndnas train needs --genotype G (a JSON file, a search run directory or a "
-                "bundled name such as darts-v2), or --resume RUN_DIR."
+                "train needs --genotype G (a JSON file, a search run directory or a bundled "
+                "name such as darts-v2), or --resume RUN_DIR."
             )
         genotype = load_genotype(args.genotype)
         preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
@@ -116,7 +116,7 @@ def _print_summary(run_dir: Path, summary: dict) -> None:
 
     print(
         f"test error {pct(summary['test_error'])} after {summary['epochs']} epochs "
-        f"(best {pct(summary['best_test_error'])} at epoch {summary['best_epoch'] + 1}); "
+        f"(best {pct(summary['best_test_error'])} at epoch {summary['best_epoch']}, counted from 0); "
         f"{summary['params']:,} params (no aux head), {summary['flops']:,} FLOPs; "
         f"{summary['seconds']:.0f} s on {summary['device']}"
     )
@@ -135,8 +135,8 @@ def _run_widths(args: argparse.Namespace, progress: bool | None) -> int:
         )
     widths = parse_widths(args.widths)
     if args.genotype is None:
-        raise ConfigError("tndnas train --widths needs --genotype G (a JSON file, a search "
-                          "run directory or a bundled name such as darts-v2).")  # fmt: skip
+        raise ConfigError("--widths needs --genotype G (a JSON file, a search run directory "
+                          "or a bundled name such as darts-v2).")  # fmt: skip
     genotype = load_genotype(args.genotype)
     preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
     overrides = option_overrides(args, _OPTIONS)

@@ -49,7 +49,7 @@ def still_warning(stage: int, stats: Mapping) -> str | None:
     if stats["entropy_max"] <= 0 or stats["entropy_end_ratio"] < STILL_ENTROPY_RATIO:
         return None
     return (
-        f"stage {stage + 1}'s alpha barely moved (entropy {stats['entropy_end']:.3f} of at most "
+        f"stage {stage}'s alpha barely moved (entropy {stats['entropy_end']:.3f} of at most "
         f"{stats['entropy_max']:.3f} nats after {stats['alpha_updates']} updates), so its "
         "candidates were dropped almost at random; give it more alpha updates (stages.N.epochs "
         "above pretrain_epochs, or weights.batch_size smaller), more samples per update "

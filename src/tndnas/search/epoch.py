@@ -75,7 +75,7 @@ def run_stage_epochs(
     show = show and run.world.main
     bar = tqdm(
         total=st.epochs * steps, initial=prog.epoch * steps, disable=not show,
-        desc=f"stage {k + 1}/{len(cfg.stages)}", unit="step", dynamic_ncols=True, leave=True,
+        desc=f"stage {k}/{len(cfg.stages) - 1}", unit="step", dynamic_ncols=True, leave=True,
     )  # fmt: skip
     while prog.epoch < st.epochs:
         epoch = prog.epoch
@@ -126,7 +126,7 @@ def run_stage_epochs(
             bar.update(1)
             if last is not None and step % 10 == 0:
                 costs = {n: _fmt(v) for n, v in last["costs_mean"].items()}
-                bar.set_postfix(epoch=f"{epoch + 1}/{st.epochs}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
+                bar.set_postfix(epoch=f"{epoch}/{st.epochs - 1}", entropy=f"{last['entropy']:.3f}/{last['entropy_max']:.3f}",
                                 reward=f"{last['reward_mean']:.3f}", baseline=f"{last['baseline']:.3f}", **costs)  # fmt: skip
         loss_total, correct_total, seen = run.world.sum(
             [float(loss_sum), float(correct), seen], "the epoch's training loss"

@@ -89,7 +89,7 @@ def plan_memory(
                     fixes = f"{fixes} (even weights.checkpoint=true needs about {_gb(ck)})"
             where = f" in {config_path}, which --resume reads" if resume else ""
             what = (
-                f"stage {k + 1} of {len(cfg.stages)} ({st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
+                f"stage {k} (stages.{k}; {st.layers} cells, {kept['normal']} normal and {kept['reduce']} reduce "
                 f"candidates per edge, batch {w.batch_size}) needs about {_gb(est.total)} for a {w.mode} weight step (estimated)"
             )  # fmt: skip
             if fits is False:

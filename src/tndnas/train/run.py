@@ -284,7 +284,7 @@ class TrainRun:
             model, self.test_batches, amp=self.amp, channels_last=self.channels_last
         )
         seconds = time.perf_counter() - t0
-        bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", test_acc=f"{test_acc:.4f}")
+        bar.set_postfix(epoch=f"{epoch}/{cfg.epochs - 1}", test_acc=f"{test_acc:.4f}")
         log.write(
             {
                 "kind": "train", "epoch": epoch, "lr": lr, "drop_path": drop,
