@@ -20,6 +20,7 @@ from tndnas.config import (
     save_config,
     validate,
 )
+from tndnas.search.stages import stage_drops
 
 PRESETS = sorted(["paper-c10", "paper-c100", "pdarts-c10", "quick", "nb201-c10", "nb201-c10-cpu"])
 
@@ -118,9 +119,11 @@ def test_quick_and_pdarts_schedules():
     q = load_search_config("quick")
     assert q.dataset.name == "digits" and q.space.channels == 8
     assert [s.layers for s in q.stages] == [3, 4, 5]
+    # shares of the candidates, which on its 10/6 op sets are the counts 4/2, 3/2, 2/1
     assert [s.drop for s in q.stages] == [
-        {"normal": n, "reduce": r} for n, r in [(4, 2), (3, 2), (2, 1)]
+        {"normal": n, "reduce": r} for n, r in [(0.4, 0.34), (0.5, 0.5), (0.67, 0.5)]
     ]
+    assert stage_drops(q) == [{"normal": n, "reduce": r} for n, r in [(4, 2), (3, 2), (2, 1)]]
     # 66 / 55 / 33 alpha updates (11 weight steps per epoch on digits), 24 samples each
     assert [(s.epochs, s.pretrain_epochs) for s in q.stages] == [(7, 1), (6, 1), (4, 1)]
     assert (q.policy.samples, q.policy.lr, q.policy.weight_decay) == (24, 0.07, 0.0)
@@ -536,7 +539,7 @@ def test_drops_of_tndnas_0_2_load_as_the_drop_mapping_with_one_warning(tmp_path)
     assert cfg.stages[0].drop == {"normal": 2, "reduce": 1} and cfg.stages[1].drop == {}
     with pytest.warns(UserWarning, match=r"stages.1.drop_reduce is now stages.1.drop.reduce"):
         cfg = load_search_config("quick", overrides=["stages.1.drop_reduce=0"])
-    assert cfg.stages[1].drop == {"normal": 3, "reduce": 0}
+    assert cfg.stages[1].drop == {"normal": 0.5, "reduce": 0}
     with pytest.raises(ConfigError, match="mixes 'drop' with the old keys"):
         load_search_config(
             "quick", overrides=["stages=[{layers: 5, drop: {normal: 1}, drop_normal: 1}]"]

@@ -2,8 +2,8 @@
 ``latency_ms`` cost in a search, and ``tndnas latency-table``."""
 
 import json
-import re
 import random
+import re
 import unittest.mock
 import zlib
 from collections import Counter
@@ -205,7 +205,10 @@ def test_latency_table_command_and_a_latency_search(tmp_path, capsys):
     spread = re.search(r"random networks of the space: ([\d.]+) / ([\d.]+) / ([\d.]+) ms", out)
     low, median, high = (float(v) for v in spread.groups())
     assert 0 < low <= median <= high
-    hint = re.search(r"--set 'stages\.\*\.costs\.0\.cost=latency_ms' --set 'stages\.\*\.costs\.0\.ref=([\d.]+)'", out)
+    hint = re.search(
+        r"--set 'stages\.\*\.costs\.0\.cost=latency_ms' --set 'stages\.\*\.costs\.0\.ref=([\d.]+)'",
+        out,
+    )
     assert hint and float(hint.group(1)) == median
     pasted = tiny(f"reward.latency_table={table}", "stages.*.costs.0.cost=latency_ms",
                   f"stages.*.costs.0.ref={hint.group(1)}")  # fmt: skip

@@ -17,7 +17,7 @@ from tndnas.search.scoring import score_paths
 from tndnas.spaces.darts.supernet import Supernet
 from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce, shrink_keep
 
-from .tiny import tiny
+from .tiny import TINY_SEARCH, tiny
 
 
 # ------------------------------------------------------------------ policy and REINFORCE
@@ -349,6 +349,37 @@ def test_candidates_left_and_too_many_drops(tmp_path):
     assert "stages.0.drop.normal=12 leaves no normal candidate of 10 (at most 9)" in msg
     assert "stages.1.drop.reduce=4 leaves no reduce candidate of 4 (at most 3)" in msg
     assert "\n" not in msg
+
+
+def test_drops_as_shares_follow_the_op_set(tmp_path):
+    """quick's drops are shares of the candidates: its 10/6 op sets drop 4/2, 3/2, 2/1 as the
+    paper's counts, and a 3-op set or one without skip_connect searches with quick as it is."""
+    from tndnas.op_sets import register_op_set
+    from tndnas.search.stages import candidates_left, drop_count, stage_drops
+
+    assert stage_drops(load_search_config(preset="quick")) == [
+        {"normal": 4, "reduce": 2}, {"normal": 3, "reduce": 2}, {"normal": 2, "reduce": 1}
+    ]  # fmt: skip
+    assert [drop_count(0.4, n) for n in (10, 3, 1)] == [4, 1, 0] and drop_count(3, 10) == 3
+    register_op_set("three-ops", ["sep_conv_3x3", "max_pool_3x3", "skip_connect"], overwrite=True)
+    no_skip = ["none", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+               "max_pool_3x3", "avg_pool_3x3", "conv_3x3", "conv_1x1"]  # fmt: skip
+    register_op_set("no-skip", no_skip, overwrite=True)
+    short = [*TINY_SEARCH, "stages.*.epochs=1", "stages.*.pretrain_epochs=0"]
+    cfg = load_search_config(preset="quick", overrides=[*short, "space.normal_ops=no-skip"])
+    assert [candidates_left(cfg, k)["normal"] for k in range(4)] == [9, 5, 2, 1]
+    cfg = load_search_config(
+        preset="quick",
+        overrides=[*short, "space.normal_ops=three-ops", "space.reduce_ops=three-ops"],
+    )
+    assert [candidates_left(cfg, k) for k in (1, 2, 3)] == [
+        {"normal": 2, "reduce": 2}, {"normal": 1, "reduce": 1}, {"normal": 1, "reduce": 1}
+    ]  # fmt: skip
+    summary = search(cfg, tmp_path / "three", progress=False, plots=False)
+    ops = {e[0] for ct in ("normal", "reduce") for e in summary["genotype"][ct]}
+    assert ops <= {"sep_conv_3x3", "max_pool_3x3", "skip_connect"}
+    with pytest.raises(ConfigError, match=r"stages.0.drop.normal=2.5 is invalid; give a whole"):
+        tiny("stages.0.drop.normal=2.5")
 
 
 def test_beta_below_zero_makes_ref_a_budget(tmp_path):

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, preset_names
-from .options import add_config_source, add_run_options, timestamped_dir
+from .options import NEGATIVE_NUMBER, add_config_source, add_run_options, timestamped_dir
 
 # argparse takes '-0.1,-2' for an option flag; anything that starts like a negative number
 # (beta is usually negative) is read as a value instead: no option of this command does.
@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "skips finished jobs and resumes interrupted ones."
         ),
     )
+    p._negative_number_matcher = NEGATIVE_NUMBER  # '--betas -0.1,-2' (also built alone)
     add_config_source(p, preset_names(), DEFAULT_PRESET)
     p.add_argument(
         "--betas",

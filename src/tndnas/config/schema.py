@@ -91,13 +91,15 @@ class StageConfig:
         10,
         ("e_k, weight-only warm-up epochs before alpha updates start; valid: 0 <= e_k <= epochs"),
     )
-    drop: dict[str, int] = opt_factory(
+    drop: dict[str, float] = opt_factory(
         dict,
         (
             "n_k of Eq. (11) per cell type of the space: the candidates with the lowest alpha "
             "dropped from every edge at the end of the stage, e.g. `{normal: 4, reduce: 2}` "
-            "(DARTS cells), `{normal: 1}` (NAS-Bench-201); a cell type left out drops none; "
-            "valid: >= 0"
+            "(DARTS cells), `{normal: 1}` (NAS-Bench-201); a fraction below 1 drops that share of "
+            "the candidates the stage starts with (rounded, keeping at least one), so the drops "
+            "follow the op set: `{normal: 0.4}` drops 4 of 10, 1 of 3; a cell type left out drops "
+            "none; valid: a whole number >= 0 or a fraction 0 < x < 1"
         ),
     )
     skip_dropout: float = opt(

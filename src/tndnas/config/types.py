@@ -100,4 +100,7 @@ def as_dict(obj: Any) -> Any:
         return {f.name: as_dict(getattr(obj, f.name)) for f, _ in schema_fields(type(obj))}
     if isinstance(obj, (list, tuple)):
         return [as_dict(v) for v in obj]
+    if isinstance(obj, dict):  # a mapping of names (stages.N.drop): a whole count reads as one
+        return {k: int(v) if isinstance(v, float) and v.is_integer() else as_dict(v)
+                for k, v in obj.items()}  # fmt: skip
     return obj

@@ -161,7 +161,12 @@ def validate(cfg: SearchConfig) -> SearchConfig:
             "set pretrain_epochs <= epochs",
         )
         for ct, n in st.drop.items():
-            _positive_int(n, f"{key}.drop.{ct}", 0)
+            _finite(n, f"{key}.drop.{ct}")
+            _check(
+                n >= 0 and (n < 1 or float(n).is_integer()),
+                f"{key}.drop.{ct}={n:g} is invalid; give a whole number of candidates to drop "
+                "(e.g. 4) or a fraction below 1 of those the stage starts with (e.g. 0.4)",
+            )
         drops = any(st.drop.values()) or k == len(cfg.stages) - 1
         _check(
             st.pretrain_epochs < st.epochs or not drops,

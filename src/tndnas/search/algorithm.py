@@ -55,7 +55,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import search_space, space_ops
+from .stages import search_space, space_ops, stage_drops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -278,8 +278,8 @@ class Search:
             log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], **record,
                        **learning})  # fmt: skip
             prog.stage_learning.append(learning)
-            # n_k per cell type: stages.N.drop.<cell type>
-            keep = s.strategy.shrink(st.drop)
+            # n_k per cell type: stages.N.drop.<cell type> (a fraction resolved)
+            keep = s.strategy.shrink(stage_drops(cfg)[k])
             prog.candidates = {
                 ct: [[prog.candidates[ct][e][i] for i in keep[ct][e]] for e in range(self.edges)]
                 for ct in keep

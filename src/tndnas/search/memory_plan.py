@@ -13,6 +13,7 @@ from ..config import ConfigError, SearchConfig
 from ..macro import Macro
 from ..measure.memory import MemoryProbe
 from ..runtime import available_memory_bytes, memory_share
+from .stages import drop_count
 
 __all__ = ["MemoryCheckError", "act_on_memory_plan", "plan_memory"]
 
@@ -69,7 +70,7 @@ def plan_memory(
         )
         stages.append((k, st, dict(kept), est))
         for ct in kept:
-            kept[ct] -= st.drop.get(ct, 0)
+            kept[ct] -= drop_count(st.drop.get(ct, 0), kept[ct])
     if not stages:  # resumed after the last stage: nothing left to estimate
         return []
     largest = max(est.total for *_, est in stages)

@@ -16,7 +16,7 @@ from ..objectives import CostContext, RewardError, get_cost
 from ..run_files import SearchRunFiles
 from ..spaces.base import GenotypeError
 from . import op_graphs
-from .stages import cell_steps, member_terms, run_cost_names, search_space
+from .stages import cell_steps, drop_count, member_terms, run_cost_names, search_space
 from .weight_step import SKIP_DROPOUT_SCHEDULES
 
 __all__ = [
@@ -92,7 +92,7 @@ def check_drops(cfg: SearchConfig, ops: Mapping[str, Sequence[str]]) -> None:
     left = {ct: len(c) for ct, c in ops.items()}
     for k, st in enumerate(cfg.stages):
         for ct in ops:
-            n = st.drop.get(ct, 0)
+            n = drop_count(st.drop.get(ct, 0), left[ct])
             if n > left[ct] - 1:
                 problems.append(
                     f"stages.{k}.drop.{ct}={n} leaves no {ct} candidate of {left[ct]} "

@@ -37,12 +37,35 @@ def search_space(cfg: SearchConfig) -> SearchSpace:
         raise ConfigError(f"space.name: {err.args[0]}") from None
 
 
+def drop_count(value: float, left: int) -> int:
+    """n_k of Eq. (11) from a ``stages.N.drop`` value, for an edge with ``left`` candidates: a
+    whole number is itself; a fraction 0 < x < 1 is that share of ``left``, rounded half up,
+    keeping at least one candidate."""
+    if 0 < value < 1:
+        return max(min(int(value * left + 0.5), left - 1), 0)
+    return int(value)
+
+
+def stage_drops(cfg: SearchConfig) -> list[dict[str, int]]:
+    """Each stage's n_k per cell type (Eq. 11), fractions of ``stages.N.drop`` resolved against
+    the candidates each stage starts with."""
+    ops = space_ops(cfg)
+    left = {ct: len(v) for ct, v in ops.items()}
+    out = []
+    for st in cfg.stages:
+        drops = {ct: drop_count(st.drop.get(ct, 0), left[ct]) for ct in ops}
+        left = {ct: left[ct] - drops[ct] for ct in ops}
+        out.append(drops)
+    return out
+
+
 def candidates_left(cfg: SearchConfig, stage: int) -> dict[str, int]:
     """Per cell type, how many candidates each edge has at the start of stage ``stage``
     (0-based; ``len(cfg.stages)``: after the last): the op set's size less the drops of the
     stages before it (Eq. 11)."""
     ops = space_ops(cfg)
-    return {ct: len(ops[ct]) - sum(st.drop.get(ct, 0) for st in cfg.stages[:stage]) for ct in ops}
+    drops = stage_drops(cfg)[:stage]
+    return {ct: len(ops[ct]) - sum(d[ct] for d in drops) for ct in ops}
 
 
 def cell_steps(cfg: SearchConfig) -> int:

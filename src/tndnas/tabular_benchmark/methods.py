@@ -14,7 +14,7 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
-from ..search.stages import member_samples, member_streams, stage_seed
+from ..search.stages import member_samples, member_streams, stage_drops, stage_seed
 from ..spaces.nb201 import NB201_OPS
 from ..spaces.nb201.genotype import CELL_TYPE
 from ..strategy import (
@@ -114,7 +114,7 @@ def tnd_family(
     candidates = [list(range(NUM_OPS)) for _ in range(6)]
     samples = member_samples(cfg, len(terms_per_member))  # as the supernet's family shares them
     per_update = samples * len(terms_per_member)
-    for k, st in enumerate(cfg.stages):
+    for k in range(len(cfg.stages)):
         share = ends[k] - (ends[k - 1] if k else 0)
         updates_left = 20 * share // per_update + 10 if share > 0 else 0
         family = FamilyStrategy([
@@ -144,7 +144,7 @@ def tnd_family(
         q.final_probability = float(probs.max(-1).values.prod())
         if k == len(cfg.stages) - 1:
             break
-        keep = family.shrink(st.drop)[CELL_TYPE]
+        keep = family.shrink(stage_drops(cfg)[k])[CELL_TYPE]
         candidates = [[candidates[e][i] for i in keep[e]] for e in range(6)]
     return q
 
@@ -160,7 +160,7 @@ def check_tabular_preset(cfg: SearchConfig) -> None:
             f"space.normal_ops: nb201), not of space '{cfg.space.name}' with "
             f"'{getattr(cfg.space, 'normal_ops', None)}'; use --preset nb201-c10"
         )
-    dropped = sum(st.drop.get(CELL_TYPE, 0) for st in cfg.stages[:-1])
+    dropped = sum(d.get(CELL_TYPE, 0) for d in stage_drops(cfg)[:-1])
     if dropped >= NUM_OPS:
         raise ConfigError(
             f"the preset's stages drop {dropped} of the {NUM_OPS} ops of every edge before its "
