@@ -473,3 +473,28 @@ def test_a_train_resume_writes_again_what_its_checkpoint_holds(trained, tmp_path
     again = json.loads((run / "summary.json").read_text())
     assert (again["test_error"], again["params"]) == (summary["test_error"], summary["params"])
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
+
+
+def test_train_and_info_of_a_search_use_the_network_it_costed(tmp_path, capsys):
+    """Without --channels/--layers, `train` and `info` of a search's genotype use the network
+    its reward measured (its dataset too, for info), and say so; a flag still wins."""
+    genotype = _searched(tmp_path, 4, 3, "digits")
+    argv = ["train", "--genotype", str(genotype), "--preset", "quick", "--epochs", "1",
+            "--set", "max_steps_per_epoch=1", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "t")]) == 0
+    said = capsys.readouterr()
+    assert "training the network the search costed: 4 channels x 3 cells" in said.out
+    assert "warning" not in said.err
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert (summary["channels"], summary["layers"]) == (4, 3)
+    assert (summary["searched_target"]["channels"], summary["searched_target"]["layers"]) == (4, 3)
+    assert main([*argv, "--channels", "6", "--out", str(tmp_path / "w")]) == 0
+    said = capsys.readouterr()
+    assert "training at the search's layers = 3" in said.out and "6 channels x 3 cells" in said.err
+    assert main(["info", str(genotype)]) == 0
+    out = capsys.readouterr().out
+    assert "(digits, 10 classes)" in out and "4 channels x 3 cells on digits" in out
+    row = [line.split() for line in out.splitlines() if line.strip().startswith("4 ")]
+    assert row and row[0][:3] == ["4", "3", f"{summary['params']:,}"]
+    assert main(["info", "darts-v2"]) == 0  # no search: the CIFAR-10 36 x 20 network
+    assert "(cifar10, 10 classes)" in capsys.readouterr().out

@@ -44,17 +44,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dataset",
-        default="cifar10",
-        help="sets input channels, image size and classes (default cifar10)",
+        default=None,
+        help="sets input channels, image size and classes (default: a search run's own data set, "
+        "else cifar10)",
     )
     p.add_argument("--data-dir", default=None, help="dataset folder (only needed for imagefolder)")
     p.add_argument(
         "--channels",
         type=int,
-        default=36,
-        help="initial width C of the evaluation network (default 36)",
+        default=None,
+        help="initial width C of the evaluation network (default: the network a search run's "
+        "reward measured, else 36)",
     )
-    p.add_argument("--layers", type=int, default=20, help="number of cells (default 20)")
+    p.add_argument("--layers", type=int, default=None,
+                   help="number of cells (default: a search run's target network's, else 20)")  # fmt: skip
     p.add_argument(
         "--widths",
         default=None,
@@ -142,7 +145,26 @@ def _widths(text: str) -> list[int]:
         ) from None
 
 
+def _searched_defaults(args: argparse.Namespace) -> str | None:
+    """Fill the data set, width and depth left out with the network a search's reward measured
+    (a search run or a genotype it wrote), else cifar10 at 36 x 20; the sentence saying so."""
+    from ..train.target_size import searched_target
+
+    target = searched_target(load_genotype(args.genotype))
+    said = None
+    if target is not None and (args.dataset, args.channels, args.layers) == (None, None, None):
+        said = (f"the network the search's reward measured: {target['channels']} channels x "
+                f"{target['layers']} cells on {target.get('dataset') or 'cifar10'} (--dataset, "
+                "--channels, --layers show another)")  # fmt: skip
+    target = target or {}
+    for key, fallback in (("dataset", "cifar10"), ("channels", 36), ("layers", 20)):
+        if getattr(args, key) is None:
+            setattr(args, key, target.get(key) or fallback)
+    return said
+
+
 def run(args: argparse.Namespace) -> int:
+    said = _searched_defaults(args)
     widths = _widths(args.widths) if args.widths else [args.channels]
     for flag, values, top in (
         ("--channels/--widths", widths, 4096),
@@ -166,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"input shape: {tuple(first['input_shape'])} ({args.dataset}, {first['classes']} classes)"
     )
-    print("evaluation network (FLOPs = 2 x multiply-adds, one image, inference; MACs = FLOPs / 2):")
+    print("evaluation network (FLOPs = 2 x multiply-adds, one image, inference; MACs = FLOPs / 2)"
+          + (f", {said}:" if said else ":"))  # fmt: skip
     lat = table is not None
     print(
         f"  {'width':>5} {'layers':>6} {'params (no aux head)':>21} {'params (with aux)':>18} {'FLOPs':>15} {'MACs':>15}"

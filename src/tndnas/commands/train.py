@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         genotype = load_genotype(args.genotype)
         preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
         overrides = option_overrides(args, _OPTIONS)
+        overrides = [*searched_size(genotype, overrides), *overrides]
         cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
         name = preset or Path(args.config).stem
         run_dir = Path(args.out) if args.out else timestamped_dir(f"train-{name}")
@@ -105,6 +106,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_summary(run_dir, summary)
     return 0
+
+
+def searched_size(genotype, overrides: list[str]) -> list[str]:  # noqa: ANN001 - a Genotype
+    """The overrides that train the network a search's reward measured (``channels``,
+    ``layers`` of the genotype's recorded target) unless ``overrides`` (``--channels``,
+    ``--layers``, ``--set``) name them; says so in one line."""
+    from ..train.target_size import searched_target
+
+    target = searched_target(genotype)
+    given = {o.split("=", 1)[0].strip() for o in overrides}
+    size = [f"{k}={target[k]}" for k in ("channels", "layers") if target and k not in given]
+    if len(size) == 2:
+        print(f"training the network the search costed: {target['channels']} channels x "
+              f"{target['layers']} cells (--channels, --layers train another size)")  # fmt: skip
+    elif size:
+        print(f"training at the search's {size[0].replace('=', ' = ')} (its target network's; "
+              "--channels, --layers train another size)")  # fmt: skip
+    return size
 
 
 def _print_summary(run_dir: Path, summary: dict) -> None:
@@ -140,6 +159,8 @@ def _run_widths(args: argparse.Namespace, progress: bool | None) -> int:
     genotype = load_genotype(args.genotype)
     preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
     overrides = option_overrides(args, _OPTIONS)
+    # the widths are given; the depth is the search's unless --layers says otherwise
+    overrides = [*searched_size(genotype, [*overrides, "channels="]), *overrides]
     cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
     name = preset or Path(args.config).stem
     out = Path(args.out) if args.out else timestamped_dir(f"train-{name}-widths")
