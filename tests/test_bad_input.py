@@ -78,6 +78,8 @@ ROWS = [
     ("info-folder", ["info", "{folder}"], "genotype", None),
     ("info-width-0", ["info", "darts-v2", "--channels", "0"], "channels must be a positive integer", None),
     ("info-depth-overflow", ["info", "darts-v2", "--layers", "9" * 25], "must be at most 1000", None),
+    ("info-costs-unknown", ["info", "--costs", "nope"], "--costs takes a search preset", ["info", "--costs", "quick"]),
+    ("info-set-without-costs", ["info", "darts-v2", "--set", "seed=1"], "--set is for --costs", ["info", "darts-v2"]),
     ("info-widths-text", ["info", "darts-v2", "--widths", "16,x"], "comma-separated list", ["info", "darts-v2", "--widths", "16,24"]),
     ("info-not-a-number", ["info", "darts-v2", "--channels", "abc"], "invalid int value", None),
     ("info-unknown-dataset", ["info", "darts-v2", "--dataset", "cifar11"], "unknown dataset", None),

@@ -67,6 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also predict the inference latency from a table of tndnas latency-table "
                         "(for the width, depth and dataset it was measured for)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--costs", action="store_true",
+                   help="GENOTYPE is a search preset or run directory: print its costs over random "
+                        "networks of the space at the target size, and where each stage's P falls")  # fmt: skip
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --costs: override a key of the preset or run's config")  # fmt: skip
     p.set_defaults(run=run, reads_runs=("genotype",))  # their plug-ins are imported first
 
 
@@ -164,6 +169,12 @@ def _searched_defaults(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.costs:
+        from .cost_spread import print_cost_spread
+
+        return print_cost_spread(args.genotype, args.data_dir, args.overrides)
+    if args.overrides:
+        raise ConfigError("--set is for --costs (a preset's or run's config); drop it.")
     said = _searched_defaults(args)
     widths = _widths(args.widths) if args.widths else [args.channels]
     for flag, values, top in (

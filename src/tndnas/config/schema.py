@@ -19,6 +19,9 @@ TRAIN_PRESETS = "train"
 
 WEIGHT_MODES = ("mixed", "sampled")
 
+#: ``stages.N.costs.M.ref: auto``: P is the median cost of this many random networks
+AUTO_REF_NETWORKS = 256
+
 #: What a search does when a stage's estimated weight-step memory exceeds what is available.
 MEMORY_CHECKS = ("error", "warn", "ignore")
 
@@ -66,7 +69,15 @@ class CostTerm:
         "w_i; valid: >= 0, and the weights of a stage's terms sum to 1 when it has several "
         "(Eq. 10)",
     )
-    ref: float = opt(1.0, "P_i, the reference value, in that cost's unit; valid: > 0")
+    ref: float | int | str = opt(
+        1.0,
+        (
+            "P_i, the reference value, in that cost's unit; `auto`: the median of the cost over "
+            f"{AUTO_REF_NETWORKS} random networks of the search space at the target size "
+            "(computed when the search starts, recorded in summary.json's `refs`); valid: > 0 or "
+            "`auto`"
+        ),
+    )
     beta: float = opt(0.0, "beta_i, the exponent; < 0 rewards cheaper networks, 0 ignores the cost")
     beta_below: float | None = opt(
         None,

@@ -260,7 +260,14 @@ def _check_cost_terms(terms: list[CostTerm], key: str) -> None:
         tkey = f"{key}.{j}"
         _check(bool(term.cost), f"{tkey}.cost is empty; name a registered cost, e.g. params")
         _at_least(term.weight, f"{tkey}.weight", 0)
-        _at_least(term.ref, f"{tkey}.ref", 0, strict=True)
+        if isinstance(term.ref, str):
+            _check(
+                term.ref == "auto",
+                f"{tkey}.ref={term.ref!r} is invalid; give a positive number (in the cost's unit) "
+                "or auto (the median cost of random networks of the space)",
+            )
+        else:
+            _at_least(term.ref, f"{tkey}.ref", 0, strict=True)
         _finite(term.beta, f"{tkey}.beta")
         if term.beta_below is not None:
             _finite(term.beta_below, f"{tkey}.beta_below")

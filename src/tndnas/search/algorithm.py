@@ -46,10 +46,12 @@ from .family_files import family_stage_end, write_family_summary
 from .memory_plan import act_on_memory_plan, plan_memory
 from .run_dir import CHECKPOINT_VERSION, RunDir
 from .setup import (
+    budget_warnings,
     check_cuda_graphs,
     check_drops,
     check_rewards,
     latency_table,
+    resolve_refs,
     reward_costs,
     skip_dropout_schedule,
     supernet_macro,
@@ -104,7 +106,14 @@ class Search:
             self.space.cost_table(self.target, cfg.target.auxiliary), self.target, latency
         )
         check_drops(cfg, base)
+        # the config as given (config.yaml, checkpoints); self.cfg has every `ref: auto` resolved
+        self.given_cfg = cfg
+        self.cfg, self.refs = resolve_refs(cfg, base, self.target, self.costs, self.cost_ctx)
+        cfg = self.cfg
         check_rewards(cfg, base, self.target, self.costs, self.cost_ctx)
+        if not resume and self.world.main:  # said once, when the run starts
+            for line in budget_warnings(cfg, base, self.target, self.costs, self.cost_ctx):
+                print(f"tndnas: warning: {line}", file=sys.stderr)
         self.edges = self.space.num_edges(cfg.space)
         self.initial_candidates = {ct: [list(base[ct]) for _ in range(self.edges)] for ct in base}
         self.skip_dropout_rate = skip_dropout_schedule(cfg)
@@ -156,7 +165,9 @@ class Search:
         if not self.world.main:  # every process holds the same state; rank 0 writes it
             return
         state.update(
-            version=CHECKPOINT_VERSION, config=config_to_dict(self.cfg), progress=prog.state_dict()
+            version=CHECKPOINT_VERSION,
+            config=config_to_dict(self.given_cfg),
+            progress=prog.state_dict(),
         )
         if s is not None:
             state["stage_state"] = s.state_dict()
@@ -239,7 +250,7 @@ class Search:
         cfg = self.cfg
         if resume:
             state = load_checkpoint(self.rundir.checkpoint, "cpu")
-            self.rundir.check_checkpoint(state, config_to_dict(cfg))
+            self.rundir.check_checkpoint(state, config_to_dict(self.given_cfg))
             p = state.get("progress", {})
             if "stage" in p and "candidates" in p:  # before the stage's tensors are allocated
                 self.check_memory(p["stage"], p["candidates"], resume=True)
@@ -312,7 +323,13 @@ class Search:
         self.rundir.create(restart=restart)
         self._runlock.acquire()  # held from here to the end of the run
         write_run_start(
-            self.cfg, self.rundir, self.device, memory, self.cost_ctx.latency, self.world
+            self.given_cfg,
+            self.rundir,
+            self.device,
+            memory,
+            self.cost_ctx.latency,
+            self.world,
+            refs=self.refs,
         )
 
     def _log(self) -> MetricsLog | NoLog:
@@ -334,7 +351,7 @@ class Search:
             write = write_family_summary if self.cfg.family.betas else write_summary
             summary = write(
                 self.cfg, self.rundir, prog, self.costs, self.cost_ctx, self.data, self.device,
-                plots=self.plots,
+                plots=self.plots, refs=self.refs,
             )  # fmt: skip
         return self.world.broadcast(summary, "writing the summary")
 

@@ -83,6 +83,7 @@ def write_family_summary(
     device: torch.device,
     *,
     plots: bool = True,
+    refs: list[dict] | None = None,
 ) -> dict:
     """Every member's folder (``config.yaml`` of the member as a search of its own,
     ``genotype.json``, ``summary.json`` with its costs, budgets and last argmax accuracy) and the
@@ -113,6 +114,7 @@ def write_family_summary(
         "family": rows,
         "seconds_total": sum(prog.stage_seconds),
         "seconds_per_stage": prog.stage_seconds,
+        "refs": refs or [],
         "stages": [{"stage": k, **rec} for k, rec in enumerate(prog.stage_learning)],
         "peak_memory_mb": run_peak_memory_mb(files, device),
         "seed": cfg.seed,

@@ -4,11 +4,14 @@ skip-dropout schedule, and the shapes of the supernet and of the target network.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
 from ..config import ConfigError, SearchConfig
+from ..config.schema import AUTO_REF_NETWORKS
 from ..data import ImageDataset
 from ..macro import Macro
 from ..measure.latency import LatencyTable, LatencyTableError
@@ -22,8 +25,11 @@ from .weight_step import SKIP_DROPOUT_SCHEDULES
 __all__ = [
     "check_cuda_graphs",
     "check_drops",
+    "budget_warnings",
     "check_rewards",
+    "cost_spread",
     "latency_table",
+    "resolve_refs",
     "reward_costs",
     "skip_dropout_schedule",
     "supernet_macro",
@@ -171,3 +177,91 @@ def check_rewards(
                     term.factor(v[term.cost])
             except RewardError as err:
                 raise RewardError(f"stage {k} (stages.{k}.costs): {err}") from None
+
+
+def cost_spread(
+    cfg: SearchConfig,
+    ops: Mapping[str, Sequence[str]],
+    target: Macro,
+    costs: Mapping,
+    ctx: CostContext,
+    networks: int = AUTO_REF_NETWORKS,
+) -> dict[str, list[float]]:
+    """Each cost of ``costs`` on ``networks`` random networks of the space at the target size
+    (seeded by ``cfg.seed``), sorted; a network whose cell has no live node is left out."""
+    try:
+        genotypes = search_space(cfg).random_genotypes(ops, target, networks, seed=cfg.seed)
+    except LatencyTableError:
+        raise ConfigError(f"space '{cfg.space.name}' draws no random networks, so the spread of "
+                          "its costs is unknown; give stages.N.costs.M.ref as a number.") from None  # fmt: skip
+    spread: dict[str, list[float]] = {}
+    for name, spec in costs.items():
+        values = []
+        for g in genotypes:
+            try:
+                values.append(float(spec.fn(g, ctx)))
+            except GenotypeError:  # a cell with no live node: no network
+                continue
+        spread[name] = sorted(values)
+    return spread
+
+
+def resolve_refs(
+    cfg: SearchConfig,
+    ops: Mapping[str, Sequence[str]],
+    target: Macro,
+    costs: Mapping,
+    ctx: CostContext,
+) -> tuple[SearchConfig, list[dict]]:
+    """``cfg`` with every ``ref: auto`` replaced by the median of its cost over
+    :data:`~tndnas.config.schema.AUTO_REF_NETWORKS` random networks of the space at the target
+    size (:func:`cost_spread`, seeded by ``cfg.seed``: a resume finds the same P), and one record
+    per term replaced (stage, term, cost, ref, networks)."""
+    autos = [
+        (k, j) for k, st in enumerate(cfg.stages) for j, t in enumerate(st.costs) if t.ref == "auto"
+    ]
+    if not autos:
+        return cfg, []
+    names = list(dict.fromkeys(cfg.stages[k].costs[j].cost for k, j in autos))
+    spread = cost_spread(cfg, ops, target, {n: costs[n] for n in names}, ctx)
+    medians = {name: statistics.median(values) for name, values in spread.items()}
+    stages = [dataclasses.replace(st, costs=[
+        dataclasses.replace(t, ref=medians[t.cost]) if t.ref == "auto" else t for t in st.costs
+    ]) for st in cfg.stages]  # fmt: skip
+    records = [{"stage": k, "term": j, "cost": cfg.stages[k].costs[j].cost,
+                "ref": medians[cfg.stages[k].costs[j].cost], "from": "auto",
+                "networks": AUTO_REF_NETWORKS} for k, j in autos]  # fmt: skip
+    return dataclasses.replace(cfg, stages=stages), records
+
+
+def budget_warnings(
+    cfg: SearchConfig,
+    ops: Mapping[str, Sequence[str]],
+    target: Macro,
+    costs: Mapping,
+    ctx: CostContext,
+) -> list[str]:
+    """One sentence per hard budget (``beta_below: 0``, ``beta < 0``) that every one of the
+    random networks of :func:`cost_spread` meets (it will not bind) or none meets."""
+    budgets = [(k, j, t) for k, st in enumerate(cfg.stages) for j, t in enumerate(st.costs)
+               if t.beta_below == 0 and t.beta < 0 and not isinstance(t.ref, str)]  # fmt: skip
+    if not budgets:
+        return []
+    try:
+        spread = cost_spread(cfg, ops, target, {t.cost: costs[t.cost] for *_, t in budgets}, ctx)
+    except ConfigError:  # a space that draws no random networks: nothing to compare with
+        return []
+    said: dict[str, list[str]] = {}  # one sentence, with every term it is true of
+    for k, j, t in budgets:
+        values = spread.get(t.cost) or []
+        if values and t.ref >= values[-1]:
+            text = (f"the budget {t.cost} <= {t.ref:g} holds for every one of {len(values)} random "
+                    f"networks (largest {values[-1]:.4g}): it will not bind")  # fmt: skip
+        elif values and t.ref < values[0]:
+            text = (f"the budget {t.cost} <= {t.ref:g} holds for none of {len(values)} random "
+                    f"networks (smallest {values[0]:.4g})")  # fmt: skip
+        else:
+            continue
+        said.setdefault(text, []).append(f"stages.{k}.costs.{j}")
+    return [f"{', '.join(keys)}: {text}; `tndnas info --costs` shows the spread to choose it from"
+            for text, keys in said.items()]  # fmt: skip

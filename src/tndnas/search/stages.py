@@ -172,7 +172,9 @@ def member_config(cfg: SearchConfig, i: int) -> SearchConfig:
 def ref_label(cfg: SearchConfig) -> float | str:
     """The P of the stages' first cost terms: one number, or the stages' joined by '_'."""
     refs = [s.costs[0].ref for s in cfg.stages]
-    return refs[0] if all(r == refs[0] for r in refs) else "_".join(f"{r:g}" for r in refs)
+    if all(r == refs[0] for r in refs):
+        return refs[0]
+    return "_".join(r if isinstance(r, str) else f"{r:g}" for r in refs)
 
 
 def member_name(i: int, beta: float, ref: float | str) -> str:

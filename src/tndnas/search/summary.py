@@ -29,6 +29,7 @@ def write_run_start(
     memory: list[dict],
     latency: LatencyTable | None,
     world: World | None = None,
+    refs: list[dict] | None = None,
 ) -> None:
     """``config.yaml`` (the resolved config), ``run.json`` (seed, environment, config, memory
     estimate, latency table) and the run's own copy of its latency table, which a resume reads."""
@@ -45,6 +46,7 @@ def write_run_start(
             "config": config_to_dict(cfg),
             "memory_estimate": memory,
             "latency_table": None if latency is None else {"file": latency.source, **latency.info},
+            "refs": refs or [],  # each `ref: auto` and the P it became
         },
     )
 
@@ -69,6 +71,7 @@ def write_summary(
     plots: bool = True,
     extra: Mapping | None = None,
     peak_memory_mb: float | None = None,
+    refs: list[dict] | None = None,
 ) -> dict:
     """Write the final genotype (the last stage's argmax) and ``summary.json``: the target
     network's exact params and FLOPs (and predicted latency with a latency table), every cost
@@ -96,6 +99,7 @@ def write_summary(
         "latency_ms": None if cost_ctx.latency is None else cost_ctx.latency.latency_ms(final),
         "costs": final_costs,
         "budgets": budgets(cfg, final_costs),
+        "refs": refs or [],  # each `ref: auto` and the P it became (the median of random networks)
         "seconds_total": sum(prog.stage_seconds),
         "seconds_per_stage": prog.stage_seconds,
         # is the search learning? entropy (nats, mean per edge) and argmax changes per stage
