@@ -6,6 +6,7 @@ All data is written by the tests into tmp_path; nothing touches the network.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import shutil
 import tarfile
@@ -414,3 +415,67 @@ def test_batch_iterator_small_subset_yields_one_batch() -> None:
     batches = list(it)
     assert len(it) == len(batches) == 1
     assert sorted(batches[0][1].tolist()) == [3, 5, 7] and batches[0][0].shape == (3, 1, 4, 4)
+
+
+def test_dataset_flag_sets_the_data_sets_own_augmentation(capsys):
+    """`--preset quick --dataset cifar10` takes CIFAR's crop and flip, not the digits' of the
+    preset; a --set of those keys wins; a data set that declares none leaves them and says so."""
+    import argparse
+
+    from tndnas.commands.options import option_overrides
+    from tndnas.config import load_search_config, load_train_config
+    from tndnas.data import dataset_augmentation, register_dataset
+
+    options = (("dataset", "dataset.name"),)
+
+    def args(*sets):
+        return argparse.Namespace(overrides=list(sets), dataset="synthetic-cifar10")
+
+    cfg = load_search_config(
+        preset="quick", overrides=option_overrides(args(), options, "weights.")
+    )
+    assert (cfg.weights.crop_padding, cfg.weights.flip) == (4, True)
+    assert "its augmentation weights.crop_padding=4, weights.flip=true" in capsys.readouterr().out
+    over = option_overrides(args("weights.flip=false"), options, "weights.")
+    cfg = load_search_config(preset="quick", overrides=over)
+    assert (cfg.weights.crop_padding, cfg.weights.flip) == (4, False)
+    train = load_train_config(preset="quick", overrides=option_overrides(args(), options, ""))
+    assert (train.crop_padding, train.flip) == (4, True)
+    assert dataset_augmentation("digits") == {"crop_padding": 1, "flip": False}
+    register_dataset("plain-test-set", lambda data_dir, download: None, overwrite=True)
+    capsys.readouterr()
+    none = argparse.Namespace(overrides=[], dataset="plain-test-set")
+    assert option_overrides(none, options, "weights.") == ['dataset.name="plain-test-set"']
+    assert "declares no augmentation" in capsys.readouterr().out
+
+
+def test_the_datasets_doc_plugin_runs(tmp_path, monkeypatch, capsys):
+    """docs/datasets.md's reader plug-in and its two commands, as printed, at a tiny size."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from tndnas.cli import main
+
+    from .tiny import TINY
+
+    page = (Path(__file__).parents[1] / "docs" / "datasets.md").read_text()
+    code = re.search(r"```python\n(# my_data\.py\n.*?)```", page, re.S).group(1)
+    commands = re.search(r"```bash\n(tndnas --plugin ./my_data.py.*?)```", page, re.S).group(1)
+    (tmp_path / "my_data.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    search_line, train_line = [shlex.split(c)[1:] for c in commands.strip().splitlines()]
+    tiny_sets = [a for s in TINY for a in ("--set", s)]
+    assert main([*search_line, "--no-progress", "--no-plots", *tiny_sets]) == 0
+    assert "its augmentation weights.crop_padding=2, weights.flip=true" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "runs" / "blobs" / "summary.json").read_text())
+    assert summary["dataset"] == "blobs" and summary["target_network"]["input_shape"] == [
+        1,
+        3,
+        16,
+        16,
+    ]
+    train_sets = ["--epochs", "1", "--set", "max_steps_per_epoch=2"]
+    assert main([*train_line, "--no-progress", *train_sets]) == 0
+    trained = json.loads((tmp_path / "runs" / "blobs-train" / "summary.json").read_text())
+    assert trained["dataset"] == "blobs" and trained["test_error"] is not None

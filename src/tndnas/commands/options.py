@@ -60,8 +60,13 @@ def add_run_options(
     p.add_argument("--no-progress", action="store_true", help=progress_help)
 
 
-def option_overrides(args: argparse.Namespace, options: Sequence[tuple[str, str]]) -> list[str]:
-    """``--set`` overrides, then ``KEY=VALUE`` for every option of ``options`` (attribute, key) given."""
+def option_overrides(
+    args: argparse.Namespace, options: Sequence[tuple[str, str]], augment_prefix: str | None = None
+) -> list[str]:
+    """``--set`` overrides, then ``KEY=VALUE`` for every option of ``options`` (attribute, key)
+    given.  ``augment_prefix`` (``weights.`` for a search, ``""`` for a training): ``--dataset
+    NAME`` also sets the data set's own augmentation (``crop_padding``, ``flip``) unless ``--set``
+    names those keys, and says so in one line."""
     overrides = list(args.overrides)
     for attr, key in options:
         value = getattr(args, attr)
@@ -70,7 +75,27 @@ def option_overrides(args: argparse.Namespace, options: Sequence[tuple[str, str]
             # comment, 'yes' stays a word); numbers stay numbers
             text = json.dumps(value) if isinstance(value, str) else value
             overrides.append(f"{key}={text}")
+            if key == "dataset.name" and augment_prefix is not None:
+                overrides += _dataset_augmentation(value, augment_prefix, args.overrides)
     return overrides
+
+
+def _dataset_augmentation(name: str, prefix: str, given: Sequence[str]) -> list[str]:
+    """The overrides of data set ``name``'s own augmentation (the keys ``given`` by --set left out)."""
+    from ..data import dataset_augmentation
+
+    augment = dataset_augmentation(name)
+    if augment is None:
+        print(f"--dataset {name} declares no augmentation: the config's {prefix}crop_padding and "
+              f"{prefix}flip stay; set them for its images")  # fmt: skip
+        return []
+    named = {o.split("=", 1)[0].strip() for o in given}
+    sets = [
+        f"{prefix}{k}={json.dumps(v)}" for k, v in augment.items() if f"{prefix}{k}" not in named
+    ]
+    if sets:
+        print(f"--dataset {name}: its augmentation {', '.join(sets)} (--set changes it)")
+    return sets
 
 
 def given_options(args: argparse.Namespace, attrs: Sequence[str]) -> list[str]:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                           dist_timeout=args.dist_timeout, check_sync=args.check_sync)  # fmt: skip
     else:
         preset = args.preset if args.preset or args.config else DEFAULT_PRESET
-        overrides = option_overrides(args, _OPTIONS)
+        overrides = option_overrides(args, _OPTIONS, augment_prefix="weights.")
         cfg = load_search_config(preset=preset, config_file=args.config, overrides=overrides)
         run_dir = Path(args.out) if args.out else timestamped_dir(preset or Path(args.config).stem)
         if args.dry_run:

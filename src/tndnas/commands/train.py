@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             )
         genotype = load_genotype(args.genotype)
         preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
-        overrides = option_overrides(args, _OPTIONS)
+        overrides = option_overrides(args, _OPTIONS, augment_prefix="")
         overrides = [*searched_size(genotype, overrides), *overrides]
         cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)
         name = preset or Path(args.config).stem
@@ -158,7 +158,7 @@ def _run_widths(args: argparse.Namespace, progress: bool | None) -> int:
                           "or a bundled name such as darts-v2).")  # fmt: skip
     genotype = load_genotype(args.genotype)
     preset = args.preset if args.preset or args.config else DEFAULT_TRAIN_PRESET
-    overrides = option_overrides(args, _OPTIONS)
+    overrides = option_overrides(args, _OPTIONS, augment_prefix="")
     # the widths are given; the depth is the search's unless --layers says otherwise
     overrides = [*searched_size(genotype, [*overrides, "channels="]), *overrides]
     cfg = load_train_config(preset=preset, config_file=args.config, overrides=overrides)

@@ -212,5 +212,5 @@ def read_cifar100(data_dir: Path | None, download: bool = False) -> ImageDataset
     return _read_cifar(CIFAR100, data_dir, download)
 
 
-register_dataset("cifar10", read_cifar10)
-register_dataset("cifar100", read_cifar100)
+register_dataset("cifar10", read_cifar10, augment={"crop_padding": 4, "flip": True})
+register_dataset("cifar100", read_cifar100, augment={"crop_padding": 4, "flip": True})

@@ -14,9 +14,10 @@ import gzip
 import importlib.util
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -178,10 +179,35 @@ def _key(name: str) -> str:
     return name.strip().lower()
 
 
-def register_dataset(name: str, reader: Reader, *, overwrite: bool = False) -> None:
-    """Register ``reader(data_dir, download) -> ImageDataset`` under ``name`` (case-insensitive)."""
+#: each data set's own augmentation, ``{"crop_padding": pixels, "flip": bool}``: what
+#: ``--dataset NAME`` sets unless ``--set`` names the keys (a preset's are its own data set's)
+_AUGMENTATION: dict[str, dict[str, Any]] = {}
+
+
+def register_dataset(
+    name: str,
+    reader: Reader,
+    *,
+    overwrite: bool = False,
+    augment: Mapping[str, Any] | None = None,
+) -> None:
+    """Register ``reader(data_dir, download) -> ImageDataset`` under ``name`` (case-insensitive);
+    ``augment``: the data set's own ``crop_padding`` (pixels of random-crop padding) and ``flip``
+    (random horizontal flips), set by ``--dataset NAME`` (none given: the config's stay)."""
     key = _key(name)
     _READERS.register(key, reader, overwrite=overwrite)
+    if augment is not None:
+        unknown = set(augment) - {"crop_padding", "flip"}
+        if unknown:
+            raise ValueError(f"augment keys {sorted(unknown)} are not crop_padding or flip")
+        _AUGMENTATION[key] = dict(augment)
+    else:
+        _AUGMENTATION.pop(key, None)
+
+
+def dataset_augmentation(name: str) -> dict[str, Any] | None:
+    """The augmentation registered with data set ``name`` (None: none declared)."""
+    return _AUGMENTATION.get(_key(name))
 
 
 def dataset_names() -> list[str]:
@@ -253,4 +279,4 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
 
 
-register_dataset("digits", read_digits)
+register_dataset("digits", read_digits, augment={"crop_padding": 1, "flip": False})

@@ -49,4 +49,4 @@ def _reader(name: str):
 
 
 for _name in SHAPES:
-    register_dataset(_name, _reader(_name))
+    register_dataset(_name, _reader(_name), augment={"crop_padding": 4, "flip": True})
