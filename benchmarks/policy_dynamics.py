@@ -29,6 +29,7 @@ standard deviation SD and adds it to every sample's accuracy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -77,8 +78,12 @@ def simulate(
     stream = 5 + STRENGTHS.index(strength) + 1 if strength else 5  # one stream per strength
     gen = torch.Generator().manual_seed(stage_seed(seed, stage, stream))
     best = {ct: torch.randint(0, counts[ct], (edges,), generator=gen) for ct in CELL_TYPES}
-    terms = reward_terms(cfg, stage)
-    at_ref = {t.cost: t.ref for t in terms}  # every cost factor is 1: accuracy alone decides
+    # every cost at its P, so every cost factor is 1 and the accuracy alone decides (whatever P
+    # is: a `ref: auto` is taken as 1)
+    terms = [
+        dataclasses.replace(t, ref=1.0) if t.ref == "auto" else t for t in reward_terms(cfg, stage)
+    ]
+    at_ref = {t.cost: t.ref for t in terms}
     images = float(cfg.policy.arch_batch_size)
     m = cfg.policy.samples
     for _ in range(updates):

@@ -36,8 +36,8 @@ from tndnas.objectives import CostContext
 from tndnas.op_sets import resolve_op_set
 from tndnas.search.op_graphs import OpGraphs
 from tndnas.search.scoring import score_paths
-from tndnas.search.setup import reward_costs
-from tndnas.search.stages import candidates_left, reward_terms
+from tndnas.search.setup import resolve_refs, reward_costs
+from tndnas.search.stages import candidates_left, reward_terms, space_ops
 from tndnas.search.update import reinforce_update
 from tndnas.search.weight_step import weight_step
 from tndnas.spaces.darts.costs import CostTable
@@ -232,6 +232,9 @@ def main(argv=None) -> dict:
     table = CostTable(target)
     ctx = CostContext(table, target)
     costs = reward_costs(cfg)
+    cfg, _ = resolve_refs(
+        cfg, space_ops(cfg), target, costs, ctx
+    )  # `ref: auto`, as the search does
     terms = reward_terms(cfg, args.stage - 1)
     # the search's own strategy, with the preset's policy settings
     strategy = PolicyStrategy(

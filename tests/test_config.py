@@ -233,7 +233,7 @@ def test_cost_terms_eq10():
     )
     assert cfg.stages[0].costs == [CostTerm("params", 0.7, 0.05), CostTerm("flops", 0.3, 2.0, -0.5)]
     assert all(isinstance(t, CostTerm) for t in cfg.stages[0].costs)
-    assert cfg.stages[1].costs == [CostTerm("params", 1.0, 0.05, -0.3)]  # untouched
+    assert cfg.stages[1].costs == [CostTerm("params", 1.0, "auto", -0.3)]  # untouched
 
 
 def test_old_reward_layout_is_read_with_a_warning(tmp_path):

@@ -49,7 +49,9 @@ def test_info_costs_of_a_preset_says_where_each_p_falls(capsys):
     row = next(line for line in out.splitlines() if line.strip().startswith("params"))
     quantiles = [float(v) for v in re.findall(r"[\d.]+", row.split(")", 1)[1])]
     assert len(quantiles) == 5 and quantiles == sorted(quantiles)
-    assert out.count("P = 0.05, beta = -0.3: above 0% of the random networks") == 3
+    assert out.count("P = auto, beta = -0.3: the median, chosen when the search starts") == 3
+    assert main(["info", "--costs", "quick", "--set", "stages.0.costs.0.ref=0.05"]) == 0
+    assert "P = 0.05, beta = -0.3: above 0% of the random networks" in capsys.readouterr().out
     assert main(["info", "--costs", "quick", "--set", "stages.0.costs.0.ref=100"]) == 0
     assert "P = 100, beta = -0.3: above 100% of the random networks" in capsys.readouterr().out
     assert main(["info", "--costs", "no-such-thing"]) == 2
