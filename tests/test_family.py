@@ -193,6 +193,7 @@ def test_sweep_one_supernet_trains_each_member_and_collects_the_front(
     assert sweep_cmd.run(args) == 0
     text = capsys.readouterr().out
     assert text.count("search started") == 1 and text.count("train started") == 2
+    assert "costs: of the evaluation network, 8 channels x 5 cells (each search's target" in text
     rows = read_csv(out / "pareto.csv")
     assert [r["job"] for r in rows] == ["member-0-beta0-ref0.05", "member-1-beta-3-ref0.05"]
     family = json.loads((out / "family" / "summary.json").read_text())["family"]

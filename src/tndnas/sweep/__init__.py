@@ -31,6 +31,7 @@ from .collect import (
     job_row,
     last_arch_acc,
     mark_fronts,
+    network_words,
     summary_costs,
     swept_cost,
     write_plots,
@@ -244,6 +245,8 @@ def _finish(spec: SweepSpec, jobs: list[Job], failures: dict[str, Failure]) -> i
     """Collect the jobs' results into the sweep's table and plots; 1 when any job failed."""
     rows = collect(jobs, failures, spec.out)
     print(format_table(rows))
+    print(f"costs: of {network_words(jobs)} (each search's target, which --train-epochs trains); "
+          "arch_acc%: its argmax sub-network on the architecture half, in its supernet")  # fmt: skip
     out = SweepFiles(spec.out)
     files = [out.pareto_csv, out.pareto_json, out.pareto_png]
     files += [out.pareto_test_png] if any(r["test_error"] is not None for r in rows) else []

@@ -110,12 +110,25 @@ def write_table_files(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     return [csv_path, json_path]
 
 
-def write_plots(rows: list[dict[str, Any]], out: Path, x: str = "params") -> list[Path]:
+def network_words(jobs: list[Job]) -> str:
+    """Which network the cost columns describe: the target network every search costed."""
+    if not jobs:
+        return "the evaluation network"
+    t = jobs[0].config.target
+    return f"the evaluation network, {t.channels} channels x {t.layers} cells"
+
+
+def write_plots(
+    rows: list[dict[str, Any]],
+    out: Path,
+    x: str = "params",
+    network: str = "the evaluation network",
+) -> list[Path]:
     """``pareto.png`` (arch-half accuracy vs the cost ``x``) and, with test errors,
-    ``pareto_test.png``."""
+    ``pareto_test.png``; ``network``: the words naming the network the costs belong to."""
     from ..report.pareto_plot import plot_front
 
-    xlabel = f"{cost_label(x)} of the evaluation network"
+    xlabel = f"{cost_label(x)} of {network}"
     what = "size" if x == "params" else x.replace("_ms", "")
     written = []
     p = plot_front(
@@ -191,5 +204,5 @@ def collect(jobs: list[Job], failures: dict[str, Failure], out: Path) -> list[di
     x = swept_cost(jobs)
     mark_fronts(rows, x)
     write_table_files(rows, out)
-    write_plots(rows, out, x)
+    write_plots(rows, out, x, network_words(jobs))
     return rows
