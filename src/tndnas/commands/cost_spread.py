@@ -39,10 +39,10 @@ def share_below(values: list[float], p: float) -> float:
 
 def print_cost_spread(spec: str, data_dir: str | None, overrides: list[str]) -> int:
     """Print the spread of every cost of the run over random networks and each stage's P."""
+    from ..data.shapes import dataset_shape
     from ..search.setup import cost_spread, latency_table, reward_costs
     from ..search.stages import space_ops
     from ..spaces import get_space
-    from .info import dataset_shape
 
     cfg, files = _config(spec, overrides)
     in_ch, size, classes = dataset_shape(cfg.dataset.name, data_dir or cfg.dataset.data_dir)

@@ -6,31 +6,10 @@ import argparse
 import json
 
 from ..config import ConfigError
+from ..data.shapes import KNOWN_SHAPES, dataset_shape
 from ..macro import Macro
 from ..measure.latency import LatencyTable, LatencyTableError
 from ..spaces import load_genotype, read_latency_table, space_of
-
-# (colour channels, image size, classes) of the datasets whose shape is known without reading them
-KNOWN_SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
-
-
-def dataset_shape(name: str, data_dir: str | None) -> tuple[int, int, int]:
-    """(channels, image side, classes) of a dataset, reading as little of it as possible."""
-    from ..data.synthetic import SHAPES as SYNTHETIC
-
-    if name in KNOWN_SHAPES:
-        return KNOWN_SHAPES[name]
-    if name in SYNTHETIC:
-        classes, _, _, channels, side = SYNTHETIC[name]
-        return channels, side, classes
-    from ..data import load_dataset
-    from ..data.imagefolder import imagefolder_shape
-
-    if name.strip().lower() == "imagefolder":
-        return imagefolder_shape(data_dir)  # headers only, no image decoded
-
-    ds = load_dataset(name, data_dir)
-    return ds.in_channels, ds.image_size, ds.num_classes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -89,11 +89,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.shapes import dataset_shape
     from ..macro import Macro
     from ..runtime import environment, resolve_device, write_json_atomic
     from ..runtime.records import check_writable
     from ..search.stages import cell_steps, search_space, space_ops
-    from .info import dataset_shape
 
     _check_arguments(args)
     if args.pieces_csv and args.import_csv:
