@@ -4,8 +4,6 @@ in it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..config import ConfigError, SearchConfig, load_search_config, preset_names
 from ..config.schema import AUTO_REF_NETWORKS
 from ..macro import Macro
@@ -91,8 +89,3 @@ def _run_refs(files: SearchRunFiles | None) -> list[dict]:
         return []
     refs = read_run_info(files.run_info).get("refs")
     return refs if isinstance(refs, list) else []
-
-
-def costs_of_path(spec: str) -> bool:
-    """Whether ``spec`` names a search run directory or a preset (what ``--costs`` takes)."""
-    return Path(spec, "config.yaml").exists() or spec in preset_names()

@@ -22,7 +22,7 @@ from .diagnostics import stage_learning
 from .run_dir import RunDir
 from .stages import member_config, member_names, ref_label
 from .state import Progress, StageState
-from .summary import run_peak_memory_mb, write_summary
+from .summary import draw_plots, run_peak_memory_mb, write_summary
 
 __all__ = ["family_stage_end", "write_family_summary"]
 
@@ -89,6 +89,7 @@ def write_family_summary(
     ``genotype.json``, ``summary.json`` with its costs, budgets and last argmax accuracy) and the
     family's ``summary.json``: the members' rows, time, memory, environment, plots."""
     accs = _last_member_accuracies(files)
+    peak = run_peak_memory_mb(files, device)  # the run's, which every member shares
     rows = []
     for i, name in enumerate(member_names(cfg)):
         own = member_config(cfg, i)
@@ -104,7 +105,7 @@ def write_family_summary(
         summary = write_summary(
             own, RunDir(folder.root), member_prog, costs, ctx, data, device, plots=False,
             extra={"arch_acc_argmax": acc, "family_run": "../..", "member": i},
-            peak_memory_mb=run_peak_memory_mb(files, device),
+            peak_memory_mb=peak,
         )  # fmt: skip
         beta = cfg.family.betas[i]
         rows.append({"member": name, "beta": beta, "ref": ref_label(own), "folder": f"members/{name}",
@@ -116,18 +117,11 @@ def write_family_summary(
         "seconds_per_stage": prog.stage_seconds,
         "refs": refs or [],
         "stages": [{"stage": k, **rec} for k, rec in enumerate(prog.stage_learning)],
-        "peak_memory_mb": run_peak_memory_mb(files, device),
+        "peak_memory_mb": peak,
         "seed": cfg.seed,
         "dataset": cfg.dataset.name,
         "environment": environment(device),
-        "plots": [],
+        **draw_plots(files, plots),
     }
-    try:
-        if plots:
-            from ..report.plots import plot_run
-
-            summary["plots"] = [str(p.relative_to(files.root)) for p in plot_run(files.root)]
-    except Exception as err:  # plots must never lose a finished search
-        summary["plots_error"] = f"{type(err).__name__}: {err}"
     write_json_atomic(files.summary, summary)
     return summary

@@ -5,11 +5,15 @@ builds a network, so benchmarks and tests can ask the same questions as the sear
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
+
+import torch
 
 from ..config import ConfigError, SearchConfig
 from ..macro import Macro
 from ..objectives import RewardTerm
 from ..spaces import SearchSpace, get_space
+from ..strategy import PolicyStrategy
 
 
 def stage_seed(seed: int, stage: int, stream: int) -> int:
@@ -124,15 +128,9 @@ def _family_ref(cfg: SearchConfig, i: int) -> float | None:
 def member_terms(cfg: SearchConfig, stage: int) -> list[list[RewardTerm]]:
     """Each policy's reward terms in stage ``stage``: the stage's own (one policy), or for each
     member of ``family`` the stage's with the first term's beta (and ref) replaced by its own."""
-    terms = reward_terms(cfg, stage)
     if not cfg.family.betas:
-        return [terms]
-    out = []
-    for i, beta in enumerate(cfg.family.betas):
-        ref = _family_ref(cfg, i)
-        first = dataclasses.replace(terms[0], beta=beta, ref=terms[0].ref if ref is None else ref)
-        out.append([first, *terms[1:]])
-    return out
+        return [reward_terms(cfg, stage)]
+    return [reward_terms(member_config(cfg, i), stage) for i in range(len(cfg.family.betas))]
 
 
 def member_samples(cfg: SearchConfig, members: int | None = None) -> int:
@@ -154,6 +152,28 @@ def member_streams(stage_seed_of: int, k: int, i: int) -> tuple[int, int]:
     others streams of their own."""
     init, sampling = (4, 3) if i == 0 else (100 + 2 * i, 101 + 2 * i)
     return stage_seed(stage_seed_of, k, init), stage_seed(stage_seed_of, k, sampling)
+
+
+def member_policies(
+    cfg: SearchConfig,
+    terms_per_member: Sequence[Sequence[RewardTerm]],
+    num_ops: Mapping[str, int],
+    num_edges: int,
+    seed: int,
+    stage: int,
+) -> list[PolicyStrategy]:
+    """Stage ``stage``'s fresh policies, one per entry of ``terms_per_member`` (one for a search
+    without a family): ``cfg.policy``'s settings, :func:`member_samples` samples each, seeded by
+    :func:`member_streams` -- what the supernet search and ``bench-tabular`` both build."""
+    samples = member_samples(cfg, len(terms_per_member))
+    policies = []
+    for i, terms in enumerate(terms_per_member):
+        init, sampling = member_streams(seed, stage, i)
+        policies.append(PolicyStrategy(
+            num_ops, num_edges, cfg.policy, terms, samples=samples,
+            init=torch.Generator().manual_seed(init), generator=torch.Generator().manual_seed(sampling),
+        ))  # fmt: skip
+    return policies
 
 
 def member_config(cfg: SearchConfig, i: int) -> SearchConfig:

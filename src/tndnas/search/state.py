@@ -18,7 +18,7 @@ from ..config import SearchConfig
 from ..macro import Macro
 from ..strategy import CategoricalPolicy, FamilyStrategy, PolicyStrategy
 from .op_graphs import OpGraphs
-from .stages import member_samples, member_streams, member_terms, search_space, stage_seed
+from .stages import member_policies, member_terms, search_space, stage_seed
 
 __all__ = ["Progress", "StageState", "new_stage_state"]
 
@@ -141,19 +141,12 @@ def new_stage_state(
     )
     gens = [
         torch.Generator(device=d).manual_seed(stage_seed(cfg.seed, k, i))
-        for i, d in ((1, device), (2, device), (3, "cpu"))
+        for i, d in ((1, device), (2, device))
     ]
     edges = len(next(iter(candidates.values())))
     num_ops = {ct: len(c[0]) for ct, c in candidates.items()}
-    members = []
-    for i, terms in enumerate(member_terms(cfg, k)):
-        # member 0 draws from the streams a search without a family uses; the others their own
-        init, sampling = member_streams(cfg.seed, k, i)
-        members.append(PolicyStrategy(
-            num_ops, edges, cfg.policy, terms, samples=member_samples(cfg),
-            init=torch.Generator().manual_seed(init),
-            generator=gens[2] if i == 0 else torch.Generator().manual_seed(sampling),
-        ))  # fmt: skip
+    # one policy (a family: one per member), member 0 on the streams a plain search uses
+    members = member_policies(cfg, member_terms(cfg, k), num_ops, edges, cfg.seed, k)
     strategy = FamilyStrategy(members) if cfg.family.betas else members[0]
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(

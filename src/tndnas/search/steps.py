@@ -47,6 +47,7 @@ def alpha_step(
     )  # fmt: skip
     accs, r = res.accuracies, res.rewards
     s.updates += 1
+    entropies = [float(p.entropy()) for p in s.policies]
     rec = {
         "update": s.updates,
         "reward_mean": float(r.mean()),
@@ -54,13 +55,13 @@ def alpha_step(
         "baseline": res.baseline,
         "acc_max": None if accs is None else float(accs.max()),
         "acc_mean": None if accs is None else float(accs.mean()),
-        "entropy": _mean([float(p.entropy()) for p in s.policies]),
-        "entropy_max": max_entropy(s.policy.alpha),
+        "entropy": _mean(entropies),
+        "entropy_max": max_entropy(s.policies[0].alpha),  # every member has the same shape
         # every cost of the run (reward.log_costs and the reward's): mean over the samples
         "costs_mean": {n: sum(v) / len(v) if v else None for n, v in res.costs.items()},
     }
     if len(s.policies) > 1:  # a family: each member's figures too
-        rec["entropies"] = [float(p.entropy()) for p in s.policies]
+        rec["entropies"] = entropies
     if s.updates % cfg.policy.argmax_every == 0:  # the paper's Fig. 4
         accs = score_paths(s.supernet, x, y, _argmaxes(s), amp, s.graphs).tolist()
         rec["argmax_acc"] = _mean(accs)

@@ -19,7 +19,7 @@ from ..runtime.distributed import World
 from ..spaces import genotype_from_dict
 from .state import Progress
 
-__all__ = ["write_run_start", "write_summary"]
+__all__ = ["draw_plots", "write_run_start", "write_summary"]
 
 
 def write_run_start(
@@ -109,17 +109,24 @@ def write_summary(
         "dataset": cfg.dataset.name,
         "environment": environment(device),
         **(extra or {}),
+        **draw_plots(files, plots),
     }  # fmt: skip
-    summary["plots"] = []
-    try:
-        if plots:
-            from ..report.plots import plot_run
-
-            summary["plots"] = [str(p.relative_to(files.root)) for p in plot_run(files.root)]
-    except Exception as err:  # plots must never lose a finished search
-        summary["plots_error"] = f"{type(err).__name__}: {err}"
     write_json_atomic(files.summary, summary)
     return summary
+
+
+def draw_plots(files: SearchRunFiles, plots: bool = True) -> dict:
+    """The run's plots drawn (unless ``plots`` is False), as summary.json records them:
+    ``plots`` (paths in the run folder) and, when drawing failed, ``plots_error`` (a plot
+    must never lose a finished search)."""
+    if not plots:
+        return {"plots": []}
+    try:
+        from ..report.plots import plot_run
+
+        return {"plots": [str(p.relative_to(files.root)) for p in plot_run(files.root)]}
+    except Exception as err:  # plots must never lose a finished search
+        return {"plots": [], "plots_error": f"{type(err).__name__}: {err}"}
 
 
 def budgets(cfg: SearchConfig, final_costs: Mapping[str, float]) -> list[dict]:

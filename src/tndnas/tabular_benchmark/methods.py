@@ -14,7 +14,7 @@ import torch
 
 from ..config import ConfigError, SearchConfig
 from ..objectives import RewardTerm
-from ..search.stages import member_samples, member_streams, stage_drops, stage_seed
+from ..search.stages import member_policies, member_samples, stage_drops, stage_seed
 from ..spaces.nb201 import NB201_OPS
 from ..spaces.nb201.genotype import CELL_TYPE
 from ..strategy import (
@@ -22,7 +22,6 @@ from ..strategy import (
     FamilyStrategy,
     OptunaStrategy,
     Path,
-    PolicyStrategy,
     RandomStrategy,
 )
 from .space import Cell, TabularSpace
@@ -117,14 +116,9 @@ def tnd_family(
     for k in range(len(cfg.stages)):
         share = ends[k] - (ends[k - 1] if k else 0)
         updates_left = 20 * share // per_update + 10 if share > 0 else 0
-        family = FamilyStrategy([
-            PolicyStrategy(
-                {CELL_TYPE: len(candidates[0])}, 6, cfg.policy, terms, samples=samples,
-                init=torch.Generator().manual_seed(member_streams(seed, k, j)[0]),
-                generator=torch.Generator().manual_seed(member_streams(seed, k, j)[1]),
-            )
-            for j, terms in enumerate(terms_per_member)
-        ])  # fmt: skip
+        family = FamilyStrategy(
+            member_policies(cfg, terms_per_member, {CELL_TYPE: len(candidates[0])}, 6, seed, k)
+        )
         costs_of = {t.cost for terms in terms_per_member for t in terms}
         while len(q.observed) < ends[k] and updates_left > 0:
             paths = family.ask()
