@@ -477,7 +477,9 @@ def test_config_show_prints_a_commented_config_that_loads_back(tmp_path, capsys,
     else:
         expect = load_search_config(preset="paper-c10", overrides=["seed=7"])
         assert load_search_config(config_file=path) == expect
-        assert "# Adam learning rate for alpha; valid: > 0\n  lr: 0.01\n" in text
+        assert (
+            "# Adam learning rate for alpha; auto: " in text and "> 0 or auto\n  lr: 0.01\n" in text
+        )
     assert main(["config", "show", "--set", "policy.lrr=1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did you mean 'policy.lr'?" in err

@@ -1,6 +1,7 @@
 """Does alpha learn, and only from signal?  Baselines, the skip-dropout schedule, the per-stage
 learning figures, a pure-noise control in a real search, and the dynamics benchmark."""
 
+import dataclasses
 import json
 import math
 
@@ -14,7 +15,7 @@ from tndnas.search import search
 from tndnas.search.diagnostics import STILL_ENTROPY_RATIO, max_entropy, still_warning
 from tndnas.search.stages import alpha_updates
 from tndnas.search.weight_step import SKIP_DROPOUT_SCHEDULES, pdarts_skip_dropout
-from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce
+from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce, policy_lr
 
 from .tiny import TINY_SEARCH
 
@@ -82,18 +83,21 @@ def test_search_applies_the_skip_dropout_schedule(tmp_path):
 # ------------------------------------------------------------------ what a run reports
 def test_alpha_update_count_and_stage_learning_figures(tmp_path):
     """The planned number of alpha updates is what a search does; summary.json says per stage how
-    far alpha moved, and a stage whose alpha barely moved is warned about on stderr."""
+    far alpha moved and at which learning rate, and a stage whose alpha barely moved is warned
+    about on stderr."""
     stages = ("stages=[{layers: 3, epochs: 3, pretrain_epochs: 1, drop: {normal: 4, reduce: 2}},"
               " {layers: 3, epochs: 2, pretrain_epochs: 1, drop: {normal: 3, reduce: 2}}]")  # fmt: skip
-    cfg = load_search_config(
-        preset="quick", overrides=[*TINY_SEARCH, stages, "policy.lr=1e-5", "weights.batch_size=256"]
-    )
+    over = ["policy.lr=auto", "policy.noise_walk=1e-4", "weights.batch_size=256"]  # alpha stays
+    cfg = load_search_config(preset="quick", overrides=[*TINY_SEARCH, stages, *over])
     summary = search(cfg, tmp_path / "r", progress=False, plots=False)
     recs = _records(tmp_path / "r")
     n_train = len(read_digits().train_y)
     for k in range(2):
         done = [r for r in recs if r["kind"] == "alpha" and r["stage"] == k]
         assert len(done) == alpha_updates(cfg, k, n_train) > 0
+        # lr: auto, the budget rule: noise_walk / sqrt(the stage's updates), recorded per stage
+        assert summary["stages"][k]["policy_lr"] == pytest.approx(1e-4 / math.sqrt(len(done)))
+    assert alpha_updates(cfg, 0, n_train) != alpha_updates(cfg, 1, n_train)
     assert [s["stage"] for s in summary["stages"]] == [0, 1]
     first = summary["stages"][0]
     assert first["entropy_max"] == pytest.approx((math.log(10) + math.log(6)) / 2)
@@ -103,6 +107,52 @@ def test_alpha_update_count_and_stage_learning_figures(tmp_path):
     assert 0 <= first["argmax_changed_share"] <= 1
     stage_recs = [r for r in recs if r["kind"] == "stage"]
     assert stage_recs[1]["entropy_max"] == pytest.approx((math.log(6) + math.log(4)) / 2)
+
+
+def test_lr_auto_is_checked_and_a_fixed_rate_kept():
+    """A fixed ``policy.lr`` is every stage's rate; ``auto`` needs the stage's updates; a wrong
+    value is one line."""
+    fixed = load_search_config(preset="quick", overrides=["policy.lr=0.02"]).policy
+    assert policy_lr(fixed, 7) == policy_lr(fixed, 700) == 0.02
+    auto = load_search_config(preset="quick", overrides=["policy.lr=auto", "policy.noise_walk=3"])
+    assert policy_lr(auto.policy, 25) == pytest.approx(0.6)
+    with pytest.raises(ConfigError, match="policy.lr='fast' is invalid"):
+        load_search_config(preset="quick", overrides=["policy.lr=fast"])
+    with pytest.raises(ConfigError, match="policy.noise_walk"):
+        load_search_config(preset="quick", overrides=["policy.lr=auto", "policy.noise_walk=0"])
+
+
+def test_lr_auto_keeps_the_noise_walk_of_a_short_and_a_long_stage():
+    """The budget rule's promise: on pure noise a stage of 9 updates and one of 900, each at
+    noise_walk / sqrt(updates), end at about the same entropy (both near the maximum), where one
+    fixed rate lets the long stage wander 10 times as far; on a known answer the long stage,
+    which has more signal, is the surer."""
+    from tndnas.strategy import PolicyStrategy
+
+    cfg = load_search_config(preset="quick", overrides=["policy.lr=auto"]).policy
+    best = [2, 0, 3, 1, 2]
+    h_max = math.log(4)
+
+    def run(updates: int, policy_cfg, signal: bool) -> float:
+        s = PolicyStrategy({"normal": 4}, 5, policy_cfg, (), updates=updates,
+                           init=torch.Generator().manual_seed(0), generator=torch.Generator().manual_seed(1))  # fmt: skip
+        noise = torch.Generator().manual_seed(2)
+        for _ in range(updates):
+            paths = s.ask()
+            if signal:
+                accs = [sum(o == b for o, b in zip(p["normal"], best)) / 5 for p in paths]
+            else:
+                accs = torch.rand(len(paths), generator=noise).tolist()
+            s.tell(paths, accs, [{} for _ in paths])
+        return float(s.policy.entropy()) / h_max, s
+
+    (short, _), (long, _) = run(9, cfg, False), run(900, cfg, False)
+    assert short > 0.9 and long > 0.9 and abs(short - long) < 0.05, (short, long)
+    fixed = dataclasses.replace(cfg, lr=policy_lr(cfg, 9))  # the short stage's rate, kept fixed
+    wander, _ = run(900, fixed, False)
+    assert 1 - wander > 3 * (1 - long), (wander, long)
+    (h_short, _), (h_long, s_long) = run(9, cfg, True), run(900, cfg, True)
+    assert s_long.best()["normal"] == best and h_long < h_short
 
 
 def test_still_warning_only_for_a_stage_that_did_not_move():

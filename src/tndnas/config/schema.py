@@ -269,7 +269,22 @@ class PolicyConfig:
             "III: as the weight batch); valid: >= 1"
         ),
     )
-    lr: float = opt(0.01, "Adam learning rate for alpha; valid: > 0")
+    lr: float | str = opt(
+        0.01,
+        (
+            "Adam learning rate for alpha; `auto`: each stage's rate is `noise_walk` / "
+            "sqrt(the stage's alpha updates), the budget rule (see [Is my search "
+            "learning?](learning.md)); valid: > 0 or `auto`"
+        ),
+    )
+    noise_walk: float = opt(
+        0.45,
+        (
+            "with `lr: auto`, lr × sqrt(updates) of every stage: about how far (in logits) alpha "
+            "random-walks over a stage on pure noise, whatever the stage's number of updates "
+            "(the presets' fixed rates give 0.42-0.64); valid: > 0"
+        ),
+    )
     betas: list[float] = opt_factory(
         lambda: [0.5, 0.999], "Adam betas; valid: two values in [0, 1)"
     )

@@ -111,7 +111,14 @@ def validate(cfg: SearchConfig) -> SearchConfig:
     _positive_int(p.samples, "policy.samples")
     _positive_int(p.rl_interval, "policy.rl_interval")
     _positive_int(p.arch_batch_size, "policy.arch_batch_size")
-    _at_least(p.lr, "policy.lr", 0, strict=True)
+    if isinstance(p.lr, str):
+        _check(
+            p.lr == "auto",
+            f"policy.lr={p.lr!r} is invalid; give a positive number or 'auto' (noise_walk / sqrt(updates))",
+        )
+    else:
+        _at_least(p.lr, "policy.lr", 0, strict=True)
+    _at_least(p.noise_walk, "policy.noise_walk", 0, strict=True)
     _check(
         len(p.betas) == 2,
         f"policy.betas={list(p.betas)!r} is invalid; give two Adam betas, e.g. [0.5, 0.999]",

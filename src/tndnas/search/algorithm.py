@@ -57,7 +57,7 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import search_space, space_ops, stage_drops
+from .stages import alpha_updates, search_space, space_ops, stage_drops
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
@@ -128,8 +128,9 @@ class Search:
     def _new_stage(self, k: int, candidates: dict[str, list[list[str]]]) -> StageState:
         if self.device.type == "cuda":  # the epochs' peak_memory_mb is this stage's
             torch.cuda.reset_peak_memory_stats(self.device)
+        updates = alpha_updates(self.cfg, k, len(self.data.train_y))
         s = new_stage_state(
-            self.cfg, k, candidates, self._macro(self.cfg.stages[k].layers), self.device
+            self.cfg, k, candidates, self._macro(self.cfg.stages[k].layers), self.device, updates
         )
         # several processes: the weight steps' gradients averaged over them (DDP)
         if self.world.active:
@@ -282,6 +283,7 @@ class Search:
             # end of stage: record the argmax genotype(s), then shrink every edge (Eq. 11)
             record = self._stage_end(k, s, prog)
             learning = record.pop("learning")
+            learning["policy_lr"] = s.policy_lr
             warning = still_warning(k, learning) if s.updates else None
             if warning and self.world.main:
                 print(f"tndnas: warning: {warning}", file=sys.stderr)

@@ -53,5 +53,5 @@ def still_warning(stage: int, stats: Mapping) -> str | None:
         f"{stats['entropy_max']:.3f} nats after {stats['alpha_updates']} updates), so its "
         "candidates were dropped almost at random; give it more alpha updates (stages.N.epochs "
         "above pretrain_epochs, or weights.batch_size smaller), more samples per update "
-        "(policy.samples) or a larger policy.lr; see the README's 'Is my search learning?'."
+        "(policy.samples) or a larger policy.lr (policy.noise_walk under lr: auto); see the README's 'Is my search learning?'."
     )

@@ -134,8 +134,9 @@ def run_stage_epochs(
         where = f"stage {k} epoch {epoch}"
         check_finite_loss(loss_total / max(seen, 1), where, "weights.lr", cfg.weights.lr)
         if not all(bool(torch.isfinite(a).all()) for p in s.policies for a in p.alpha.values()):
-            raise DivergedError(f"alpha is no longer a number after {where}; lower policy.lr "
-                                f"(now {cfg.policy.lr:g}) and start a new run with another --out.")  # fmt: skip
+            what = "policy.noise_walk" if isinstance(cfg.policy.lr, str) else "policy.lr"
+            raise DivergedError(f"alpha is no longer a number after {where}; lower {what} "
+                                f"(the learning rate is now {s.policy_lr:g}) and start a new run with another --out.")  # fmt: skip
         t_eval = time.perf_counter()
         acc_mix, acc_args = run.evaluate(s)
         t_end = time.perf_counter()

@@ -161,16 +161,19 @@ def member_policies(
     num_edges: int,
     seed: int,
     stage: int,
+    updates: int,
 ) -> list[PolicyStrategy]:
     """Stage ``stage``'s fresh policies, one per entry of ``terms_per_member`` (one for a search
     without a family): ``cfg.policy``'s settings, :func:`member_samples` samples each, seeded by
-    :func:`member_streams` -- what the supernet search and ``bench-tabular`` both build."""
+    :func:`member_streams`, the learning rate for a stage of ``updates`` alpha updates (under
+    ``lr: auto``, :func:`~tndnas.strategy.reinforce.policy_lr`) -- what the supernet search and
+    ``bench-tabular`` both build."""
     samples = member_samples(cfg, len(terms_per_member))
     policies = []
     for i, terms in enumerate(terms_per_member):
         init, sampling = member_streams(seed, stage, i)
         policies.append(PolicyStrategy(
-            num_ops, num_edges, cfg.policy, terms, samples=samples,
+            num_ops, num_edges, cfg.policy, terms, samples=samples, updates=updates,
             init=torch.Generator().manual_seed(init), generator=torch.Generator().manual_seed(sampling),
         ))  # fmt: skip
     return policies

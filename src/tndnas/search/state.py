@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config import SearchConfig
 from ..macro import Macro
-from ..strategy import CategoricalPolicy, FamilyStrategy, PolicyStrategy
+from ..strategy import CategoricalPolicy, FamilyStrategy, PolicyStrategy, policy_lr
 from .op_graphs import OpGraphs
 from .stages import member_policies, member_terms, search_space, stage_seed
 
@@ -35,6 +35,7 @@ class StageState:
     gen_data: torch.Generator  # weight-half batches
     gen_arch: torch.Generator  # architecture-half batches
     updates: int = 0
+    policy_lr: float = 0.0  # the policies' Adam learning rate (policy.lr, or its budget rule)
     alpha_start: dict[str, torch.Tensor] = field(default_factory=dict)  # alpha as initialised
     # each policy's alpha as initialised (one entry without a family)
     policy_starts: list[dict[str, torch.Tensor]] = field(default_factory=list)
@@ -119,10 +120,12 @@ def new_stage_state(
     candidates: dict[str, list[list[str]]],
     macro: Macro,
     device: torch.device,
+    updates: int,
 ) -> StageState:
     """Stage ``k``'s fresh state (Eq. 12): a supernet of ``macro``'s depth over ``candidates``,
     its SGD optimiser, a uniform policy over the candidates with its REINFORCE optimiser, and
-    the stage's random generators, all seeded from ``cfg.seed`` and ``k``."""
+    the stage's random generators, all seeded from ``cfg.seed`` and ``k``; ``updates``: the
+    stage's alpha updates (the policy's learning rate under ``lr: auto``)."""
     st = cfg.stages[k]
     torch.manual_seed(stage_seed(cfg.seed, k, 0))  # weight init and dropout
     space = search_space(cfg)
@@ -146,11 +149,11 @@ def new_stage_state(
     edges = len(next(iter(candidates.values())))
     num_ops = {ct: len(c[0]) for ct, c in candidates.items()}
     # one policy (a family: one per member), member 0 on the streams a plain search uses
-    members = member_policies(cfg, member_terms(cfg, k), num_ops, edges, cfg.seed, k)
+    members = member_policies(cfg, member_terms(cfg, k), num_ops, edges, cfg.seed, k, updates)
     strategy = FamilyStrategy(members) if cfg.family.betas else members[0]
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(
         supernet, optimizer, strategy, gens[0], gens[1],
-        alpha_start=strategy.policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+        policy_lr=policy_lr(cfg.policy, updates), alpha_start=strategy.policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
         policy_starts=[p.state_dict() for p in strategy.policies],
     )  # fmt: skip

@@ -10,7 +10,7 @@ from .family import FamilyStrategy
 from .optuna_samplers import SAMPLERS, OptunaStrategy, optuna_available
 from .policy import CategoricalPolicy, mean_entropy
 from .random_search import RandomStrategy
-from .reinforce import MovingAverageBaseline, Reinforce
+from .reinforce import MovingAverageBaseline, Reinforce, policy_lr
 from .tnd import PolicyStrategy, shrink_keep
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "RandomStrategy",
     "SAMPLERS",
     "Reinforce",
+    "policy_lr",
     "Strategy",
     "Told",
     "mean_entropy",

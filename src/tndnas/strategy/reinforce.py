@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..config import PolicyConfig
@@ -62,6 +64,21 @@ class MovingAverageBaseline:
         self.value = state["value"]
 
 
+def policy_lr(cfg: PolicyConfig, updates: int | None) -> float:
+    """The Adam learning rate of alpha for a stage of ``updates`` alpha updates: ``cfg.lr``, or
+    with ``lr: auto`` the budget rule ``noise_walk / sqrt(updates)``.  On pure noise Adam turns
+    every update into a step of about its learning rate in a random direction, so alpha wanders
+    by about ``lr * sqrt(updates)`` over a stage: the rule holds that walk fixed, so a pure-noise
+    control stays as flat in a search of 3 updates as in one of 2,000, while a real signal, which
+    moves alpha by about ``lr * updates`` times its strength, is followed further the more updates
+    a stage has."""
+    if not isinstance(cfg.lr, str):
+        return float(cfg.lr)
+    if updates is None:
+        raise ValueError("policy.lr: auto needs the stage's number of alpha updates")
+    return cfg.noise_walk / math.sqrt(max(updates, 1))
+
+
 class Reinforce:
     """One Adam step on -mean_m((R_m - b) log pi(g_m)) - entropy_weight * H, Eq. (8).
 
@@ -97,10 +114,13 @@ class Reinforce:
         self.baseline = MovingAverageBaseline(baseline_decay, baseline_mode)
 
     @classmethod
-    def from_config(cls, policy: CategoricalPolicy, cfg: PolicyConfig) -> Reinforce:
-        """REINFORCE on ``policy`` with the settings of a config's ``policy`` section."""
+    def from_config(
+        cls, policy: CategoricalPolicy, cfg: PolicyConfig, updates: int | None = None
+    ) -> Reinforce:
+        """REINFORCE on ``policy`` with the settings of a config's ``policy`` section, for a
+        stage of ``updates`` alpha updates (:func:`policy_lr`)."""
         return cls(
-            policy, cfg.lr, tuple(cfg.betas), cfg.weight_decay, cfg.grad_clip, cfg.baseline_decay,
+            policy, policy_lr(cfg, updates), tuple(cfg.betas), cfg.weight_decay, cfg.grad_clip, cfg.baseline_decay,
             cfg.entropy_weight, cfg.baseline,
             decoupled_weight_decay=cfg.weight_decay_mode == "decoupled",
             normalize_advantage=cfg.normalize_advantage,

@@ -27,7 +27,8 @@ class PolicyStrategy(Strategy):
     """A fresh, near-uniform policy over ``num_ops[cell_type]`` candidates on each of
     ``num_edges`` edges (``init``: the generator of alpha's initial values), sampling
     ``samples`` architectures per :meth:`ask` from ``generator``, stepped by REINFORCE with the
-    settings of ``cfg`` (a config's ``policy`` section) on the reward of ``terms``."""
+    settings of ``cfg`` (a config's ``policy`` section) on the reward of ``terms``; ``updates``:
+    the stage's number of updates, which sets the learning rate under ``lr: auto``."""
 
     def __init__(
         self,
@@ -39,9 +40,10 @@ class PolicyStrategy(Strategy):
         init: torch.Generator,
         generator: torch.Generator,
         samples: int | None = None,
+        updates: int | None = None,
     ):
         self.policy = CategoricalPolicy(num_ops, num_edges, init)
-        self.reinforce = Reinforce.from_config(self.policy, cfg)
+        self.reinforce = Reinforce.from_config(self.policy, cfg, updates)
         self.generator = generator
         self.samples = samples or cfg.samples
         self.terms = list(terms)

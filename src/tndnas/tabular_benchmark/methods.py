@@ -86,7 +86,10 @@ def tnd_search(
     accuracy, REINFORCE (Eq. 8) with ``cfg.policy``; at each stage's end the ``drop.normal``
     least likely ops of every edge are dropped (Eq. 11).  Each stage gets a share of the query
     budget in proportion to its alpha updates in ``cfg``; a stage also ends once its policy
-    stops proposing new cells (after ``20 * its budget / samples + 10`` updates).  The preset's
+    stops proposing new cells (after ``20 * its budget / samples + 10`` updates).  Under
+    ``policy.lr: auto`` a stage's learning rate is ``noise_walk`` over the square root of its
+    budget / samples, the updates it gets if every sampled cell is new (the rule the supernet search applies to its
+    stages' updates).  The preset's
     policy and stages are used; the reward's cost terms are ``terms`` (not the preset's)."""
     return tnd_family(space, budget, seed, cfg, [terms], images)
 
@@ -116,8 +119,11 @@ def tnd_family(
     for k in range(len(cfg.stages)):
         share = ends[k] - (ends[k - 1] if k else 0)
         updates_left = 20 * share // per_update + 10 if share > 0 else 0
+        updates = max(-(-share // per_update), 1)  # the stage's updates if every cell is new
         family = FamilyStrategy(
-            member_policies(cfg, terms_per_member, {CELL_TYPE: len(candidates[0])}, 6, seed, k)
+            member_policies(
+                cfg, terms_per_member, {CELL_TYPE: len(candidates[0])}, 6, seed, k, updates
+            )
         )
         costs_of = {t.cost for terms in terms_per_member for t in terms}
         while len(q.observed) < ends[k] and updates_left > 0:
