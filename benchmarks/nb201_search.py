@@ -121,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         rank = supernet_ranking(search, table, args.kendall_cells, args.kendall_images, seed)
         runs.append({"seed": seed, "cell": geno.cell_string(), "index": row,
                      "test_accuracy": table.columns[OBJECTIVE][row], "rank": table.rank(OBJECTIVE, geno.ops),
-                     "search_seconds": seconds, "summary_seconds": summary["seconds_total"], **rank})  # fmt: skip
+                     "search_seconds": seconds, "summary_seconds": summary["seconds_total"], **rank,
+                     # the search's own check, without the table: two halves of the architecture data
+                     "halves_tau": summary["stages"][-1]["ranking_tau"],
+                     "weight_free_share": summary["stages"][-1]["weight_free_share"]})  # fmt: skip
         print(json.dumps(runs[-1]), flush=True)
     accs = [r["test_accuracy"] for r in runs]
     taus = [r["kendall_tau"] for r in runs]

@@ -172,6 +172,24 @@ def test_still_warning_only_for_a_stage_that_did_not_move():
     )
 
 
+def test_ranking_check_parts():
+    """The noise level of Kendall's tau, which ops count as weight-free (by their weights, so a
+    plug-in's op is judged too), the argmax share, and the warning only at or below noise."""
+    from tndnas.search.trust import noise_tau, untrusted_warning, weight_free, weight_free_share
+
+    assert noise_tau(32) == pytest.approx(0.205, abs=1e-3) and noise_tau(100) < noise_tau(32)
+    free = ["none", "skip_connect", "avg_pool_3x3", "max_pool_3x3"]
+    assert all(weight_free(n) for n in free)
+    assert not any(weight_free(n) for n in ["sep_conv_3x3", "dil_conv_5x5", "nor_conv_3x3"])
+    cands = {"normal": [["none", "sep_conv_3x3"]] * 3, "reduce": [["avg_pool_3x3", "conv_1x1"]]}
+    argmax = {"normal": torch.tensor([0, 1, 1]), "reduce": torch.tensor([0])}
+    assert weight_free_share(argmax, cands) == 0.5
+    check = {"ranking_tau": 0.2, "ranking_noise_tau": 0.205, "ranking_cells": 32}
+    assert "no better than noise" in untrusted_warning(1, check, 128)
+    assert "stages.N.pretrain_epochs" in untrusted_warning(1, check, 128)
+    assert untrusted_warning(1, {**check, "ranking_tau": 0.5}, 128) is None
+
+
 def _noise_digits(data_dir=None, download=False):
     """digits with every label redrawn at random: no architecture can beat chance."""
     ds = read_digits()
@@ -189,7 +207,7 @@ def test_pure_noise_control_in_a_real_search(tmp_path):
     updates = alpha_updates(quick, 0, len(read_digits().train_y))
     overrides = [
         *TINY_SEARCH, "dataset.name=noise-digits", "weights.mode=sampled", "policy.samples=4",
-        "weights.batch_size=8", f"weights.max_steps_per_epoch={updates}",
+        "weights.batch_size=8", f"weights.max_steps_per_epoch={updates}", "policy.eval_images=256",
         "stages=[{layers: 3, epochs: 1, pretrain_epochs: 0, drop: {normal: 4, reduce: 2}}]",
     ]  # fmt: skip
     cfg = load_search_config(preset="quick", overrides=overrides)
@@ -197,6 +215,13 @@ def test_pure_noise_control_in_a_real_search(tmp_path):
     stage = summary["stages"][0]
     assert stage["alpha_updates"] == updates
     assert stage["entropy_end_ratio"] >= 0.9, stage
+    # the ranking check sees it without a table: two halves of the data rank the sub-networks
+    # no better than noise; with the real labels, the same short search ranks them alike
+    assert stage["ranking_tau"] <= stage["ranking_noise_tau"], stage
+    assert "no better than noise" in stage["trust_warning"]
+    real = load_search_config(preset="quick", overrides=[*overrides, "dataset.name=digits"])
+    stage = search(real, tmp_path / "real", progress=False, plots=False)["stages"][0]
+    assert stage["ranking_tau"] > stage["ranking_noise_tau"] and stage["trust_warning"] is None
 
 
 # ------------------------------------------------------------------ the dynamics benchmark

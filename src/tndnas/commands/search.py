@@ -81,7 +81,23 @@ def run(args: argparse.Namespace) -> int:
         _print_family(cfg, run_dir, summary)
     else:
         _print_single(cfg, run_dir, summary)
+    _print_ranking(summary)
     return 0
+
+
+def _print_ranking(summary: dict) -> None:
+    """The last line: the supernet's ranking check per stage (tndnas.search.trust)."""
+    stages = [st for st in summary.get("stages", []) if "ranking_tau" in st]
+    if not stages:
+        return
+    taus = " / ".join(f"{st['ranking_tau']:.2f}" for st in stages)
+    free = " / ".join(f"{100 * st['weight_free_share']:.0f} %" for st in stages)
+    last = stages[-1]
+    trusted = "no better than noise" if last.get("trust_warning") else "above noise"
+    print(f"supernet ranking check per stage: Kendall tau {taus} between two halves of "
+          f"{last['ranking_images']} architecture images ({last['ranking_cells']} random "
+          f"sub-networks; noise reaches {last['ranking_noise_tau']:.2f}: last stage {trusted}); "
+          f"weight-free ops in the argmax {free}")  # fmt: skip
 
 
 def _print_family(cfg: SearchConfig, run_dir: Path, summary: dict) -> None:

@@ -57,10 +57,11 @@ from .setup import (
     supernet_macro,
     target_macro,
 )
-from .stages import alpha_updates, search_space, space_ops, stage_drops
+from .stages import alpha_updates, search_space, space_ops, stage_drops, stage_seed
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
+from .trust import ranking_check, untrusted_warning, weight_free_share
 from .weight_step import SupernetForward
 
 
@@ -159,6 +160,37 @@ class Search:
             augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx, memory_format=self.memory_format,
         )  # fmt: skip
         return evaluate_stage(s, it, self.device, self.amp)
+
+    def ranking(self, k: int, s: StageState, candidates) -> dict:
+        """Stage ``k``'s ranking check (:mod:`~tndnas.search.trust`): random sub-networks scored
+        on two halves of up to ``2 * policy.eval_images`` architecture images, and the share of
+        weight-free ops among the policy's argmax ops.  Its own random stream: the search's
+        results do not change with it."""
+        n = min(2 * self.cfg.policy.eval_images, len(self.arch_idx)) // 2
+        halves = tuple(
+            BatchIterator(
+                self.data.train_x,
+                self.data.train_y,
+                self.cfg.policy.arch_batch_size,
+                mean=self.data.mean,
+                std=self.data.std,
+                augment=None,
+                generator=torch.Generator(),
+                shuffle=False,
+                drop_last=False,
+                indices=idx,
+                memory_format=self.memory_format,
+            )  # fmt: skip
+            for idx in (self.arch_idx[:n], self.arch_idx[n : 2 * n])
+        )
+        gen = torch.Generator().manual_seed(stage_seed(self.cfg.seed, k, 7))
+        check = ranking_check(s.supernet, halves, candidates, gen, self.amp)
+        argmax = {ct: p.argmax(-1) for ct, p in s.policy.probs().items()}
+        return {
+            **check,
+            "ranking_images": n,
+            "weight_free_share": weight_free_share(argmax, candidates),
+        }
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, prog: Progress, s: StageState | None) -> None:
@@ -284,10 +316,13 @@ class Search:
             record = self._stage_end(k, s, prog)
             learning = record.pop("learning")
             learning["policy_lr"] = s.policy_lr
+            learning.update(self.ranking(k, s, prog.candidates))
             warning = still_warning(k, learning) if s.updates else None
-            if warning and self.world.main:
-                print(f"tndnas: warning: {warning}", file=sys.stderr)
-            learning["warning"] = warning
+            trust = untrusted_warning(k, learning, learning["ranking_images"])
+            for line in (warning, trust):
+                if line and self.world.main:
+                    print(f"tndnas: warning: {line}", file=sys.stderr)
+            learning["warning"], learning["trust_warning"] = warning, trust
             log.write({"kind": "stage", "stage": k, "seconds": prog.stage_seconds[k], **record,
                        **learning})  # fmt: skip
             prog.stage_learning.append(learning)

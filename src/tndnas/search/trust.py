@@ -1,0 +1,104 @@
+"""Can the supernet's scores be trusted?  A check at every stage's end that needs no results
+table: the same random sub-networks scored on two disjoint halves of the architecture data, and
+how far the two rankings agree (Kendall's tau); and the share of weight-free ops (none, skip,
+pools) among the policy's argmax ops, the bias an undertrained supernet teaches the policy.
+
+Two halves that rank the sub-networks alike show that the supernet tells them apart by more
+than the noise of scoring on a few images; it is necessary for the search to find good cells,
+not sufficient (a supernet can agree with itself and still prefer parameter-free cells)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import torch
+from scipy.stats import kendalltau
+from torch import nn
+
+from ..ops import build_op
+from .scoring import score_paths
+
+#: random sub-networks scored on each half of the architecture images
+TRUST_CELLS = 32
+
+
+def noise_tau(n: int) -> float:
+    """The Kendall tau that two unrelated rankings of ``n`` items exceed one time in 20
+    (one-sided, normal approximation: sd = sqrt(2(2n + 5) / (9n(n - 1))))."""
+    return 1.645 * math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
+
+
+def weight_free(name: str) -> bool:
+    """True for an op with no weights at stride 1 (none, skip_connect, the pools, or a plug-in's
+    op of that kind)."""
+    return not any(p.numel() for p in build_op(name, 4, 1, True).parameters())
+
+
+def weight_free_share(argmax: Mapping[str, torch.Tensor], candidates: Mapping) -> float:
+    """The share of weight-free ops among the policy's argmax op of every edge of every cell
+    type (``candidates[cell type][edge]``: the edge's op names)."""
+    names = [candidates[ct][e][int(i)] for ct, idx in argmax.items() for e, i in enumerate(idx)]
+    free = {n: weight_free(n) for n in set(names)}
+    return sum(free[n] for n in names) / max(len(names), 1)
+
+
+def random_paths(
+    candidates: Mapping[str, Sequence[Sequence[str]]], n: int, gen: torch.Generator
+) -> list[dict[str, list[int]]]:
+    """``n`` sub-networks drawn uniformly: one candidate index per edge of every cell type."""
+    return [
+        {
+            ct: [int(torch.randint(len(ops), (1,), generator=gen)) for ops in edges]
+            for ct, edges in candidates.items()
+        }
+        for _ in range(n)
+    ]
+
+
+def _accuracies(supernet: nn.Module, batches: Iterable, paths: list, amp: bool) -> list[float]:
+    correct, seen = torch.zeros(len(paths)), 0
+    for x, y in batches:
+        correct += score_paths(supernet, x, y, paths, amp).float().cpu() * len(y)
+        seen += len(y)
+    return (correct / max(seen, 1)).tolist()
+
+
+def ranking_check(
+    supernet: nn.Module,
+    halves: tuple[Iterable, Iterable],
+    candidates: Mapping[str, Sequence[Sequence[str]]],
+    gen: torch.Generator,
+    amp: bool = False,
+    cells: int = TRUST_CELLS,
+) -> dict:
+    """Score ``cells`` random sub-networks (BatchNorm on batch statistics, as the search scores
+    its samples) on each of two halves of the architecture images (``halves``: two iterables of
+    batches) and return the Kendall tau of the two rankings beside the tau noise alone exceeds
+    one time in 20 (:func:`noise_tau`), and the accuracies' spread (percentage points)."""
+    paths = random_paths(candidates, cells, gen)
+    a, b = (_accuracies(supernet, h, paths, amp) for h in halves)
+    tau = kendalltau(a, b).statistic  # tau-b; nan when one half scores every cell alike
+    both = a + b
+    return {
+        "ranking_tau": 0.0 if math.isnan(tau) else float(tau),
+        "ranking_noise_tau": noise_tau(cells),
+        "ranking_cells": cells,
+        "ranking_spread_pct": 100.0 * (max(both) - min(both)),
+    }
+
+
+def untrusted_warning(stage: int, check: Mapping, images: int) -> str | None:
+    """One sentence when stage ``stage``'s two halves rank the sub-networks no better than
+    noise, naming the settings that give the supernet more training; None otherwise."""
+    if check["ranking_tau"] > check["ranking_noise_tau"]:
+        return None
+    return (
+        f"stage {stage}'s supernet scores are no better than noise: {check['ranking_cells']} "
+        f"random sub-networks scored on two halves of the architecture data ({images} images "
+        f"each) rank alike at Kendall tau {check['ranking_tau']:.2f} (noise alone reaches "
+        f"{check['ranking_noise_tau']:.2f} one time in 20), so alpha followed noise or the "
+        "supernet's bias; train the supernet longer before and while alpha learns "
+        "(stages.N.pretrain_epochs, stages.N.epochs, weights.max_steps_per_epoch) or score on "
+        "more images (policy.eval_images)."
+    )
