@@ -175,7 +175,13 @@ def test_still_warning_only_for_a_stage_that_did_not_move():
 def test_ranking_check_parts():
     """The noise level of Kendall's tau, which ops count as weight-free (by their weights, so a
     plug-in's op is judged too), the argmax share, and the warning only at or below noise."""
-    from tndnas.search.trust import noise_tau, untrusted_warning, weight_free, weight_free_share
+    from tndnas.search.trust import (
+        candidates_weight_free_share,
+        noise_tau,
+        untrusted_warning,
+        weight_free,
+        weight_free_share,
+    )
 
     assert noise_tau(32) == pytest.approx(0.205, abs=1e-3) and noise_tau(100) < noise_tau(32)
     free = ["none", "skip_connect", "avg_pool_3x3", "max_pool_3x3"]
@@ -184,6 +190,9 @@ def test_ranking_check_parts():
     cands = {"normal": [["none", "sep_conv_3x3"]] * 3, "reduce": [["avg_pool_3x3", "conv_1x1"]]}
     argmax = {"normal": torch.tensor([0, 1, 1]), "reduce": torch.tensor([0])}
     assert weight_free_share(argmax, cands) == 0.5
+    assert candidates_weight_free_share(cands) == 0.5  # half of each edge's two candidates
+    nb201 = {"normal": [["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]]}
+    assert candidates_weight_free_share(nb201) == pytest.approx(0.6)
     check = {"ranking_tau": 0.2, "ranking_noise_tau": 0.205, "ranking_cells": 32}
     assert "no better than noise" in untrusted_warning(1, check, 128)
     assert "stages.N.pretrain_epochs" in untrusted_warning(1, check, 128)
@@ -222,6 +231,9 @@ def test_pure_noise_control_in_a_real_search(tmp_path):
     real = load_search_config(preset="quick", overrides=[*overrides, "dataset.name=digits"])
     stage = search(real, tmp_path / "real", progress=False, plots=False)["stages"][0]
     assert stage["ranking_tau"] > stage["ranking_noise_tau"] and stage["trust_warning"] is None
+    # normal cells: 2 of 10 candidates weight-free; reduction cells: all 6 (at stride 1)
+    assert stage["weight_free_candidates"] == pytest.approx(0.6)
+    assert 0 <= stage["weight_free_share"] <= 1
 
 
 # ------------------------------------------------------------------ the dynamics benchmark

@@ -91,7 +91,10 @@ def _print_ranking(summary: dict) -> None:
     if not stages:
         return
     taus = " / ".join(f"{st['ranking_tau']:.2f}" for st in stages)
-    free = " / ".join(f"{100 * st['weight_free_share']:.0f} %" for st in stages)
+    free = " / ".join(
+        f"{100 * st['weight_free_share']:.0f} % (candidates {100 * st['weight_free_candidates']:.0f} %)"
+        for st in stages
+    )
     last = stages[-1]
     trusted = "no better than noise" if last.get("trust_warning") else "above noise"
     print(f"supernet ranking check per stage: Kendall tau {taus} between two halves of "

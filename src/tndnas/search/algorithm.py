@@ -61,7 +61,12 @@ from .stages import alpha_updates, search_space, space_ops, stage_drops, stage_s
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
-from .trust import ranking_check, untrusted_warning, weight_free_share
+from .trust import (
+    candidates_weight_free_share,
+    ranking_check,
+    untrusted_warning,
+    weight_free_share,
+)
 from .weight_step import SupernetForward
 
 
@@ -190,6 +195,7 @@ class Search:
             **check,
             "ranking_images": n,
             "weight_free_share": weight_free_share(argmax, candidates),
+            "weight_free_candidates": candidates_weight_free_share(candidates),
         }
 
     # ------------------------------------------------------------------ checkpoints

@@ -43,6 +43,17 @@ def weight_free_share(argmax: Mapping[str, torch.Tensor], candidates: Mapping) -
     return sum(free[n] for n in names) / max(len(names), 1)
 
 
+def candidates_weight_free_share(candidates: Mapping) -> float:
+    """The share of weight-free ops among every edge's candidates: what a uniform policy's
+    argmax would hold on average, the yardstick for :func:`weight_free_share`."""
+    names = [n for edges in candidates.values() for ops in edges for n in ops]
+    free = {n: weight_free(n) for n in set(names)}
+    shares = [
+        sum(free[n] for n in ops) / len(ops) for edges in candidates.values() for ops in edges
+    ]
+    return sum(shares) / max(len(shares), 1)
+
+
 def random_paths(
     candidates: Mapping[str, Sequence[Sequence[str]]], n: int, gen: torch.Generator
 ) -> list[dict[str, list[int]]]:
