@@ -29,8 +29,10 @@
 #           10 %, rank correlation, ratios of calibrated tables)
 #   (with 2 or more GPUs) distributed.json: benchmarks/distributed_step.py, paper-c10's first stage
 #           in 1 and N processes under torchrun (NCCL): images/s of the weight step, alpha update time
-#   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: the found cells'
-#           table accuracy and the supernet's Kendall tau
+#   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: per seed the
+#           found cell, its table accuracy and rank, the supernet's Kendall tau against the table
+#           (100 random cells), the search's own ranking check (halves_tau: two halves of the
+#           architecture images; weight_free_share of the argmax) and the search's seconds
 #   log.txt         everything printed
 set -uo pipefail
 OUTDIR=${1:-${OUT:-bench-gpu}}

@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--preset", default="nb201-c10-cpu")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1"
+    )
     p.add_argument("--table", required=True)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--kendall-cells", type=int, default=100)
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     table = read_nb201_table(args.table)
     runs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         sets = [f"seed={seed}", *args.overrides]
         sets += [f"dataset.data_dir={args.data_dir}"] if args.data_dir else []
         cfg = load_search_config(preset=args.preset, overrides=sets)

@@ -185,7 +185,7 @@ class Search:
                 drop_last=False,
                 indices=idx,
                 memory_format=self.memory_format,
-            )  # fmt: skip
+            )
             for idx in (self.arch_idx[:n], self.arch_idx[n : 2 * n])
         )
         gen = torch.Generator().manual_seed(stage_seed(self.cfg.seed, k, 7))
