@@ -14,7 +14,7 @@
 # benchmarks/gpu_wheels.sh fetches on a machine with internet.
 #
 # Each part has its own time limit and writes its own file, so a part that fails or runs out of
-# time leaves the other parts' figures.  Files written (at most 11):
+# time leaves the other parts' figures.  Files written (at most 12):
 #   env.txt         GPU, driver, Python and torch versions
 #   smoke.json      benchmarks/gpu_smoke.py: every CUDA code path once (search, resume, no host
 #                   sync, CUDA-graph scoring against direct scoring, sampled mode, train, export)
@@ -29,7 +29,8 @@
 #           10 %, rank correlation, ratios of calibrated tables)
 #   (with 2 or more GPUs) distributed.json: benchmarks/distributed_step.py, paper-c10's first stage
 #           in 1 and N processes under torchrun (NCCL): images/s of the weight step, alpha update time
-#   (NB201=1) nb201.json: benchmarks/nb201_search.py --preset nb201-c10, 3 seeds: per seed the
+#   (NB201=1) nb201-sampled.json, nb201.json: benchmarks/nb201_search.py --preset nb201-c10 with
+#           one sampled path per weight step, then with its mixed step, 3 seeds each: per seed the
 #           found cell, its table accuracy and rank, the supernet's Kendall tau against the table
 #           (100 random cells), the search's own ranking check (halves_tau: two halves of the
 #           architecture images; weight_free_share of the argmax) and the search's seconds
@@ -94,9 +95,14 @@ fi
 if [ -n "${NB201:-}" ]; then
   # the full NAS-Bench-201 weight-sharing protocol (preset nb201-c10, 3 seeds): hours, not minutes;
   # NB201_TABLE: the results CSV; CIFAR_DIR: a folder with cifar-10-batches-py/ (or its .tar.gz)
-  part nb201 "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
+  # first with one sampled path per weight step (what ranks cells on the CPU proxy), then the
+  # preset's mixed step (Eq. 1): which of the two the preset should keep at full scale
+  part nb201-sampled "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
     --table "${NB201_TABLE:?set NB201_TABLE to the NAS-Bench-201 results CSV}" \
     --data-dir "${CIFAR_DIR:?set CIFAR_DIR to the CIFAR-10 folder}" --set device=cuda \
+    --set weights.mode=sampled --out "$OUTDIR/nb201-sampled-runs" --json "$OUTDIR/nb201-sampled.json"
+  part nb201 "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
+    --table "$NB201_TABLE" --data-dir "$CIFAR_DIR" --set device=cuda \
     --out "$OUTDIR/nb201-runs" --json "$OUTDIR/nb201.json"
 fi
 echo "done $(date -u +%H:%M:%S)"

@@ -197,6 +197,10 @@ def test_ranking_check_parts():
     assert "no better than noise" in untrusted_warning(1, check, 128)
     assert "stages.N.pretrain_epochs" in untrusted_warning(1, check, 128)
     assert untrusted_warning(1, {**check, "ranking_tau": 0.5}, 128) is None
+    biased = {**check, "ranking_tau": 0.6, "weight_free_share": 0.83, "weight_free_candidates": 0.6}
+    assert "prefers ops without weights: 83 %" in untrusted_warning(0, biased, 128)
+    fair = {**biased, "weight_free_share": 0.71}  # within 0.2 of the candidates' share
+    assert untrusted_warning(0, fair, 128) is None
 
 
 def _noise_digits(data_dir=None, download=False):

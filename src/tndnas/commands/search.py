@@ -96,7 +96,10 @@ def _print_ranking(summary: dict) -> None:
         for st in stages
     )
     last = stages[-1]
-    trusted = "no better than noise" if last.get("trust_warning") else "above noise"
+    if last["ranking_tau"] <= last["ranking_noise_tau"]:
+        trusted = "no better than noise"
+    else:
+        trusted = "above noise" + ("; its warning above" if last.get("trust_warning") else "")
     print(f"supernet ranking check per stage: Kendall tau {taus} between two halves of "
           f"{last['ranking_images']} architecture images ({last['ranking_cells']} random "
           f"sub-networks; noise reaches {last['ranking_noise_tau']:.2f}: last stage {trusted}); "
