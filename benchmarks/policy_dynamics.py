@@ -74,7 +74,7 @@ def simulate(
     edges = len(edge_pairs(cfg.space.steps))
     init = torch.Generator().manual_seed(stage_seed(seed, stage, 4))  # as the search's policy
     policy = CategoricalPolicy(counts, edges, init)
-    reinforce = Reinforce.from_config(policy, cfg.policy)
+    reinforce = Reinforce.from_config(policy, cfg.policy, updates)  # lr: auto needs the count
     stream = 5 + STRENGTHS.index(strength) + 1 if strength else 5  # one stream per strength
     gen = torch.Generator().manual_seed(stage_seed(seed, stage, stream))
     best = {ct: torch.randint(0, counts[ct], (edges,), generator=gen) for ct in CELL_TYPES}
