@@ -34,7 +34,6 @@ from ..runtime import (
     load_checkpoint,
     resolve_device,
     save_atomic,
-    write_json_atomic,
 )
 from ..runtime.distributed import join_world
 from ..runtime.lock import locked_run
@@ -61,12 +60,7 @@ from .stages import alpha_updates, search_space, space_ops, stage_drops, stage_s
 from .state import Progress, StageState, new_stage_state
 from .steps import alpha_step, evaluate_stage
 from .summary import write_run_start, write_summary
-from .trust import (
-    candidates_weight_free_share,
-    ranking_check,
-    untrusted_warning,
-    weight_free_share,
-)
+from .trust import stage_ranking, untrusted_warning
 from .weight_step import SupernetForward
 
 
@@ -155,47 +149,32 @@ class Search:
         )
         return {"kind": "alpha", "stage": k, "epoch": epoch, "step": step, **rec}
 
+    def _arch_batches(self, idx: torch.Tensor, gen: torch.Generator) -> BatchIterator:
+        """Architecture-half images ``idx`` in order, unaugmented, as scoring sees them."""
+        return BatchIterator(
+            self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
+            augment=None, generator=gen, shuffle=False, drop_last=False, indices=idx, memory_format=self.memory_format,
+        )  # fmt: skip
+
     @torch.no_grad()
     def evaluate(self, s: StageState) -> tuple[float, list[float]]:
         """Architecture-half accuracy of the mixed supernet and of each policy's argmax
         architecture (one per member of a family)."""
         idx = self.arch_idx[: self.cfg.policy.eval_images]
-        it = BatchIterator(
-            self.data.train_x, self.data.train_y, self.cfg.policy.arch_batch_size, mean=self.data.mean, std=self.data.std,
-            augment=None, generator=s.gen_arch, shuffle=False, drop_last=False, indices=idx, memory_format=self.memory_format,
-        )  # fmt: skip
-        return evaluate_stage(s, it, self.device, self.amp)
+        return evaluate_stage(s, self._arch_batches(idx, s.gen_arch), self.device, self.amp)
 
     def ranking(self, k: int, s: StageState, candidates) -> dict:
-        """Stage ``k``'s ranking check (:mod:`~tndnas.search.trust`): random sub-networks scored
-        on two halves of up to ``2 * policy.eval_images`` architecture images, and the share of
-        weight-free ops among the policy's argmax ops.  Its own random stream: the search's
-        results do not change with it."""
+        """Stage ``k``'s ranking check (:func:`~tndnas.search.trust.stage_ranking`) on two halves
+        of up to ``2 * policy.eval_images`` architecture images, on its own random stream."""
         n = min(2 * self.cfg.policy.eval_images, len(self.arch_idx)) // 2
         halves = tuple(
-            BatchIterator(
-                self.data.train_x,
-                self.data.train_y,
-                self.cfg.policy.arch_batch_size,
-                mean=self.data.mean,
-                std=self.data.std,
-                augment=None,
-                generator=torch.Generator(),
-                shuffle=False,
-                drop_last=False,
-                indices=idx,
-                memory_format=self.memory_format,
-            )
+            self._arch_batches(idx, torch.Generator())
             for idx in (self.arch_idx[:n], self.arch_idx[n : 2 * n])
         )
         gen = torch.Generator().manual_seed(stage_seed(self.cfg.seed, k, 7))
-        check = ranking_check(s.supernet, halves, candidates, gen, self.amp)
-        argmax = {ct: p.argmax(-1) for ct, p in s.policy.probs().items()}
         return {
-            **check,
+            **stage_ranking(s.supernet, s.policy, halves, candidates, gen, self.amp),
             "ranking_images": n,
-            "weight_free_share": weight_free_share(argmax, candidates),
-            "weight_free_candidates": candidates_weight_free_share(candidates),
         }
 
     # ------------------------------------------------------------------ checkpoints
@@ -377,16 +356,6 @@ class Search:
 
     def _log(self) -> MetricsLog | NoLog:
         return MetricsLog(self.rundir.metrics) if self.world.main else NoLog()
-
-    def write_alpha(self, k: int, epoch: int, s: StageState, candidates) -> None:
-        """``alpha/stage<k>_epoch<e>.json``: alpha per cell type (a family: the log of its
-        mixture's probabilities, and each member's alpha under ``members``)."""
-        data: dict = {"stage": k, "epoch": epoch}
-        for ct, alpha in s.policy.alpha.items():
-            data[ct] = {"alpha": alpha.tolist(), "ops": candidates[ct]}
-        if len(s.policies) > 1:
-            data["members"] = [{ct: a.tolist() for ct, a in p.alpha.items()} for p in s.policies]
-        write_json_atomic(self.rundir.alpha_file(k, epoch), data)
 
     def _finish(self, prog: Progress) -> dict:
         summary = None

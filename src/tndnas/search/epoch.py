@@ -16,6 +16,7 @@ from ..data import BatchIterator
 from ..report.metrics import MetricsLog, NoLog
 from ..runtime import peak_memory_mb
 from ..runtime.optim import DivergedError, check_finite_loss, cosine_lr, set_lr
+from ..runtime.records import write_json_atomic
 from .stages import steps_per_epoch
 from .state import Progress, StageState
 from .weight_step import weight_step
@@ -37,6 +38,7 @@ class StageRunner(Protocol):
     augment: AugmentConfig
     memory_format: torch.memory_format
     device: torch.device
+    rundir: Any  # the run directory (RunDir): where the epoch's alpha file goes
     world: World
     amp: bool
     show_progress: bool | None
@@ -50,8 +52,6 @@ class StageRunner(Protocol):
     def evaluate(self, s: StageState) -> tuple[float, list[float]]: ...
 
     def save_checkpoint(self, prog: Progress, s: StageState | None) -> None: ...
-
-    def write_alpha(self, k: int, epoch: int, s: StageState, candidates: Any) -> None: ...
 
 
 def run_stage_epochs(
@@ -159,7 +159,9 @@ def run_stage_epochs(
                 f"the supernet's weights after epoch {epoch} of stage {k}",
             )
         if run.world.main:
-            run.write_alpha(k, epoch, s, prog.candidates)
+            write_json_atomic(
+                run.rundir.alpha_file(k, epoch), s.alpha_record(k, epoch, prog.candidates)
+            )
         prog.epoch = epoch + 1
         prog.metrics_lines = log.count()
         run.save_checkpoint(prog, s)

@@ -55,6 +55,16 @@ class StageState:
         """Every policy of the stage: one, or one per member of a family."""
         return self.strategy.policies
 
+    def alpha_record(self, k: int, epoch: int, candidates: dict) -> dict:
+        """What ``alpha/stage<k>_epoch<e>.json`` holds: alpha per cell type (a family: the log of
+        its mixture's probabilities, and each member's alpha under ``members``)."""
+        data: dict = {"stage": k, "epoch": epoch}
+        for ct, alpha in self.policy.alpha.items():
+            data[ct] = {"alpha": alpha.tolist(), "ops": candidates[ct]}
+        if len(self.policies) > 1:
+            data["members"] = [{ct: a.tolist() for ct, a in p.alpha.items()} for p in self.policies]
+        return data
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "supernet": self.supernet.state_dict(),

@@ -99,6 +99,25 @@ def ranking_check(
     }
 
 
+def stage_ranking(
+    supernet: nn.Module,
+    policy,
+    halves: tuple[Iterable, Iterable],
+    candidates: Mapping[str, Sequence[Sequence[str]]],
+    gen: torch.Generator,
+    amp: bool = False,
+) -> dict:
+    """A stage's whole check: :func:`ranking_check` on ``halves``, and the weight-free share of
+    ``policy``'s argmax beside the candidates' (:func:`weight_free_share`,
+    :func:`candidates_weight_free_share`)."""
+    argmax = {ct: p.argmax(-1) for ct, p in policy.probs().items()}
+    return {
+        **ranking_check(supernet, halves, candidates, gen, amp),
+        "weight_free_share": weight_free_share(argmax, candidates),
+        "weight_free_candidates": candidates_weight_free_share(candidates),
+    }
+
+
 #: a policy whose argmax holds this much more weight-free ops than the candidates do is warned of
 WEIGHT_FREE_EXCESS = 0.2
 
