@@ -164,6 +164,7 @@ def new_stage_state(
     graphs = OpGraphs(emulate=device.type != "cuda") if cfg.policy.cuda_graphs else None
     return StageState(
         supernet, optimizer, strategy, gens[0], gens[1],
-        policy_lr=policy_lr(cfg.policy, updates), alpha_start=strategy.policy.state_dict(), params=list(supernet.parameters()), graphs=graphs,
+        policy_lr=policy_lr(cfg.policy, updates), alpha_start=strategy.policy.state_dict(),
+        params=list(supernet.parameters()), graphs=graphs,
         policy_starts=[p.state_dict() for p in strategy.policies],
     )  # fmt: skip
