@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-repeat docs format clean
+.PHONY: demo test test-repeat docs docs-figures format clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-repeat: $(VENV)/.installed
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m tndnas.config.reference docs/configuration.md
+
+# the transcripts the docs quote, made anew by running their commands (about 20 minutes; run it
+# alone: its timings are this machine's). NB201_TABLE=FILE.csv adds the NAS-Bench-201 lookup.
+docs-figures: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.docs_figures
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format src tests benchmarks

@@ -2,14 +2,19 @@
 
     python -m benchmarks.nb201_search --preset nb201-c10-cpu --seeds 3 --table FILE.csv
                                       [--data-dir DIR] [--kendall-cells 100] [--kendall-images 1024]
-                                      [--out DIR] [--json OUT] [--set KEY=VALUE ...]
+                                      [--out DIR] [--json OUT] [--curve-every E] [--recalibrate B]
+                                      [--set KEY=VALUE ...]
 
 Runs one search per seed (the preset as it is, plus ``--set``), looks the found cell up in the
 table (its CIFAR-10 test accuracy after 200 epochs, and its rank), and measures how well the
 final supernet ranks cells: the Kendall tau between the accuracy of ``--kendall-cells`` random
 cells in the supernet (sampled path, BatchNorm on batch statistics, on ``--kendall-images``
 architecture-half images) and their table accuracy.  Prints the mean ± std over seeds beside the
-published anchors of weight-sharing methods in this space.
+published anchors of weight-sharing methods in this space.  ``--curve-every E``: the same tau
+every E epochs while the supernet trains, against the search's seconds so far (the checks' own
+time left out), to see what more training would buy.  ``--recalibrate B``: the final tau
+again with each cell's BatchNorm running statistics re-estimated on B batches of weight-half
+images and the cell scored in eval mode, against the batch statistics the search scores with.
 """
 
 from __future__ import annotations
@@ -37,10 +42,24 @@ ANCHORS = {"DARTS-V1/V2": "54.30", "ENAS": "53.89 ± 0.58", "RSPS": "84.07 ± 3.
 
 
 class _KeepLastStage(Search):
-    """The search, keeping its last stage's state (supernet and policy) for the ranking check."""
+    """The search, keeping its last stage's state (supernet and policy) for the ranking check;
+    with ``curve`` set, the table's Kendall tau every ``curve["every"]`` epochs as it trains."""
+
+    curve: dict | None = None
 
     def evaluate(self, s):  # noqa: ANN001 - a StageState
         self.last_stage = s
+        c = self.curve
+        if c is not None:
+            c["epochs"] = c.get("epochs", 0) + 1
+            if c["epochs"] % c["every"] == 0:  # minutes of the search itself, not of this check
+                t = time.perf_counter()
+                seconds = t - c["start"] - c["spent"]
+                rank = supernet_ranking(self, c["table"], c["cells"], c["images"], c["seed"])
+                c["spent"] += time.perf_counter() - t
+                c["points"].append({"epoch": c["epochs"], "seconds": round(seconds, 2),
+                                    "tau": round(rank["kendall_tau"], 4)})  # fmt: skip
+                print(json.dumps({"seed": c["seed"], **c["points"][-1]}), flush=True)
         return super().evaluate(s)
 
 
@@ -67,8 +86,14 @@ def kendall_tau(a: list[float], b: list[float]) -> float:
 
 
 @torch.no_grad()
-def supernet_ranking(search: _KeepLastStage, table, cells: int, images: int, seed: int) -> dict:
-    """Accuracy of ``cells`` random cells in the final supernet against their table accuracy."""
+def supernet_ranking(
+    search: _KeepLastStage, table, cells: int, images: int, seed: int, recalibrate: int = 0
+) -> dict:
+    """Accuracy of ``cells`` random cells in the final supernet against their table accuracy.
+
+    ``recalibrate`` > 0: before each cell is scored, its BatchNorm running statistics are
+    re-estimated on that many batches of 64 weight-half images through its own path, and it is
+    scored on them (eval mode) instead of on each batch's own statistics (the search's way)."""
     s = getattr(search, "last_stage", None)
     if s is None:
         raise SystemExit("the search ran no epoch here (a finished run?): nothing to rank with")
@@ -81,11 +106,36 @@ def supernet_ranking(search: _KeepLastStage, table, cells: int, images: int, see
     batches = list(BatchIterator(search.data.train_x, search.data.train_y, 256, mean=search.data.mean,
                                  std=search.data.std, augment=None, shuffle=False, drop_last=False,
                                  indices=idx, generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    calibration = []
+    if recalibrate:
+        calibration = list(BatchIterator(search.data.train_x, search.data.train_y, 64, mean=search.data.mean,
+                                         std=search.data.std, augment=None, shuffle=False, drop_last=True,
+                                         indices=search.weight_idx[: 64 * recalibrate],
+                                         generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    net = s.supernet
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone()) for m in bns]
     in_supernet = []
     for ops in picked:
         path = {"normal": [cands[e].index(op) for e, op in enumerate(ops)]}
-        correct = sum(float(score_paths(s.supernet, x, y, [path])[0]) * len(y) for x, y in batches)
+        if recalibrate:  # the path's own running statistics, then eval mode
+            for m in bns:
+                m.reset_running_stats()
+                m.momentum = None  # a cumulative average over the calibration batches
+            net.train()
+            for x, _ in calibration:
+                net.forward_path(x, path)
+            net.eval()
+            correct = sum(
+                float((net.forward_path(x, path).argmax(1) == y).sum()) for x, y in batches
+            )
+        else:
+            correct = sum(float(score_paths(net, x, y, [path])[0]) * len(y) for x, y in batches)
         in_supernet.append(100.0 * correct / sum(len(y) for _, y in batches))
+    for m, (momentum, mean, var) in zip(bns, saved):
+        m.momentum = momentum
+        m.running_mean.copy_(mean)
+        m.running_var.copy_(var)
     truth = [table.columns[OBJECTIVE][table.row(ops)] for ops in picked]
     return {"kendall_tau": kendall_tau(in_supernet, truth), "cells": cells, "images": len(idx)}
 
@@ -105,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kendall-images", type=int, default=1024)
     p.add_argument("--out", default="runs/nb201-search")
     p.add_argument("--json", default=None)
+    p.add_argument("--recalibrate", type=int, default=0, metavar="B",
+                   help="also the tau with each cell's BatchNorm statistics re-estimated on B batches "
+                   "of 64 weight-half images (0: not measured)")  # fmt: skip
+    p.add_argument("--curve-every", type=int, default=0, metavar="E",
+                   help="also the table's tau every E epochs while the supernet trains (0: only at the end)")  # fmt: skip
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = p.parse_args(argv)
     table = read_nb201_table(args.table)
@@ -115,19 +170,28 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_search_config(preset=args.preset, overrides=sets)
         t = time.perf_counter()
         search = _KeepLastStage(cfg, Path(args.out) / f"seed{seed}", progress=False, plots=False)
+        if args.curve_every:
+            search.curve = {"every": args.curve_every, "table": table, "cells": args.kendall_cells,
+                            "images": args.kendall_images, "seed": seed, "start": t, "spent": 0.0,
+                            "points": []}  # fmt: skip
         summary = search.run()
-        seconds = time.perf_counter() - t
+        seconds = time.perf_counter() - t - (search.curve["spent"] if search.curve else 0.0)
         from tndnas.spaces import load_genotype
 
         geno = load_genotype(Path(args.out) / f"seed{seed}")
         row = table.row(geno.ops)
         rank = supernet_ranking(search, table, args.kendall_cells, args.kendall_images, seed)
+        if args.recalibrate:  # the same cells, BatchNorm statistics re-estimated per cell
+            again = supernet_ranking(search, table, args.kendall_cells, args.kendall_images, seed,
+                                     recalibrate=args.recalibrate)  # fmt: skip
+            rank["kendall_tau_recalibrated"] = again["kendall_tau"]
         runs.append({"seed": seed, "cell": geno.cell_string(), "index": row,
                      "test_accuracy": table.columns[OBJECTIVE][row], "rank": table.rank(OBJECTIVE, geno.ops),
                      "search_seconds": seconds, "summary_seconds": summary["seconds_total"], **rank,
                      # the search's own check, without the table: two halves of the architecture data
                      "halves_tau": summary["stages"][-1]["ranking_tau"],
-                     "weight_free_share": summary["stages"][-1]["weight_free_share"]})  # fmt: skip
+                     "weight_free_share": summary["stages"][-1]["weight_free_share"],
+                     **({"curve": search.curve["points"]} if search.curve else {})})  # fmt: skip
         print(json.dumps(runs[-1]), flush=True)
     accs = [r["test_accuracy"] for r in runs]
     taus = [r["kendall_tau"] for r in runs]

@@ -240,6 +240,7 @@ def main(argv=None) -> dict:
     strategy = PolicyStrategy(
         {ct: len(cand[ct][0]) for ct in CELL_TYPES}, len(edge_pairs()), cfg.policy, terms,
         init=torch.Generator().manual_seed(1), generator=gen, samples=M,
+        updates=1000,  # sets the rate under `lr: auto`; a rate does not change an update's time
     )  # fmt: skip
     pol = strategy.policy
     w = {ct: pr.to(device) for ct, pr in pol.probs().items()}

@@ -130,13 +130,18 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
             "64", "--out", str(tmp_path / "runs"), "--json", str(out),
             "--set", "dataset.name=digits", "--set", "space.channels=4", "--set", "target.layers=5",
             "--set", "weights.max_steps_per_epoch=2", "--set", "policy.eval_images=64",
-            "--set", "stages=[{layers: 5, epochs: 2, pretrain_epochs: 1}]"]  # fmt: skip
+            "--set", "stages=[{layers: 5, epochs: 2, pretrain_epochs: 1}]", "--curve-every", "1", "--recalibrate", "2"]  # fmt: skip
     assert nb201_search(argv) == 0
     res = json.loads(out.read_text())
     assert [r["seed"] for r in res["runs"]] == [0]
     for r in res["runs"]:
         assert 50 <= r["test_accuracy"] <= 80 and 1 <= r["rank"] <= 15625
         assert -1 <= r["kendall_tau"] <= 1 and r["cells"] == 8
+        # the curve: tau after each epoch, the last one the final supernet's
+        assert [p["epoch"] for p in r["curve"]] == [1, 2]
+        assert r["curve"][-1]["tau"] == round(r["kendall_tau"], 4)
+        assert 0 < r["curve"][0]["seconds"] < r["curve"][1]["seconds"]
+        assert -1 <= r["kendall_tau_recalibrated"] <= 1
     assert "Kendall tau" in capsys.readouterr().out
 
 
@@ -194,3 +199,23 @@ def test_latency_budget_benchmark_times_the_found_network_against_its_budget(tmp
     assert row["budget_ms"] > 0 and row["measured_ms"] > 0 and row["predicted_ms"] > 0
     assert row["measured_over_budget"] == pytest.approx(row["measured_ms"] / row["budget_ms"])
     assert "x the budget" in capsys.readouterr().out
+
+
+def test_op_kernels_benchmark_times_both_pools(tmp_path, capsys):
+    from benchmarks.op_kernels import main as op_kernels
+
+    out = tmp_path / "k.json"
+    argv = ["--batch", "2", "--shapes", "4x8", "--threads", "1", "--repeats", "3", "--steps", "10",
+            "--json", str(out)]  # fmt: skip
+    assert op_kernels(argv) == 0
+    res = json.loads(out.read_text())
+    assert [r["channels_last"] for r in res["rows"]] == [True, False]
+    for r in res["rows"]:
+        for layer in ("pool", "bn"):
+            for kind in ("forward", "train"):
+                ratio = r[f"{layer}_torch_{kind}_ms"] / r[f"{layer}_ours_{kind}_ms"]
+                assert r[f"{layer}_{kind}_ratio"] == ratio > 0
+    for what in ("weight_step", "scoring_10_paths"):
+        r = res["steps"][what]
+        assert r["ratio"] == r["torch"] / r["ours"] > 0
+    assert "forward+backward" in capsys.readouterr().out

@@ -463,3 +463,100 @@ def test_op_traits_live_in_the_registry():
     assert isinstance(wrapped[-1], nn.BatchNorm2d)  # normalised like a pool
     register_op("test_blur", lambda C, stride, affine: nn.AvgPool2d(3, stride, 1), overwrite=True)
     assert not isinstance(_candidate_module("test_blur", 4, 1, 0.0), nn.Sequential)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("shape", [(4, 8, 32, 32), (2, 5, 7, 9), (3, 16, 1, 6)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cpu_average_pool_is_torchs(stride, shape, channels_last):
+    """avg_pool_3x3's CPU kernel (a depthwise convolution of ones over the window counts) gives
+    torch's count_include_pad=False pooling: output and input gradient, in either memory format,
+    at the borders of odd sizes; the output keeps the input's memory format."""
+    from tndnas.kernels import AvgPool3x3
+
+    x = torch.randn(*shape)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ours, torchs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y = AvgPool3x3(stride)(ours)
+    ref = nn.AvgPool2d(3, stride, 1, count_include_pad=False)(torchs)
+    torch.testing.assert_close(y, ref, rtol=1e-6, atol=1e-6)
+    g = torch.randn_like(ref)
+    y.backward(g)
+    ref.backward(g)
+    torch.testing.assert_close(ours.grad, torchs.grad, rtol=1e-5, atol=1e-6)
+    if channels_last and shape[2] > 1:
+        assert y.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_pools_count_and_export_as_pools():
+    """A FLOP count and an ONNX export see the average pool as pooling: no FLOPs (pooling is
+    free in the counts), an AveragePool node in the graph, not the convolution the CPU runs."""
+    import io
+
+    from tndnas.kernels import AvgPool3x3
+    from tndnas.measure.flops import count_flops
+
+    assert count_flops(AvgPool3x3(1), (1, 8, 16, 16)) == 0
+    assert count_flops(build_op("avg_pool_3x3", 8, 2, False), (1, 8, 16, 16)) == 0
+    onnx = pytest.importorskip("onnx")
+    buf = io.BytesIO()
+    torch.onnx.export(AvgPool3x3(1), (torch.randn(1, 4, 8, 8),), buf, dynamo=False)
+    kinds = {n.op_type for n in onnx.load_from_string(buf.getvalue()).graph.node}
+    assert "AveragePool" in kinds and "Conv" not in kinds
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("momentum", [0.1, None, 0.0])
+@pytest.mark.parametrize("shape", [(8, 8, 6, 6), (2, 3, 5, 7), (4, 16, 4, 4)])
+def test_cpu_batch_norm_is_torchs(affine, momentum, shape, monkeypatch):
+    """BatchNorm2d's CPU kernel for few channels (channels-last, batch statistics) gives torch's
+    numbers: output, input/weight/bias gradients and running statistics over three training
+    steps (momentum, a cumulative average, momentum 0 as a recomputed cell uses), then eval
+    mode on the running statistics and batch statistics without tracking (scoring)."""
+    from tndnas import kernels
+    from tndnas.kernels import BatchNorm2d
+
+    calls = []
+    own = kernels._BatchStatisticsNorm.apply
+    monkeypatch.setattr(
+        kernels._BatchStatisticsNorm, "apply", lambda *a: calls.append(1) or own(*a)
+    )
+
+    ours = BatchNorm2d(shape[1], affine=affine, momentum=momentum)
+    torchs = nn.BatchNorm2d(shape[1], affine=affine, momentum=momentum)
+    if affine:
+        with torch.no_grad():
+            for m in (ours, torchs):
+                m.weight.copy_(torch.linspace(0.5, 1.5, shape[1]))
+                m.bias.copy_(torch.linspace(-1, 1, shape[1]))
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x = (3 * torch.randn(*shape, generator=gen) + 2).contiguous(
+            memory_format=torch.channels_last
+        )
+        a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ya, yb = ours(a), torchs(b)
+        torch.testing.assert_close(ya, yb, rtol=1e-4, atol=1e-5)
+        g = torch.randn(*shape, generator=gen).contiguous(memory_format=torch.channels_last)
+        ya.backward(g)
+        yb.backward(g)
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+        if affine:
+            torch.testing.assert_close(ours.weight.grad, torchs.weight.grad, rtol=1e-4, atol=1e-4)
+            torch.testing.assert_close(ours.bias.grad, torchs.bias.grad, rtol=1e-4, atol=1e-4)
+    for name, buf in torchs.named_buffers():
+        torch.testing.assert_close(dict(ours.named_buffers())[name], buf, rtol=1e-5, atol=1e-6)
+    assert ours.state_dict().keys() == torchs.state_dict().keys()
+    ours.eval()
+    torchs.eval()
+    torch.testing.assert_close(ours(x), torchs(x), rtol=1e-4, atol=1e-5)
+    ours.train()
+    ours.track_running_stats = False  # the search's scoring: batch statistics, no update
+    before = ours.running_mean.clone()
+    with torch.no_grad():
+        y = ours(x)
+    torch.testing.assert_close(y, nn.functional.batch_norm(x, None, None, ours.weight, ours.bias, True),
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    assert torch.equal(ours.running_mean, before)
+    assert len(calls) == (4 if shape[1] < kernels.FEW_CHANNELS else 0)  # 3 steps, scoring

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .kernels import AvgPool3x3, BatchNorm2d
 from .registry import Registry, UnknownNameError
 
 OpFactory = Callable[[int, int, bool], nn.Module]
@@ -112,7 +113,7 @@ class ReLUConvBN(Chain):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(C_in, C_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(C_out, affine=affine),
+            BatchNorm2d(C_out, affine=affine),
         )
 
 
@@ -135,7 +136,7 @@ class DilConv(Chain):
                 C_in, C_in, kernel, stride, padding, dilation=dilation, groups=C_in, bias=False
             ),
             nn.Conv2d(C_in, C_out, 1, bias=False),
-            nn.BatchNorm2d(C_out, affine=affine),
+            BatchNorm2d(C_out, affine=affine),
         )
 
 
@@ -159,7 +160,7 @@ class Conv3x1And1x3(Chain):
             nn.ReLU(inplace=False),
             nn.Conv2d(C, C, (1, 3), stride=(1, stride), padding=(0, 1), bias=False),
             nn.Conv2d(C, C, (3, 1), stride=(stride, 1), padding=(1, 0), bias=False),
-            nn.BatchNorm2d(C, affine=affine),
+            BatchNorm2d(C, affine=affine),
         )
 
 
@@ -199,7 +200,7 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
         self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(C_out, affine=affine)
+        self.bn = BatchNorm2d(C_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
@@ -267,7 +268,7 @@ register_op(
 )
 register_op(
     "avg_pool_3x3",
-    lambda C, stride, affine: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False),
+    lambda C, stride, affine: AvgPool3x3(stride),
     colour="#ffd92f",
     parameter_free=True,
 )  # fmt: skip

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..kernels import reference_kernels
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -37,7 +39,7 @@ def measure_params_flops(module: nn.Module, shape: tuple[int, ...]) -> tuple[int
     """(parameters, FLOPs of one inference forward on an input of ``shape``) of ``module``."""
     params = sum(p.numel() for p in module.parameters())
     module.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), reference_kernels(), FlopCounterMode(display=False) as counter:
         module(torch.zeros(*shape))
     return params, int(counter.get_total_flops())
 
@@ -61,7 +63,7 @@ def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
         param = next(module.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
         x = torch.zeros(*input_shape, device=device)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), reference_kernels(), FlopCounterMode(display=False) as counter:
             module(x)
         return int(counter.get_total_flops())
     finally:

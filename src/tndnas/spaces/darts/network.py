@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...kernels import BatchNorm2d
 from ...macro import Macro
 from ...ops import FactorizedReduce, Identity, ReLUConvBN, build_op
 from .genotype import Edge, Genotype
@@ -79,7 +80,7 @@ class EvalCell(nn.Module):
 
 def make_stem(in_channels: int, C: int) -> nn.Sequential:
     """The stem of the cell networks: a 3x3 convolution to ``C`` channels and BatchNorm."""
-    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), BatchNorm2d(C))
 
 
 class AuxiliaryHead(nn.Module):
@@ -93,10 +94,10 @@ class AuxiliaryHead(nn.Module):
             nn.ReLU(inplace=False),
             nn.AvgPool2d(pool, stride=3, padding=0, count_include_pad=False),
             nn.Conv2d(C, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
+            BatchNorm2d(128),
             nn.ReLU(inplace=False),
             nn.Conv2d(128, 768, min(2, pooled), bias=False),
-            nn.BatchNorm2d(768),
+            BatchNorm2d(768),
             nn.ReLU(inplace=False),
             nn.AdaptiveAvgPool2d(1),
         )

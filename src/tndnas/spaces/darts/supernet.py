@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
+from ...kernels import BatchNorm2d
 from ...macro import Macro
 from ...ops import Chain, FactorizedReduce, Identity, ReLUConvBN, build_op, is_parameter_free
 from .genotype import CELL_TYPES, Genotype, edge_pairs, live_edges
@@ -44,7 +45,7 @@ def _candidate_module(name: str, C: int, stride: int, skip_dropout: float) -> nn
     op = build_op(name, C, stride, affine=False)
     if is_parameter_free(name):
         # as in DARTS/P-DARTS search: pools get a BatchNorm so their scale matches the convs
-        op = Chain(op, nn.BatchNorm2d(C, affine=False))
+        op = Chain(op, BatchNorm2d(C, affine=False))
     elif isinstance(op, Identity):
         # P-DARTS: dropout after skip_connect, rate set per epoch (0 disables it)
         op = Chain(op, nn.Dropout(p=skip_dropout))
@@ -236,7 +237,7 @@ class Supernet(nn.Module):
         C_stem = macro.stem_multiplier * macro.channels
         self.stem = Chain(
             nn.Conv2d(macro.in_channels, C_stem, 3, padding=1, bias=False),
-            nn.BatchNorm2d(C_stem),
+            BatchNorm2d(C_stem),
         )
         C_pp, C_p = C_stem, C_stem
         self.cells = nn.ModuleList()

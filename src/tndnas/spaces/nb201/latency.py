@@ -18,6 +18,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from ...kernels import BatchNorm2d
 from ...macro import Macro
 from ...measure.latency import LatencyTable
 from ...measure.pieces import Add, Measure, PieceTable, _sum, _times
@@ -34,12 +35,12 @@ class Zeros(nn.Module):
 
 
 def _stem(in_channels: int, C: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), BatchNorm2d(C))
 
 
 def _head(C: int, num_classes: int) -> nn.Module:
     return nn.Sequential(
-        nn.BatchNorm2d(C),
+        BatchNorm2d(C),
         nn.ReLU(inplace=False),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(1),

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from ...kernels import BatchNorm2d
 from ...macro import Macro, MacroError
 from ...ops import ReLUConvBN, build_op
 from .genotype import CELL_TYPE, NB201_EDGES, Nb201Genotype
@@ -90,14 +91,14 @@ class _Body(nn.Module):
         super().__init__()
         C = macro.channels
         self.stem = nn.Sequential(
-            nn.Conv2d(macro.in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C)
+            nn.Conv2d(macro.in_channels, C, 3, padding=1, bias=False), BatchNorm2d(C)
         )
         blocks, C_prev = [], C
         for reduction, C_out in _plan(macro):
             blocks.append(ResidualReduction(C_prev, C_out) if reduction else make_cell(C_out))
             C_prev = C_out
         self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=False))
+        self.head = nn.Sequential(BatchNorm2d(C_prev), nn.ReLU(inplace=False))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, macro.num_classes)
 
