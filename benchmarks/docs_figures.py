@@ -11,7 +11,10 @@ shows them), and writes one line under the block saying which machine made it, w
 commit and in how many seconds.  Nothing in those blocks is typed by hand.
 
 Recipes that need something this machine may lack (the NAS-Bench-201 table) are skipped with a
-message when it is not given; ``--only`` runs some recipes (their set-up included).  A whole run
+message when it is not given; ``--only`` runs some recipes (their set-up included).  The scratch
+folder (``--work``) is emptied first: every figure comes from this run's commands.  A stamp's
+seconds are the recipe's own commands (a set-up several recipes share is not counted);
+``test-suite`` runs ``make test`` in this checkout.  A whole run
 takes about 20 minutes on 2 CPU cores (the latency check and the test suite are most of it):
 run it alone, as the timings it prints are the machine's.
 """
@@ -23,6 +26,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -45,6 +49,7 @@ class Context:
     work: Path
     nb201_table: Path | None = None
     made: set[str] = field(default_factory=set)
+    setup_seconds: float = 0.0  # spent on shared set-ups: left out of a recipe's own seconds
 
     def run(self, command: str, show: bool = True, ok: tuple[int, ...] = (0,)) -> str:
         """Run one ``tndnas ...`` command line as typed (this checkout's CLI) in the scratch
@@ -62,12 +67,15 @@ class Context:
     def once(self, name: str, command: str) -> None:
         """A set-up step several recipes share, run the first time one needs it."""
         if name not in self.made:
+            start = time.perf_counter()
             self.run(command, show=False)
             self.made.add(name)
+            self.setup_seconds += time.perf_counter() - start
 
 
 def _quick_search(ctx: Context) -> None:
-    ctx.once("quick", "tndnas search --preset quick --out runs/quick --no-plots")
+    """The walk-through's search, as ``make demo`` runs it."""
+    ctx.once("quick", "tndnas search --preset quick --out runs/quick")
 
 
 def _latency_quick(ctx: Context) -> None:
@@ -127,19 +135,19 @@ def demo(ctx: Context) -> str:
     import json
 
     start = time.perf_counter()
-    ctx.run("tndnas search --preset quick --out runs/demo", show=False)
-    seconds = time.perf_counter() - start
-    summary = json.loads((ctx.work / "runs/demo/summary.json").read_text())
-    stages = summary["stages"]
+    _quick_search(ctx)  # made here if no recipe before made it
+    summary = json.loads((ctx.work / "runs/quick/summary.json").read_text())
+    stages, target = summary["stages"], summary["target_network"]
     return "\n".join([
         "$ make demo        # tndnas search --preset quick --out runs/quick",
-        f"search {seconds:.0f} s, start to end (plots included)",
+        f"search {summary['seconds_total']:.0f} s of stages ({time.perf_counter() - start:.0f} s "
+        "for the whole command when this recipe ran it)",
         "alpha entropy at each stage's end, of its maximum: "
         + " / ".join(f"{s['entropy_end_ratio']:.3f}" for s in stages),
         "ranking check, tau between two halves of the architecture data: "
         + " / ".join(f"{s['ranking_tau']:.2f}" for s in stages),
-        f"found network ({summary['target_network']['channels']} channels x {summary['target_network']['layers']} cells): {summary['params']:,} params, "
-        f"{summary['flops']:,} FLOPs per image",
+        f"found network ({target['channels']} channels x {target['layers']} cells): "
+        f"{summary['params']:,} params, {summary['flops']:,} FLOPs per image",
     ])  # fmt: skip
 
 
@@ -182,7 +190,7 @@ def figures_in(root: Path) -> list[tuple[Path, int, str]]:
 
 
 def machine() -> str:
-    """This machine in a few words: CPU model, cores, torch and its device."""
+    """This machine in a few words: CPU model, cores, memory, torch and its device."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().split("\n"):
@@ -191,8 +199,15 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    memory = ""
+    try:
+        meminfo = Path("/proc/meminfo").read_text().split("\n")
+        kib = int(next(ln for ln in meminfo if ln.startswith("MemTotal")).split()[1])
+        memory = f", {kib / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
-    return f"{model}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
+    return f"{model}, {os.cpu_count()} cores{memory}{gpu}, torch {torch.__version__}"
 
 
 def _commit() -> str:
@@ -212,18 +227,16 @@ def replace_block(page: Path, marker_line: int, text: str, stamp: str) -> None:
     added)."""
     lines = page.read_text().split("\n")
     start = marker_line + 1
-    if not lines[start].startswith("```"):
-        raise SystemExit(
-            f"docs-figures: {page}:{marker_line + 1}: the figure marker must stand just above a fenced block"
-        )
-    end = start + 1
-    while not lines[end].startswith("```"):
-        end += 1
-    after = end + 1
-    keep_from = (
-        after + 2 if after + 1 < len(lines) and lines[after + 1].startswith(STAMP) else after
-    )
+    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("```")), None)
+    if start >= len(lines) or not lines[start].startswith("```") or end is None:
+        raise SystemExit(f"docs-figures: {page}:{marker_line + 1}: the figure marker must stand "
+                         "just above a fenced block with its closing fence")  # fmt: skip
+    after = end + 1  # the blank line and the stamp under the block, if there
+    stamped = after + 1 < len(lines) and lines[after + 1].startswith(STAMP)
+    keep_from = after + 2 if stamped else after
     new = [lines[start], *text.split("\n"), "```", "", stamp]
+    if keep_from < len(lines) and lines[keep_from].strip():
+        new.append("")  # the stamp is a paragraph of its own
     lines[start:keep_from] = new
     page.write_text("\n".join(lines))
 
@@ -256,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         for page, line, name in found:
             print(f"{page.relative_to(args.root)}:{line + 1}: {name}")
         return 0
-    args.work.mkdir(parents=True, exist_ok=True)
+    if args.work.exists():  # every figure from this run's commands, none read back
+        shutil.rmtree(args.work)
+    args.work.mkdir(parents=True)
     ctx = Context(args.work.resolve(), args.nb201_table)
     where, commit = machine(), _commit()
     done: dict[str, tuple[str, str]] = {}
@@ -264,17 +279,17 @@ def main(argv: list[str] | None = None) -> int:
         if name not in wanted:
             continue
         if name not in done:
-            start = time.perf_counter()
+            start, setups = time.perf_counter(), ctx.setup_seconds
             text = RECIPES[name](ctx)
+            seconds = time.perf_counter() - start - (ctx.setup_seconds - setups)
             if text is None:
                 print(f"{name}: skipped (needs the NAS-Bench-201 table: --nb201-table FILE)")
                 done[name] = ("", "")
                 continue
             when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            stamp = (f"{STAMP} ({name}) on {where}, {when}, commit {commit}, "
-                     f"{time.perf_counter() - start:.0f} s.</sub>")  # fmt: skip
+            stamp = f"{STAMP} ({name}) on {where}, {when}, commit {commit}, {seconds:.0f} s.</sub>"
             done[name] = (text, stamp)
-            print(f"{name}: {time.perf_counter() - start:.0f} s")
+            print(f"{name}: {seconds:.0f} s")
         text, stamp = done[name]
         if text:
             replace_block(page, line, text, stamp)

@@ -112,30 +112,36 @@ def supernet_ranking(
                                          std=search.data.std, augment=None, shuffle=False, drop_last=True,
                                          indices=search.weight_idx[: 64 * recalibrate],
                                          generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    if recalibrate and not calibration:
+        raise SystemExit("--recalibrate needs at least 64 weight-half images")
     net = s.supernet
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone()) for m in bns]
+    saved = [(m.momentum, {k: v.clone() for k, v in m.named_buffers()}) for m in bns]
+    was_training = net.training
     in_supernet = []
-    for ops in picked:
-        path = {"normal": [cands[e].index(op) for e, op in enumerate(ops)]}
-        if recalibrate:  # the path's own running statistics, then eval mode
-            for m in bns:
-                m.reset_running_stats()
-                m.momentum = None  # a cumulative average over the calibration batches
-            net.train()
-            for x, _ in calibration:
-                net.forward_path(x, path)
-            net.eval()
-            correct = sum(
-                float((net.forward_path(x, path).argmax(1) == y).sum()) for x, y in batches
-            )
-        else:
-            correct = sum(float(score_paths(net, x, y, [path])[0]) * len(y) for x, y in batches)
-        in_supernet.append(100.0 * correct / sum(len(y) for _, y in batches))
-    for m, (momentum, mean, var) in zip(bns, saved):
-        m.momentum = momentum
-        m.running_mean.copy_(mean)
-        m.running_var.copy_(var)
+    try:
+        for ops in picked:
+            path = {"normal": [cands[e].index(op) for e, op in enumerate(ops)]}
+            if recalibrate:  # the path's own running statistics, then eval mode
+                for m in bns:
+                    m.reset_running_stats()
+                    m.momentum = None  # a cumulative average over the calibration batches
+                net.train()
+                for x, _ in calibration:
+                    net.forward_path(x, path)
+                net.eval()
+                correct = sum(
+                    float((net.forward_path(x, path).argmax(1) == y).sum()) for x, y in batches
+                )
+            else:
+                correct = sum(float(score_paths(net, x, y, [path])[0]) * len(y) for x, y in batches)
+            in_supernet.append(100.0 * correct / sum(len(y) for _, y in batches))
+    finally:  # the supernet as it was: buffers, momentum, mode
+        for m, (momentum, buffers) in zip(bns, saved):
+            m.momentum = momentum
+            for k, v in m.named_buffers():
+                v.copy_(buffers[k])
+        net.train(was_training)
     truth = [table.columns[OBJECTIVE][table.row(ops)] for ops in picked]
     return {"kendall_tau": kendall_tau(in_supernet, truth), "cells": cells, "images": len(idx)}
 

@@ -560,3 +560,55 @@ def test_cpu_batch_norm_is_torchs(affine, momentum, shape, monkeypatch):
                                rtol=1e-4, atol=1e-5)  # fmt: skip
     assert torch.equal(ours.running_mean, before)
     assert len(calls) == (4 if shape[1] < kernels.FEW_CHANNELS else 0)  # 3 steps, scoring
+
+
+def test_cpu_batch_norm_keeps_its_precision_far_from_zero():
+    """Inputs whose mean is 10^4 times their spread: against float64, the statistics are as
+    exact as torch's own kernel (a pivot per channel keeps E[x^2] - E[x]^2 from cancelling),
+    forward and backward."""
+    from tndnas.kernels import BatchNorm2d
+
+    x = (1e4 + torch.randn(16, 8, 5, 5)).contiguous(memory_format=torch.channels_last)
+    g = torch.randn_like(x)
+    exact = x.double().requires_grad_()
+    y_exact = nn.functional.batch_norm(exact, None, None, training=True)
+    y_exact.backward(g.double())
+    errors = {}
+    for name, bn in (
+        ("ours", BatchNorm2d(8, affine=False)),
+        ("torch", nn.BatchNorm2d(8, affine=False)),
+    ):
+        xi = x.clone().requires_grad_()
+        y = bn(xi)
+        y.backward(g)
+        errors[name] = ((y.double() - y_exact).abs().max().item(),
+                        (xi.grad.double() - exact.grad).abs().max().item())  # fmt: skip
+    assert errors["ours"][0] <= max(2 * errors["torch"][0], 1e-3), errors
+    assert errors["ours"][1] <= max(2 * errors["torch"][1], 1e-3), errors
+
+
+def test_cpu_kernels_step_aside_where_torchs_must_run(monkeypatch):
+    """Under autocast, for other dtypes, inside reference_kernels() and while tracing, the two
+    layers run torch's own kernels (what an export writes, what a FLOP count and a bf16 step see)."""
+    from tndnas import kernels
+
+    calls = []
+    monkeypatch.setattr(
+        kernels.F, "conv2d", lambda *a, **k: calls.append("pool") or torch.conv2d(*a, **k)
+    )
+    own = kernels._BatchStatisticsNorm.apply
+    monkeypatch.setattr(
+        kernels._BatchStatisticsNorm, "apply", lambda *a: calls.append("bn") or own(*a)
+    )
+    pool, bn = kernels.AvgPool3x3(1), kernels.BatchNorm2d(4)
+    x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)
+    pool(x), bn(x)
+    assert calls == ["pool", "pool", "bn"]  # the window sums and counts, the statistics
+    calls.clear()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        pool(x), bn(x)
+    pool(x.double()), kernels.BatchNorm2d(4).double()(x.double())
+    with kernels.reference_kernels():
+        pool(x), bn(x)
+    torch.jit.trace(nn.Sequential(pool, bn), (x,), check_trace=False)
+    assert calls == []

@@ -8,8 +8,9 @@ torch's kernels are slow for so few channels (``benchmarks/op_kernels.py`` measu
 
 Both are drop-in subclasses of the torch layers (same parameters, buffers and ``state_dict``
 keys, ``isinstance`` still true), compute the same numbers to float rounding, and run torch's
-own kernel everywhere else: on a GPU, while tracing (ONNX, TorchScript export) and inside
-:func:`reference_kernels` (FLOP counting: pooling counts as pooling).
+own kernel everywhere else: on a GPU, under autocast, while tracing or compiling (ONNX,
+TorchScript, ``torch.compile``) and inside :func:`reference_kernels` (FLOP counting: pooling
+counts as pooling).
 """
 
 from __future__ import annotations
@@ -44,10 +45,15 @@ def reference_kernels() -> Iterator[None]:
 
 
 def _own_kernel(x: torch.Tensor) -> bool:
-    """Whether this module's CPU kernels may run on ``x`` here."""
+    """Whether this module's CPU kernels may run on ``x`` here: a batch of float32 images on
+    the CPU, outside autocast, tracing, compiling and :func:`reference_kernels`."""
     return (
         x.device.type == "cpu"
+        and x.dim() == 4
+        and x.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
         and not torch.jit.is_tracing()
+        and not torch.compiler.is_compiling()
         and not getattr(_REFERENCE, "on", False)
     )
 
@@ -85,19 +91,23 @@ def _channel_sums(x: torch.Tensor) -> torch.Tensor:
 
 class _BatchStatisticsNorm(torch.autograd.Function):
     """Batch normalisation on the batch's statistics, for channels-last inputs: mean and
-    variance from two matrix-vector products, one fused multiply-add out; the backward pass
-    is the closed form (per channel ``dx = a*dy + b*x + c``)."""
+    variance from matrix-vector products over the input less one of its pixels per channel (a
+    pivot near the mean: no cancellation when the mean is large against the spread), one fused
+    multiply-add out; the backward pass is the closed form (per channel ``dx = k*dy + b*x + c``)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):  # noqa: ANN001, ANN205 - autograd's signature
         C = x.shape[1]
         n = x.numel() // C
-        mean = _channel_sums(x) / n
-        var = (_channel_sums(x * x) / n - mean * mean).clamp_min(0)
+        pivot = x[:1, :, :1, :1]
+        xs = x - pivot  # channels-last, as x
+        shifted_mean = _channel_sums(xs) / n
+        var = (_channel_sums(xs * xs) / n - shifted_mean * shifted_mean).clamp_min(0)
+        mean = pivot.view(C) + shifted_mean
         rstd = torch.rsqrt(var + eps)
         scale = rstd if weight is None else rstd * weight
         shift = -mean * scale if bias is None else bias - mean * scale
-        ctx.save_for_backward(x, mean, rstd, weight)
+        ctx.save_for_backward(xs, shifted_mean, rstd, weight)
         ctx.mark_non_differentiable(mean, var)
         y = torch.addcmul(shift.view(1, C, 1, 1), x, scale.view(1, C, 1, 1))
         return y, mean, var
@@ -105,16 +115,16 @@ class _BatchStatisticsNorm(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, _dmean, _dvar):  # noqa: ANN001, ANN205
-        x, mean, rstd, weight = ctx.saved_tensors
-        C = x.shape[1]
-        n = x.numel() // C
+        xs, shifted_mean, rstd, weight = ctx.saved_tensors  # x - pivot and its mean
+        C = xs.shape[1]
+        n = xs.numel() // C
         dy = dy.contiguous(memory_format=torch.channels_last)
         sum_dy = _channel_sums(dy)
-        sum_dy_xhat = (_channel_sums(dy * x) - mean * sum_dy) * rstd
+        sum_dy_xhat = (_channel_sums(dy * xs) - shifted_mean * sum_dy) * rstd
         k = rstd if weight is None else rstd * weight
         b = -k * rstd * sum_dy_xhat / n
-        c = -k * sum_dy / n - b * mean
-        dx = torch.addcmul(torch.addcmul(c.view(1, C, 1, 1), x, b.view(1, C, 1, 1)),
+        c = -k * sum_dy / n - b * shifted_mean
+        dx = torch.addcmul(torch.addcmul(c.view(1, C, 1, 1), xs, b.view(1, C, 1, 1)),
                            dy, k.view(1, C, 1, 1))  # fmt: skip
         dw = sum_dy_xhat if ctx.needs_input_grad[1] else None
         db = sum_dy if ctx.needs_input_grad[2] else None
@@ -133,16 +143,19 @@ class BatchNorm2d(nn.BatchNorm2d):
         batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         if not (
             batch_stats
-            and x.dim() == 4
             and x.shape[1] < FEW_CHANNELS
-            and x.dtype == torch.float32
             and x.numel() > x.shape[1]  # one value per channel: torch's own error
             and x.is_contiguous(memory_format=torch.channels_last)
             and _own_kernel(x)
         ):
             return super().forward(x)
         y, mean, var = _BatchStatisticsNorm.apply(x, self.weight, self.bias, self.eps)
-        if self.training and self.track_running_stats and self.running_mean is not None:
+        if (
+            self.training
+            and self.track_running_stats
+            and self.running_mean is not None
+            and self.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 if self.momentum is None:  # a cumulative moving average
