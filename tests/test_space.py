@@ -611,4 +611,8 @@ def test_cpu_kernels_step_aside_where_torchs_must_run(monkeypatch):
     with kernels.reference_kernels():
         pool(x), bn(x)
     torch.jit.trace(nn.Sequential(pool, bn), (x,), check_trace=False)
+    wide = torch.randn(2, kernels.POOL_CHANNELS_LAST_FROM, 4, 4)
+    kernels.AvgPool3x3(1)(wide.contiguous(memory_format=torch.channels_last))  # torch's is faster
     assert calls == []
+    kernels.AvgPool3x3(1)(wide)  # the contiguous format: ours at every width
+    assert calls == ["pool", "pool"]
