@@ -523,7 +523,7 @@ def test_nb201_presets_state_the_published_protocol():
     assert (c.target.channels, c.target.layers) == (16, 17)
     p = load_search_config("nb201-c10-cpu")
     assert (p.space.channels, p.stages[0].layers, p.weights.max_steps_per_epoch) == (8, 5, None)
-    assert (p.weights.mode, p.stages[0].epochs, p.stages[0].pretrain_epochs) == ("sampled", 80, 40)
+    assert (p.weights.mode, p.stages[0].epochs, p.stages[0].pretrain_epochs) == ("sampled", 150, 75)
     assert (p.target.channels, p.target.layers) == (16, 17)  # costs of the published network
 
 
