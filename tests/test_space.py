@@ -468,11 +468,14 @@ def test_op_traits_live_in_the_registry():
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("shape", [(4, 8, 32, 32), (2, 5, 7, 9), (3, 16, 1, 6)])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_cpu_average_pool_is_torchs(stride, shape, channels_last):
+def test_cpu_average_pool_is_torchs(stride, shape, channels_last, monkeypatch):
     """avg_pool_3x3's CPU kernel (a depthwise convolution of ones over the window counts) gives
     torch's count_include_pad=False pooling: output and input gradient, in either memory format,
     at the borders of odd sizes; the output keeps the input's memory format."""
+    from tndnas import kernels
     from tndnas.kernels import AvgPool3x3
+
+    monkeypatch.setattr(kernels, "MIN_VALUES_PER_CHANNEL", 1)  # the kernel on these small inputs
 
     x = torch.randn(*shape)
     if channels_last:
@@ -517,6 +520,7 @@ def test_cpu_batch_norm_is_torchs(affine, momentum, shape, monkeypatch):
     from tndnas import kernels
     from tndnas.kernels import BatchNorm2d
 
+    monkeypatch.setattr(kernels, "MIN_VALUES_PER_CHANNEL", 1)  # the kernel on these small inputs
     calls = []
     own = kernels._BatchStatisticsNorm.apply
     monkeypatch.setattr(
@@ -562,11 +566,14 @@ def test_cpu_batch_norm_is_torchs(affine, momentum, shape, monkeypatch):
     assert len(calls) == (4 if shape[1] < kernels.FEW_CHANNELS else 0)  # 3 steps, scoring
 
 
-def test_cpu_batch_norm_keeps_its_precision_far_from_zero():
+def test_cpu_batch_norm_keeps_its_precision_far_from_zero(monkeypatch):
     """Inputs whose mean is 10^4 times their spread: against float64, the statistics are as
     exact as torch's own kernel (a pivot per channel keeps E[x^2] - E[x]^2 from cancelling),
     forward and backward."""
+    from tndnas import kernels
     from tndnas.kernels import BatchNorm2d
+
+    monkeypatch.setattr(kernels, "MIN_VALUES_PER_CHANNEL", 1)
 
     x = (1e4 + torch.randn(16, 8, 5, 5)).contiguous(memory_format=torch.channels_last)
     g = torch.randn_like(x)
@@ -589,19 +596,24 @@ def test_cpu_batch_norm_keeps_its_precision_far_from_zero():
 
 def test_cpu_kernels_step_aside_where_torchs_must_run(monkeypatch):
     """Under autocast, for other dtypes, inside reference_kernels() and while tracing, the two
-    layers run torch's own kernels (what an export writes, what a FLOP count and a bf16 step see)."""
+    layers run torch's own kernels (what an export writes, what a FLOP count and a bf16 step see);
+    so do small tensors, where a few more calls cost more than the kernel saves."""
     from tndnas import kernels
 
     calls = []
+    conv2d, own = kernels.F.conv2d, kernels._BatchStatisticsNorm.apply
     monkeypatch.setattr(
-        kernels.F, "conv2d", lambda *a, **k: calls.append("pool") or torch.conv2d(*a, **k)
+        kernels.F, "conv2d", lambda *a, **k: calls.append("pool") or conv2d(*a, **k)
     )
-    own = kernels._BatchStatisticsNorm.apply
     monkeypatch.setattr(
         kernels._BatchStatisticsNorm, "apply", lambda *a: calls.append("bn") or own(*a)
     )
     pool, bn = kernels.AvgPool3x3(1), kernels.BatchNorm2d(4)
     x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)
+    monkeypatch.setattr(kernels, "MIN_VALUES_PER_CHANNEL", 2 * 6 * 6 + 1)  # x is too small
+    pool(x), bn(x)
+    assert calls == []
+    monkeypatch.setattr(kernels, "MIN_VALUES_PER_CHANNEL", 2 * 6 * 6)  # x is large enough
     pool(x), bn(x)
     assert calls == ["pool", "pool", "bn"]  # the window sums and counts, the statistics
     calls.clear()
@@ -611,7 +623,7 @@ def test_cpu_kernels_step_aside_where_torchs_must_run(monkeypatch):
     with kernels.reference_kernels():
         pool(x), bn(x)
     torch.jit.trace(nn.Sequential(pool, bn), (x,), check_trace=False)
-    wide = torch.randn(2, kernels.POOL_CHANNELS_LAST_FROM, 4, 4)
+    wide = torch.randn(2, kernels.POOL_CHANNELS_LAST_FROM, 6, 6)
     kernels.AvgPool3x3(1)(wide.contiguous(memory_format=torch.channels_last))  # torch's is faster
     assert calls == []
     kernels.AvgPool3x3(1)(wide)  # the contiguous format: ours at every width
