@@ -42,6 +42,13 @@ MARKER = re.compile(r"^<!-- figure: (?P<name>[\w-]+) -->$")
 STAMP = "<sub>Made by `make docs-figures`"
 
 
+def _env() -> dict[str, str]:
+    """The commands' environment: this one, less a thread count (a sweep shares the cores out
+    among its jobs itself, as it does for a user who sets none)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    return {**env, "COLUMNS": "200"}
+
+
 @dataclass
 class Context:
     """Where recipes run: a scratch folder shared by all of them (set-ups are made once)."""
@@ -56,7 +63,7 @@ class Context:
         folder; returns ``$ command`` and its output when ``show``."""
         argv = shlex.split(command)
         proc = subprocess.run([sys.executable, "-m", "tndnas.cli", *argv[1:]], cwd=self.work,
-                              capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+                              capture_output=True, text=True, env=_env())  # fmt: skip
         output = proc.stdout + proc.stderr
         if proc.returncode not in ok:
             raise SystemExit(
@@ -154,7 +161,7 @@ def demo(ctx: Context) -> str:
 def test_suite(ctx: Context) -> str:
     """``make test`` in this checkout: its last line and minutes."""
     start = time.perf_counter()
-    proc = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True, env=_env())
     minutes = (time.perf_counter() - start) / 60
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:

@@ -423,3 +423,21 @@ def test_a_terminated_sweep_stops_its_jobs_and_they_record_it(tmp_path):
         lock = RunLock(info.parent, "search")
         lock.acquire()  # no job process is left holding it
         lock.release()
+
+
+def test_a_thread_count_that_oversubscribes_the_cores_is_warned(monkeypatch):
+    """OMP_NUM_THREADS times the jobs at once above the cores: one warning naming the fix; within
+    the cores, unset, or on GPUs: none."""
+    import os
+
+    from tndnas.sweep.runner import oversubscribed
+
+    cores = os.cpu_count() or 1
+    monkeypatch.setenv("OMP_NUM_THREADS", str(cores))
+    warning = oversubscribed(2, "cpu")
+    assert warning and "unset OMP_NUM_THREADS" in warning and str(2 * cores) in warning
+    assert oversubscribed(1, "cpu") is None and oversubscribed(2, "cuda") is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert oversubscribed(cores, "cpu") is None
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert oversubscribed(2, "cpu") is None

@@ -8,9 +8,10 @@ torch's kernels are slow for so few channels (``benchmarks/op_kernels.py`` measu
 
 Both are drop-in subclasses of the torch layers (same parameters, buffers and ``state_dict``
 keys, ``isinstance`` still true), compute the same numbers to float rounding, and run torch's
-own kernel everywhere else: on a GPU, under autocast, while tracing or compiling (ONNX,
-TorchScript, ``torch.compile``) and inside :func:`reference_kernels` (FLOP counting: pooling
-counts as pooling).
+own kernel everywhere else: on a GPU, on tensors of fewer than
+:data:`MIN_VALUES_PER_CHANNEL` values per channel, under autocast, while tracing or compiling
+(ONNX, TorchScript, ``torch.compile``) and inside :func:`reference_kernels` (FLOP counting:
+pooling counts as pooling).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import re
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 from ..atomic_write import write_text_atomic
@@ -57,6 +58,7 @@ from .runner import (
     gpu_slots,
     last_error_line,
     memory_shares,
+    oversubscribed,
     visible_gpus,
 )
 
@@ -201,6 +203,8 @@ def run_sweep(spec: SweepSpec, train_cmd: TrainCommand | None = None) -> int:
     _write_plan(spec, jobs, slots, shares)
     runner = _Runner(spec, slots, train_cmd or train_command, shares)
     runner.say(f"sweep: {len(jobs)} jobs, {len(slots)} at a time, into {spec.out}")
+    if warning := oversubscribed(len(slots), "cuda" if gpus else "cpu"):
+        print(f"tndnas: warning: {warning}", file=sys.stderr)
     if shares[0] is not None and shares[0].pool_bytes is not None:
         runner.say(
             f"sweep: {shares[0].pool_bytes / 2**30:.1f} GiB of memory available, "

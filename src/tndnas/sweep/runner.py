@@ -85,6 +85,18 @@ def _child_env(gpu: str | None, jobs: int, share: MemoryShare | None = None) -> 
     return env
 
 
+def oversubscribed(jobs: int, device: str) -> str | None:
+    """A warning when ``OMP_NUM_THREADS`` makes CPU jobs that run at once ask for more threads
+    than the machine has cores (each then waits on the others' threads: many times slower)."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    cores = os.cpu_count() or 1
+    if device == "cuda" or jobs < 2 or not threads.isdigit() or int(threads) * jobs <= cores:
+        return None
+    return (f"OMP_NUM_THREADS={threads} with {jobs} jobs at once asks for {int(threads) * jobs} "
+            f"threads on {cores} cores, which slows every job down many times over; unset "
+            f"OMP_NUM_THREADS (the sweep then gives each job {max(1, cores // jobs)}) or lower --jobs.")  # fmt: skip
+
+
 def last_error_line(log: Path) -> str:
     """The last non-empty line of a log (the error of a failed command)."""
     try:
