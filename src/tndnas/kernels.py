@@ -32,7 +32,7 @@ _REFERENCE = threading.local()
 FEW_CHANNELS = 16
 #: below this many values per channel (batch x height x width) both layers run torch's kernel:
 #: on small tensors a few more calls cost more than a faster kernel saves (measured: 64 images of
-#: 8x8 pixels pool at 0.9x, and the digits searches' thousands of small BatchNorm calls slow down)
+#: 8x8 pixels pool at 0.9x; the digits presets' tensors, all below it, keep torch's numbers)
 MIN_VALUES_PER_CHANNEL = 16384
 #: from this many channels on, channels-last inputs pool with torch's kernel (measured: ours 0.8-0.9x
 #: there; below it, and in the contiguous format at every width, ours is the faster)
@@ -81,8 +81,10 @@ class AvgPool3x3(nn.AvgPool2d):
         super().__init__(3, stride=stride, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        wide = x.shape[1] >= POOL_CHANNELS_LAST_FROM if x.dim() == 4 else False
-        if not _own_kernel(x) or (wide and x.is_contiguous(memory_format=torch.channels_last)):
+        if not _own_kernel(x) or (
+            x.shape[1] >= POOL_CHANNELS_LAST_FROM
+            and x.is_contiguous(memory_format=torch.channels_last)
+        ):
             return super().forward(x)
         ones = x.new_ones(x.shape[1], 1, 3, 3)
         total = F.conv2d(x, ones, stride=self.stride, padding=1, groups=x.shape[1])
