@@ -35,7 +35,8 @@
 #           (100 random cells), the search's own ranking check (halves_tau: two halves of the
 #           architecture images; weight_free_share of the argmax) and the search's seconds; the
 #           tau every 10 epochs as the supernet trains (curve) and the final tau with each cell's
-#           BatchNorm statistics re-estimated (kendall_tau_recalibrated)
+#           BatchNorm statistics re-estimated (kendall_tau_recalibrated); top_check: the best of the
+#           policy's 100 most probable cells by supernet accuracy, the supernet's tau among the table's 100 best
 #   log.txt         everything printed
 set -uo pipefail
 OUTDIR=${1:-${OUT:-bench-gpu}}
@@ -102,10 +103,10 @@ if [ -n "${NB201:-}" ]; then
   part nb201-sampled "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
     --table "${NB201_TABLE:?set NB201_TABLE to the NAS-Bench-201 results CSV}" \
     --data-dir "${CIFAR_DIR:?set CIFAR_DIR to the CIFAR-10 folder}" --set device=cuda \
-    --set weights.mode=sampled --curve-every 10 --recalibrate 8 \
+    --set weights.mode=sampled --curve-every 10 --recalibrate 8 --top-check 100 \
     --out "$OUTDIR/nb201-sampled-runs" --json "$OUTDIR/nb201-sampled.json"
   part nb201 "${NB201_LIMIT:-36000}" "$PY" -m benchmarks.nb201_search --preset nb201-c10 --seeds 3 \
-    --table "$NB201_TABLE" --data-dir "$CIFAR_DIR" --set device=cuda --curve-every 10 --recalibrate 8 \
+    --table "$NB201_TABLE" --data-dir "$CIFAR_DIR" --set device=cuda --curve-every 10 --recalibrate 8 --top-check 100 \
     --out "$OUTDIR/nb201-runs" --json "$OUTDIR/nb201.json"
 fi
 echo "done $(date -u +%H:%M:%S)"

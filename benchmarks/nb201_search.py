@@ -3,6 +3,7 @@
     python -m benchmarks.nb201_search --preset nb201-c10-cpu --seeds 3 --table FILE.csv
                                       [--data-dir DIR] [--kendall-cells 100] [--kendall-images 1024]
                                       [--out DIR] [--json OUT] [--curve-every E] [--recalibrate B]
+                                      [--top-check K]
                                       [--set KEY=VALUE ...]
 
 Runs one search per seed (the preset as it is, plus ``--set``), looks the found cell up in the
@@ -15,18 +16,23 @@ every E epochs while the supernet trains, against the search's seconds so far (t
 time left out), to see what more training would buy.  ``--recalibrate B``: the final tau
 again with each cell's BatchNorm running statistics re-estimated on B batches of weight-half
 images and the cell scored in eval mode, against the batch statistics the search scores with.
+``--top-check K``: the best of the policy's K most probable cells by supernet accuracy (on twice
+``--kendall-images`` images) against its argmax, and the supernet's Kendall tau among the table's
+100 best cells.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from scipy.stats import kendalltau
 
 from tndnas.config import load_search_config
 from tndnas.data import BatchIterator
@@ -64,25 +70,16 @@ class _KeepLastStage(Search):
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
-    """Kendall's tau-b of two equally long lists (ties counted as neither concordant nor
-    discordant, and normalised out)."""
-    concordant = discordant = ties_a = ties_b = 0
-    for i in range(len(a)):
-        for j in range(i + 1, len(a)):
-            da, db = a[i] - a[j], b[i] - b[j]
-            if da == 0 and db == 0:
-                continue
-            if da == 0:
-                ties_a += 1
-            elif db == 0:
-                ties_b += 1
-            elif (da > 0) == (db > 0):
-                concordant += 1
-            else:
-                discordant += 1
-    n = concordant + discordant
-    denom = ((n + ties_a) * (n + ties_b)) ** 0.5
-    return (concordant - discordant) / denom if denom else 0.0
+    """Kendall's tau-b of two equally long lists (0 where either list is constant)."""
+    tau = kendalltau(a, b).statistic
+    return 0.0 if math.isnan(tau) else float(tau)
+
+
+def _images(search: _KeepLastStage, idx: torch.Tensor, batch: int, drop_last: bool) -> list:
+    """Training images ``idx`` in order, unaugmented, in batches of ``batch``."""
+    return list(BatchIterator(search.data.train_x, search.data.train_y, batch, mean=search.data.mean,
+                              std=search.data.std, augment=None, shuffle=False, drop_last=drop_last,
+                              indices=idx, generator=torch.Generator().manual_seed(0)))  # fmt: skip
 
 
 @torch.no_grad()
@@ -103,15 +100,12 @@ def supernet_ranking(
     rng = random.Random(seed)
     picked = rng.sample(sorted(table.index), cells)
     idx = search.arch_idx[:images]
-    batches = list(BatchIterator(search.data.train_x, search.data.train_y, 256, mean=search.data.mean,
-                                 std=search.data.std, augment=None, shuffle=False, drop_last=False,
-                                 indices=idx, generator=torch.Generator().manual_seed(0)))  # fmt: skip
-    calibration = []
-    if recalibrate:
-        calibration = list(BatchIterator(search.data.train_x, search.data.train_y, 64, mean=search.data.mean,
-                                         std=search.data.std, augment=None, shuffle=False, drop_last=True,
-                                         indices=search.weight_idx[: 64 * recalibrate],
-                                         generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    batches = _images(search, idx, 256, drop_last=False)
+    calibration = (
+        _images(search, search.weight_idx[: 64 * recalibrate], 64, drop_last=True)
+        if recalibrate
+        else []
+    )
     if recalibrate and not calibration:
         raise SystemExit("--recalibrate needs at least 64 weight-half images")
     net = s.supernet
@@ -146,6 +140,51 @@ def supernet_ranking(
     return {"kendall_tau": kendall_tau(in_supernet, truth), "cells": cells, "images": len(idx)}
 
 
+@torch.no_grad()
+def top_check(search: _KeepLastStage, table, k: int, images: int) -> dict:
+    """What the final supernet can tell apart at the top, and whether it could pick the final
+    cell better than the policy's argmax.
+
+    Scores (sampled path, batch statistics, ``images`` architecture-half images) the policy's
+    ``k`` most probable cells and the table's 100 best, and returns: the table accuracy of the
+    cell the supernet scores highest among the ``k`` most probable (``best_of_k``; the first of
+    them is the argmax), the supernet's mean accuracy of the table's 100 best cells and of 100
+    random ones, and its Kendall tau against the table among those 100 best."""
+    s = search.last_stage
+    cands = s.supernet.candidates["normal"]
+    logp = torch.log(s.policy.probs()["normal"])  # (edges, candidates), in candidate order
+    acc = table.columns[OBJECTIVE]
+    cells = sorted(table.index)
+    by_policy = sorted(
+        cells, key=lambda ops: -sum(float(logp[e, cands[e].index(o)]) for e, o in enumerate(ops))
+    )[:k]
+    best = sorted(cells, key=lambda ops: -acc[table.row(ops)])[:100]
+    others = random.Random(search.cfg.seed).sample(cells, 100)
+    batches = _images(search, search.arch_idx[-images:], 256, drop_last=False)
+    total = sum(len(y) for _, y in batches)
+
+    def in_supernet(group: list) -> list[float]:
+        scores = torch.zeros(len(group))
+        for i in range(0, len(group), 10):  # 10 paths per forward share their common prefix
+            paths = [
+                {"normal": [cands[e].index(o) for e, o in enumerate(ops)]}
+                for ops in group[i : i + 10]
+            ]
+            for x, y in batches:
+                scores[i : i + len(paths)] += score_paths(s.supernet, x, y, paths).cpu() * len(y)
+        return (100.0 * scores / total).tolist()
+
+    mine, top, rand = in_supernet(by_policy), in_supernet(best), in_supernet(others)
+    picked = {}
+    for n in sorted({1, 5, 10, 20, k} & set(range(1, k + 1))):
+        i = max(range(n), key=lambda j: mine[j])
+        picked[str(n)] = acc[table.row(by_policy[i])]
+    return {"best_of_k": picked, "top100_in_supernet": statistics.fmean(top),
+            "random100_in_supernet": statistics.fmean(rand),
+            "top100_tau": kendall_tau(top, [acc[table.row(ops)] for ops in best]),
+            "top_check_images": total}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                    "of 64 weight-half images (0: not measured)")  # fmt: skip
     p.add_argument("--curve-every", type=int, default=0, metavar="E",
                    help="also the table's tau every E epochs while the supernet trains (0: only at the end)")  # fmt: skip
+    p.add_argument("--top-check", type=int, default=0, metavar="K",
+                   help="also the best of the policy's K most probable cells by supernet accuracy, and "
+                   "the supernet's ranking among the table's 100 best cells (0: not measured)")  # fmt: skip
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = p.parse_args(argv)
     table = read_nb201_table(args.table)
@@ -191,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             again = supernet_ranking(search, table, args.kendall_cells, args.kendall_images, seed,
                                      recalibrate=args.recalibrate)  # fmt: skip
             rank["kendall_tau_recalibrated"] = again["kendall_tau"]
+        if args.top_check:  # what the supernet tells apart among the best cells
+            rank["top_check"] = top_check(search, table, args.top_check, 2 * args.kendall_images)
         runs.append({"seed": seed, "cell": geno.cell_string(), "index": row,
                      "test_accuracy": table.columns[OBJECTIVE][row], "rank": table.rank(OBJECTIVE, geno.ops),
                      "search_seconds": seconds, "summary_seconds": summary["seconds_total"], **rank,

@@ -130,7 +130,8 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
             "64", "--out", str(tmp_path / "runs"), "--json", str(out),
             "--set", "dataset.name=digits", "--set", "space.channels=4", "--set", "target.layers=5",
             "--set", "weights.max_steps_per_epoch=2", "--set", "policy.eval_images=64",
-            "--set", "stages=[{layers: 5, epochs: 2, pretrain_epochs: 1}]", "--curve-every", "1", "--recalibrate", "2"]  # fmt: skip
+            "--set", "stages=[{layers: 5, epochs: 2, pretrain_epochs: 1}]", "--curve-every", "1", "--recalibrate", "2",
+            "--top-check", "20"]  # fmt: skip
     assert nb201_search(argv) == 0
     res = json.loads(out.read_text())
     assert [r["seed"] for r in res["runs"]] == [0]
@@ -142,6 +143,12 @@ def test_nb201_search_benchmark_scores_its_searches(tmp_path, capsys):
         assert r["curve"][-1]["tau"] == round(r["kendall_tau"], 4)
         assert 0 < r["curve"][0]["seconds"] < r["curve"][1]["seconds"]
         assert -1 <= r["kendall_tau_recalibrated"] <= 1
+        # the top check: best of the 1/5/10/20 most probable cells, the table's best 100 cells
+        top = r["top_check"]
+        assert set(top["best_of_k"]) == {"1", "5", "10", "20"}
+        assert all(50 <= a <= 80 for a in top["best_of_k"].values())
+        assert 0 <= top["random100_in_supernet"] <= 100 and -1 <= top["top100_tau"] <= 1
+        assert top["top_check_images"] == 128
     assert "Kendall tau" in capsys.readouterr().out
 
 

@@ -527,3 +527,42 @@ def test_a_search_of_another_cell_size_ends_with_a_network_it_can_build(tmp_path
     assert summary["params"] > 0 and all(d <= 4 for _, _, d in geno.normal)  # nodes 2..4
     trained = train_network(_tiny_cfg(), geno, tmp_path / "t", progress=False)
     assert trained["params"] > 0
+
+
+@pytest.mark.parametrize("mode", ["sampled", "uniform"])
+def test_uniform_weight_mode_trains_every_candidate_whatever_the_policy(
+    tmp_path, monkeypatch, mode
+):
+    """``weights.mode: uniform`` draws each weight step's path with every candidate equally
+    likely, even from a policy sure of one op per edge; ``sampled`` draws the policy's paths."""
+    import tndnas.search.algorithm as alg
+    import tndnas.search.epoch as epoch
+
+    paths, real_step, real_stage = [], epoch.weight_step, alg.Search._new_stage
+
+    def spy(*args, path=None, **kwargs):
+        paths.append(path)
+        return real_step(*args, path=path, **kwargs)
+
+    def sure_policy(self, k, candidates):  # alpha: op 3 (nor_conv_3x3) far ahead on every edge
+        s = real_stage(self, k, candidates)
+        with torch.no_grad():
+            s.policy.alpha["normal"][:, 3] = 30.0
+        return s
+
+    monkeypatch.setattr(epoch, "weight_step", spy)
+    monkeypatch.setattr(alg.Search, "_new_stage", sure_policy)
+    cfg = tiny(
+        "dataset.name=digits", "space.name=nb201", "space.normal_ops=nb201", f"weights.mode={mode}",
+        "weights.max_steps_per_epoch=20", "policy.rl_interval=10",
+        "stages=[{layers: 5, epochs: 2, pretrain_epochs: 0, costs: []}]",
+    )  # fmt: skip
+    search(cfg, tmp_path / "run", progress=False, plots=False)
+    ops = torch.tensor([p["normal"] for p in paths])  # (2 epochs x 20 steps, 6 edges)
+    assert ops.shape == (40, 6)
+    if mode == "sampled":
+        assert bool((ops == 3).all())
+    else:  # 240 draws of 5 equally likely ops: each op's share near 1/5, every op on every edge
+        shares = torch.bincount(ops.flatten(), minlength=5) / ops.numel()
+        assert bool((shares - 0.2).abs().max() < 0.1), shares
+        assert all(len(set(ops[:, e].tolist())) >= 4 for e in range(6))

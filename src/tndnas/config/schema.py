@@ -18,7 +18,7 @@ DEFAULT_TRAIN_PRESET = "quick"
 #: Sub-folder of ``configs/`` holding the train presets ("" = the search presets).
 TRAIN_PRESETS = "train"
 
-WEIGHT_MODES = ("mixed", "sampled")
+WEIGHT_MODES = ("mixed", "sampled", "uniform")
 
 #: ``stages.N.costs.M.ref: auto``: P is the median cost of this many random networks
 AUTO_REF_NETWORKS = 256
@@ -200,7 +200,9 @@ class WeightsConfig(SGDConfig):
         (
             "`mixed`: every edge outputs the softmax(alpha)-weighted sum of its candidates (Eq. "
             "1, the paper's default); `sampled`: each step trains one path sampled from the "
-            "policy"
+            "policy; `uniform`: each step trains one path drawn uniformly, every candidate of an "
+            "edge equally likely, whatever the policy prefers (the supernet is not pulled towards "
+            "the policy's favourites)"
         ),
     )
     skip_dropout_schedule: str = opt(

@@ -19,7 +19,7 @@ from ..runtime.optim import DivergedError, check_finite_loss, cosine_lr, set_lr
 from ..runtime.records import write_json_atomic
 from .stages import steps_per_epoch
 from .state import Progress, StageState
-from .weight_step import weight_step
+from .weight_step import uniform_path, weight_step
 
 if TYPE_CHECKING:
     from ..config import SearchConfig
@@ -113,6 +113,8 @@ def run_stage_epochs(
             if cfg.weights.mode == "mixed":  # Eqs. (1), (3)
                 if w is None:  # softmax(alpha) on the device, refreshed only when alpha moves
                     w = {ct: p.to(run.device) for ct, p in s.policy.probs().items()}
+            elif cfg.weights.mode == "uniform":  # one path, every candidate equally likely
+                path = uniform_path(prog.candidates, s.gen_data)
             else:  # sampled: one path drawn from the policy trains
                 path = s.strategy.sample(1)[0]
             x, y = run.world.shard(x, y)  # several processes: this one's share of the batch

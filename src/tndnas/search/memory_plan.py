@@ -54,7 +54,7 @@ def plan_memory(
     each = None if share is None else share.bytes_each(device)
     probes: dict[int, MemoryProbe] = {}
     kept = {ct: len(c[0]) for ct, c in candidates.items()}
-    sampled = w.mode == "sampled"
+    sampled = w.mode != "mixed"  # one path per step
     # only the mixed forward is checkpointed (Supernet.forward); a sampled path never is
     checkpointed = w.checkpoint and not sampled
     stages = []

@@ -55,6 +55,17 @@ class SupernetForward(nn.Module):
         return self.supernet(x, weights) if path is None else self.supernet.forward_path(x, path)
 
 
+def uniform_path(
+    candidates: Mapping[str, Sequence[Sequence[str]]], generator: torch.Generator
+) -> dict[str, list[int]]:
+    """One path drawn uniformly (``weights.mode: uniform``): on every edge each candidate op
+    equally likely, drawn from ``generator`` (the same on every process of a run)."""
+    return {
+        ct: [int(torch.randint(len(ops), (), generator=generator)) for ops in edges]
+        for ct, edges in candidates.items()
+    }
+
+
 def weight_step(
     supernet: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -70,7 +81,7 @@ def weight_step(
     """Cross-entropy step on a batch of the weight half.
 
     ``weights`` given: the mixed forward of Eq. (1) with those (detached) op weights -- the
-    paper's mode.  ``path`` given: only that sampled path runs and learns (``sampled`` mode).
+    paper's mode.  ``path`` given: only that path runs and learns (``sampled`` and ``uniform`` modes).
     ``amp``: bf16 autocast of the forward (CUDA).  ``params``: the supernet's parameters, listed
     once by the caller (listing them walks every module).  Returns the loss and the number of
     correct predictions, as tensors (no host sync).
