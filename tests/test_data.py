@@ -479,3 +479,25 @@ def test_the_datasets_doc_plugin_runs(tmp_path, monkeypatch, capsys):
     assert main([*train_line, "--no-progress", *train_sets]) == 0
     trained = json.loads((tmp_path / "runs" / "blobs-train" / "summary.json").read_text())
     assert trained["dataset"] == "blobs" and trained["test_error"] is not None
+
+
+def test_resized_dataset_averages_pixel_blocks_and_refuses_to_grow():
+    """``ImageDataset.resized``: each new pixel the mean of its block (rounded to uint8), labels
+    and classes kept, mean and std computed again; a larger size is one sentence."""
+    from tndnas.data import ImageDataset
+    from tndnas.data.datasets import DatasetError
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (6, 3, 8, 8), generator=gen, dtype=torch.uint8)
+    y = torch.arange(6) % 2
+    ds = ImageDataset.from_tensors("t", x, y, x[:2], y[:2], ["a", "b"])
+    small = ds.resized(4)
+    assert small.image_size == 4 and small.train_x.dtype == torch.uint8
+    blocks = x.float().reshape(6, 3, 4, 2, 4, 2).mean((3, 5)).round()
+    assert torch.equal(small.train_x, blocks.to(torch.uint8))
+    assert torch.equal(small.test_x, blocks[:2].to(torch.uint8))
+    assert torch.equal(small.train_y, y) and small.classes == ds.classes
+    assert all(a < b for a, b in zip(small.std, ds.std))  # averaging smooths: computed anew
+    assert ds.resized(8) is ds
+    with pytest.raises(DatasetError, match="choose a size from 1 to 8"):
+        ds.resized(9)

@@ -17,7 +17,7 @@ from tndnas.search.scoring import score_paths
 from tndnas.spaces.darts.supernet import Supernet
 from tndnas.strategy import CategoricalPolicy, MovingAverageBaseline, Reinforce, shrink_keep
 
-from .tiny import TINY_SEARCH, tiny
+from .tiny import TINY, TINY_SEARCH, tiny
 
 
 # ------------------------------------------------------------------ policy and REINFORCE
@@ -566,3 +566,30 @@ def test_uniform_weight_mode_trains_every_candidate_whatever_the_policy(
         shares = torch.bincount(ops.flatten(), minlength=5) / ops.numel()
         assert bool((shares - 0.2).abs().max() < 0.1), shares
         assert all(len(set(ops[:, e].tolist())) >= 4 for e in range(6))
+
+
+def test_search_on_smaller_images_keeps_the_target_networks_costs(tmp_path, capsys):
+    """``weights.image_size``: the supernet trains and is scored on shrunk images while every
+    cost stays that of the target network at the dataset's size; a size above the dataset's
+    is refused in one sentence."""
+    from tndnas.search.algorithm import Search
+
+    full = Search(tiny("dataset.name=digits"), tmp_path / "full")
+    small = Search(tiny("dataset.name=digits", "weights.image_size=4"), tmp_path / "small")
+    assert (full.data.image_size, small.data.image_size) == (8, 4)
+    assert full.target == small.target and small.target.image_size == 8
+    assert small._macro(3).image_size == 4
+    geno = full.space.derive(
+        full._new_stage(0, full.initial_candidates).policy.probs(), full.initial_candidates,
+        full.cfg.space,
+    )  # fmt: skip
+    assert small.cost_ctx.table.cost(geno) == full.cost_ctx.table.cost(geno)
+    summary = small.run()  # end to end on 4-pixel images
+    assert summary["genotype"] and (tmp_path / "small" / "genotype.json").exists()
+    capsys.readouterr()
+    run = tmp_path / "big"
+    argv = ["search", "--preset", "quick", "--out", str(run), "--no-progress", "--no-plots",
+            *[a for s in [*TINY, "dataset.name=digits", "weights.image_size=16"] for a in ("--set", s)]]  # fmt: skip
+    assert main(argv) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "weights.image_size=16 is larger than" in err[0], err

@@ -96,6 +96,8 @@ def validate(cfg: SearchConfig) -> SearchConfig:
         w.mode in WEIGHT_MODES,
         f"weights.mode={w.mode!r} is invalid; use one of: {', '.join(WEIGHT_MODES)}",
     )
+    if w.image_size is not None:
+        _positive_int(w.image_size, "weights.image_size", 4)
     _check(
         w.compile_mode in COMPILE_MODES,
         f"weights.compile_mode={w.compile_mode!r} is invalid; use one of: {', '.join(COMPILE_MODES)}",

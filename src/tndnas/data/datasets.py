@@ -138,6 +138,31 @@ class ImageDataset:
             test_y=self.test_y.to(device),
         )
 
+    def resized(self, size: int) -> ImageDataset:
+        """A copy whose images are ``size`` pixels square, shrunk by area averaging (rounded back
+        to uint8; mean and std computed again); ``size`` at most the images' own side."""
+        if not 1 <= size <= self.image_size:
+            raise DatasetError(
+                f"cannot resize dataset '{self.name}' of {self.image_size}-pixel images to {size} "
+                f"pixels; choose a size from 1 to {self.image_size}."
+            )
+        if size == self.image_size:
+            return self
+
+        def shrink(x: torch.Tensor) -> torch.Tensor:
+            out = [
+                torch.nn.functional.interpolate(part.float(), size=(size, size), mode="area")
+                .round_()
+                .to(torch.uint8)
+                for part in x.split(4096)  # bounded memory on large datasets
+            ]
+            return torch.cat(out) if out else x[:, :, :size, :size]
+
+        return ImageDataset.from_tensors(
+            self.name, shrink(self.train_x), self.train_y, shrink(self.test_x), self.test_y,
+            self.classes,
+        )  # fmt: skip
+
     def __repr__(self) -> str:
         return (
             f"ImageDataset(name={self.name!r}, train={len(self.train_x)}, "

@@ -52,6 +52,7 @@ from .setup import (
     latency_table,
     resolve_refs,
     reward_costs,
+    search_images,
     skip_dropout_schedule,
     supernet_macro,
     target_macro,
@@ -90,7 +91,7 @@ class Search:
         self.show_progress = progress
         self.plots = plots  # draw the run's plots when it finishes (tndnas plot draws them later)
         ds = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.download)
-        self.data = ds.to(self.device)
+        self.data = search_images(cfg, ds).to(self.device)  # weights.image_size: shrunk
         n = len(self.data.train_y)
         self.weight_idx, self.arch_idx = search_split(n, cfg.seed, 1.0 - cfg.dataset.arch_fraction)
         self.weight_idx, self.arch_idx = (

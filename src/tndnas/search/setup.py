@@ -124,6 +124,20 @@ def skip_dropout_schedule(cfg: SearchConfig) -> Callable[..., float]:
     return SKIP_DROPOUT_SCHEDULES[schedule]
 
 
+def search_images(cfg: SearchConfig, data: ImageDataset) -> ImageDataset:
+    """The images the supernet trains and is scored on: ``data``, or with
+    ``weights.image_size`` set, ``data`` shrunk to that side (costs stay on ``data``'s size)."""
+    size = cfg.weights.image_size
+    if size is None or size == data.image_size:
+        return data
+    if size > data.image_size:
+        raise ConfigError(
+            f"weights.image_size={size} is larger than the {data.image_size}-pixel images of "
+            f"dataset '{data.name}'; use at most {data.image_size}, or null."
+        )
+    return data.resized(size)
+
+
 def supernet_macro(cfg: SearchConfig, data: ImageDataset, layers: int) -> Macro:
     """The searched supernet's shape at ``layers`` cells (Eq. 12's L_k)."""
     return Macro(
