@@ -210,8 +210,9 @@ class WeightsConfig(SGDConfig):
         (
             "side in pixels of the images the supernet trains and is scored on, each image "
             "shrunk by area averaging (`null`: the dataset's own size); smaller images make "
-            "every step cheaper, so more of them fit in the same time. Costs (params, FLOPs, "
-            "latency) stay those of the target network at the dataset's size"
+            "every step cheaper, so more of them fit in the same time (scale "
+            "`weights.crop_padding` with it). Costs (params, FLOPs, latency) stay those of the "
+            "target network at the dataset's size"
         ),
     )
     skip_dropout_schedule: str = opt(
