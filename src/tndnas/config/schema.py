@@ -200,19 +200,15 @@ class WeightsConfig(SGDConfig):
         (
             "`mixed`: every edge outputs the softmax(alpha)-weighted sum of its candidates (Eq. "
             "1, the paper's default); `sampled`: each step trains one path sampled from the "
-            "policy; `uniform`: each step trains one path drawn uniformly, every candidate of an "
-            "edge equally likely, whatever the policy prefers (the supernet is not pulled towards "
-            "the policy's favourites)"
+            "policy; `uniform`: one path per step, each edge's candidates equally likely "
+            "whatever the policy prefers"
         ),
     )
     image_size: int | None = opt(
         None,
         (
-            "side in pixels of the images the supernet trains and is scored on, each image "
-            "shrunk by area averaging (`null`: the dataset's own size); smaller images make "
-            "every step cheaper, so more of them fit in the same time (scale "
-            "`weights.crop_padding` with it). Costs (params, FLOPs, latency) stay those of the "
-            "target network at the dataset's size"
+            "side (px) the supernet's images are shrunk to by area averaging (`null`: as they "
+            "are): cheaper steps (scale `crop_padding` with it); costs stay at full size"
         ),
     )
     skip_dropout_schedule: str = opt(
