@@ -322,4 +322,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks import run_script
+
+    raise SystemExit(run_script(main))

@@ -108,4 +108,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks import run_script
+
+    raise SystemExit(run_script(main))

@@ -89,4 +89,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks import run_script
+
+    raise SystemExit(run_script(main))

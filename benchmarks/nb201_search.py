@@ -260,4 +260,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from benchmarks import run_script
+
+    raise SystemExit(run_script(main))

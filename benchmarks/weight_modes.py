@@ -85,4 +85,6 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks import run_script
+
+    raise SystemExit(run_script(main))

@@ -1,6 +1,7 @@
 """The benchmark scripts stay runnable (tiny sizes; the figures themselves are in BENCHMARKS.md)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,30 @@ def test_op_kernels_benchmark_times_both_pools(tmp_path, capsys):
         r = res["steps"][what]
         assert r["ratio"] == r["torch"] / r["ours"] > 0
     assert "forward+backward" in capsys.readouterr().out
+
+
+def test_a_benchmark_given_bad_input_says_so_in_one_line(tmp_path):
+    """Every script's entry: the user's input (a missing table, a wrong key) is one line, status 2."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    missing = subprocess.run(
+        [sys.executable, "-m", "benchmarks.nb201_search", "--table", str(tmp_path / "no.csv")],
+        cwd=root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert missing.returncode == 2, missing.stderr
+    assert missing.stderr.splitlines() == [
+        f"nb201_search.py: error: results table {tmp_path / 'no.csv'} does not exist; "
+        "pass the NAS-Bench-201 CSV with --table"
+    ]
+
+    from benchmarks import run_script
+    from tndnas.config import ConfigError
+
+    def fails() -> int:
+        raise ConfigError("weights.nope is not a key; see docs/configuration.md.")
+
+    assert run_script(fails) == 2
+    assert run_script(lambda: {"figures": 1}) == 0
+    assert run_script(lambda: 3) == 3

@@ -128,7 +128,7 @@ def search_images(cfg: SearchConfig, data: ImageDataset) -> ImageDataset:
     """The images the supernet trains and is scored on: ``data``, or with
     ``weights.image_size`` set, ``data`` shrunk to that side (costs stay on ``data``'s size)."""
     size = cfg.weights.image_size
-    if size is None or size == data.image_size:
+    if size is None:
         return data
     if size > data.image_size:
         raise ConfigError(
