@@ -46,6 +46,8 @@ from tndnas.spaces.darts.network import EvalNetwork
 from tndnas.spaces.darts.supernet import Supernet, path_genotype
 from tndnas.strategy import CategoricalPolicy, PolicyStrategy
 
+from .naive_search import naive_alpha_update
+
 SHAPES = {"cifar10": (3, 32, 10), "cifar100": (3, 32, 100), "digits": (1, 8, 10)}
 
 
@@ -65,26 +67,6 @@ def stage_candidates(cfg, stage: int) -> dict[str, list[list[str]]]:
         ]
         out[ct] = [ranked[:left] for _ in edge_pairs(cfg.space.steps)]
     return out
-
-
-def naive_mixed_forward(
-    net: Supernet, x: torch.Tensor, weights: dict[str, torch.Tensor]
-) -> torch.Tensor:
-    """The naive scoring of a sample: every candidate of every edge computed, 'none' included,
-    then weighted by the one-hot vector (zeros everywhere but the sampled op)."""
-    s0 = s1 = net.stem(x)
-    for cell in net.cells:
-        w = weights["reduce" if cell.reduction else "normal"]
-        states = [cell.preprocess0(s0), cell.preprocess1(s1)]
-        e = 0
-        for _ in range(cell.steps):
-            total = 0
-            for h in states:
-                total = total + sum(w[e, k] * op(h) for k, op in enumerate(cell.edges[e].ops))
-                e += 1
-            states.append(total)
-        s0, s1 = s1, torch.cat(states[2:], dim=1)
-    return net.classifier(net.global_pooling(s1).flatten(1))
 
 
 def timeit(
@@ -313,27 +295,9 @@ def main(argv=None) -> dict:
         res["cuda_graphs_speedup"] = res["alpha_update_s"] / res["alpha_update_graphs_s"]
 
     # alpha update: naive (the whole mixed supernet per sample with one-hot weights; params by building the network)
-    def naive():
-        g = pol.sample(M, gen)
-        accs, params = [], []
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            net.train()  # as the naive code did: train-mode BatchNorm
-            for m in range(M):
-                onehot = {
-                    ct: torch.nn.functional.one_hot(g[ct][m], len(cand[ct][0])).float().to(device)
-                    for ct in CELL_TYPES
-                }
-                accs.append(
-                    float((naive_mixed_forward(net, x, onehot).argmax(1) == y).float().mean())
-                )
-                geno = path_genotype(cand, {ct: g[ct][m].tolist() for ct in CELL_TYPES})
-                try:
-                    params.append(count_parameters(EvalNetwork(geno, target)))
-                except Exception:
-                    params.append(0)
-        r = torch.tensor([a * terms[0].factor(max(q, 1) / 1e6) for a, q in zip(accs, params)])
-        strategy.reinforce.step(g, r)
-
+    naive = functools.partial(
+        naive_alpha_update, net, strategy, x, y, cand, target, terms[0], M, gen, amp
+    )
     res["alpha_update_naive_s"] = timeit(naive, 1, sync, warmup=1)
     res["alpha_update_speedup"] = res["alpha_update_naive_s"] / res["alpha_update_s"]
 

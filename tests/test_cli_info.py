@@ -16,6 +16,23 @@ def test_info_json_and_widths(capsys):
     assert all(r["flops"] == 2 * r["macs"] for r in rows)
 
 
+def test_info_reads_the_genotype_once_for_every_width(capsys, monkeypatch):
+    import tndnas.commands.info as info
+
+    calls = []
+    load = info.load_genotype
+    monkeypatch.setattr(info, "load_genotype", lambda spec: calls.append(spec) or load(spec))
+    assert main(["info", "pdarts", "--widths", "16,24,36", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert calls == ["pdarts"]
+
+
+def test_info_checks_widths_as_train_does(capsys):
+    for widths, words in (("16,16", "names a width twice"), ("0,16", "from 1 to 4096")):
+        assert main(["info", "pdarts", "--widths", widths]) == 2
+        assert words in capsys.readouterr().err
+
+
 def test_info_cifar100_and_digits(capsys):
     assert main(["info", "darts-v2", "--dataset", "cifar100", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["params"] == 3_401_272

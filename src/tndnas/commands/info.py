@@ -10,6 +10,7 @@ from ..data.shapes import KNOWN_SHAPES, dataset_shape
 from ..macro import Macro
 from ..measure.latency import LatencyTable, LatencyTableError
 from ..spaces import load_genotype, read_latency_table, space_of
+from ..spaces.base import Genotype
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def describe(
     genotype_spec: str,
+    geno: Genotype,
     dataset: str,
     data_dir: str | None,
     channels: int,
@@ -63,8 +65,8 @@ def describe(
     latency: LatencyTable | None = None,
 ) -> dict:
     """Cells, exact params and FLOPs of the evaluation network at one width and depth; with
-    ``latency``, its predicted latency when the table was measured for that network (else None)."""
-    geno = load_genotype(genotype_spec)
+    ``latency``, its predicted latency when the table was measured for that network (else None);
+    ``geno``: the genotype ``genotype_spec`` names, loaded once by the caller."""
     in_ch, size, classes = dataset_shape(dataset, data_dir)
     macro = Macro(
         channels=channels,
@@ -88,7 +90,6 @@ def describe(
         "macs": cost.macs,
         "latency_ms": latency.latency_ms(geno) if latency and _fits(latency, geno, macro) else None,
         "cells": {ct: [list(e) for e in geno.live(ct)[0]] for ct in space_of(geno).cell_types},
-        "_genotype": geno,
     }
 
 
@@ -120,21 +121,12 @@ def _table_mismatch(path: str, table: LatencyTable, geno) -> str:  # noqa: ANN00
             f"--channels {m.channels} (or include {m.channels} in --widths), --layers {m.layers} and {dataset}.")  # fmt: skip
 
 
-def _widths(text: str) -> list[int]:
-    try:
-        return [int(w) for w in text.split(",")]
-    except ValueError:
-        raise ConfigError(
-            f"--widths={text!r} is not a comma-separated list of whole numbers; e.g. --widths 16,24,36."
-        ) from None
-
-
-def _searched_defaults(args: argparse.Namespace) -> str | None:
+def _searched_defaults(args: argparse.Namespace, geno: Genotype) -> str | None:
     """Fill the data set, width and depth left out with the network a search's reward measured
     (a search run or a genotype it wrote), else cifar10 at 36 x 20; the sentence saying so."""
     from ..train.target_size import searched_target
 
-    target = searched_target(load_genotype(args.genotype))
+    target = searched_target(geno)
     said = None
     if target is not None and (args.dataset, args.channels, args.layers) == (None, None, None):
         said = (f"the network the search's reward measured: {target['channels']} channels x "
@@ -154,8 +146,11 @@ def run(args: argparse.Namespace) -> int:
         return print_cost_spread(args.genotype, args.data_dir, args.overrides)
     if args.overrides:
         raise ConfigError("--set is for --costs (a preset's or run's config); drop it.")
-    said = _searched_defaults(args)
-    widths = _widths(args.widths) if args.widths else [args.channels]
+    geno = load_genotype(args.genotype)
+    said = _searched_defaults(args, geno)
+    from ..train.widths import parse_widths
+
+    widths = parse_widths(args.widths) if args.widths else [args.channels]
     for flag, values, top in (
         ("--channels/--widths", widths, 4096),
         ("--layers", [args.layers], 1000),
@@ -164,17 +159,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} must be at most {top}, not {max(values)}.")
     table = read_latency_table(args.latency_table) if args.latency_table else None
     infos = [
-        describe(args.genotype, args.dataset, args.data_dir, w, args.layers, table) for w in widths
+        describe(args.genotype, geno, args.dataset, args.data_dir, w, args.layers, table)
+        for w in widths
     ]
     if table is not None and all(i["latency_ms"] is None for i in infos):
-        raise LatencyTableError(_table_mismatch(args.latency_table, table, infos[0]["_genotype"]))
+        raise LatencyTableError(_table_mismatch(args.latency_table, table, geno))
     if args.json:
-        out = [{k: v for k, v in i.items() if not k.startswith("_")} for i in infos]
-        print(json.dumps(out if args.widths else out[0], indent=1))
+        print(json.dumps(infos if args.widths else infos[0], indent=1))
         return 0
     first = infos[0]
     print(f"genotype: {args.genotype}")
-    print(first["_genotype"].describe())
+    print(geno.describe())
     print(
         f"input shape: {tuple(first['input_shape'])} ({args.dataset}, {first['classes']} classes)"
     )
