@@ -9,6 +9,7 @@ import torch
 
 from tndnas.macro import Macro
 from tndnas.measure.flops import count_parameters
+from tndnas.objectives import RewardTerm
 from tndnas.spaces.darts.genotype import CELL_TYPES
 from tndnas.spaces.darts.network import EvalNetwork
 from tndnas.spaces.darts.supernet import Supernet, path_genotype
@@ -42,13 +43,14 @@ def naive_alpha_update(
     y: torch.Tensor,
     cand: dict[str, list[list[str]]],
     target: Macro,
-    term,  # noqa: ANN001 - the stage's first reward term (its factor of the params in millions)
+    term: RewardTerm,
     samples: int,
     gen: torch.Generator,
     amp: bool,
 ) -> None:
     """One REINFORCE step (Eqs. 4-8) on ``samples`` architectures drawn from ``strategy``'s
-    policy, each scored and costed the naive way."""
+    policy, each scored and costed the naive way; ``term``: the stage's first reward term, its
+    factor taken of the params in millions."""
     g = strategy.policy.sample(samples, gen)
     accs, params = [], []
     with torch.no_grad(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
